@@ -1,0 +1,1 @@
+"""The reading protocol: study definition, design and schedule, washout, blinding, clock."""

@@ -1,0 +1,78 @@
+"""The CLI skeleton: version, help, domain errors and lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import typer
+from typer.testing import CliRunner
+
+from readerstudy import __version__
+from readerstudy.cli import app, build_app
+from readerstudy.errors import ReaderStudyError
+
+runner = CliRunner()
+
+HEAVY_MODULES = ("torch", "SimpleITK", "PySide6", "pyqtgraph", "statsmodels", "pingouin")
+
+
+def test_version_prints_the_package_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"readerstudy {__version__}"
+
+
+def test_help_lists_the_registered_subcommands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in ("study", "dicom", "phantom", "atlas", "model", "demo"):
+        assert name in result.output
+
+
+def test_help_imports_no_heavy_module():
+    code = (
+        "import sys, json\n"
+        "sys.argv = ['readerstudy', '--help']\n"
+        "from readerstudy.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []
+
+
+def _failing_app() -> typer.Typer:
+    probe = typer.Typer()
+
+    @probe.command("fail")
+    def fail() -> None:
+        raise ReaderStudyError("case 17: 3 slices missing between z=40 and z=55 mm")
+
+    root = build_app()
+    root.add_typer(probe, name="probe-failure")
+    return root
+
+
+def test_domain_error_is_one_line_and_exit_status_2():
+    probe_app = _failing_app()
+    result = runner.invoke(probe_app, ["probe-failure", "fail"])
+    assert result.exit_code == 2
+    assert "case 17: 3 slices missing between z=40 and z=55 mm" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_exception():
+    probe_app = _failing_app()
+    result = runner.invoke(probe_app, ["--debug", "probe-failure", "fail"])
+    assert isinstance(result.exception, ReaderStudyError)
+
+
+def test_demo_never_touches_qt_when_headless(monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0
+    assert "simulate" in result.output
