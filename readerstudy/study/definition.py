@@ -1,0 +1,320 @@
+"""The study definition (``study.toml``): a typed, validated pydantic model.
+
+Errors are reported field by field with the TOML line they come from, like spaCy's
+``show_validation_error``, so a coordinator can fix the file without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from analysis.units import CASE_UNIT, UNITS
+from readerstudy.errors import ReaderStudyError
+
+SCHEMA = "readerstudy.study/1"
+DEFINITION_FILE = "study.toml"
+
+
+class Design(StrEnum):
+    """How cases and modalities are spread over sessions."""
+
+    SEQUENTIAL = "sequential"
+    """The paper: session 1 reads every case with the first modality, session 2 with the second."""
+    CROSSOVER = "crossover"
+    """Two case halves x two reader groups; every session mixes both modalities."""
+
+
+class UnitSet(StrEnum):
+    """What a read rates: the 20 ASPECTS units, or the whole case (classic ROC studies)."""
+
+    ASPECTS = "aspects"
+    CASE = "case"
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        return UNITS if self is UnitSet.ASPECTS else (CASE_UNIT,)
+
+
+class ConfidenceScale(StrEnum):
+    """Optional confidence rating per unit; higher means more confident it is abnormal."""
+
+    NONE = "none"
+    FIVE_POINT = "1-5"
+    PERCENT = "0-100"
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        return {"1-5": (1.0, 5.0), "0-100": (0.0, 100.0)}.get(self.value)
+
+
+class AISourceKind(StrEnum):
+    """Where the aided reads' AI outputs come from."""
+
+    EMBEDDED = "embedded"
+    """The embedded model, precomputed by ``readerstudy study precompute``."""
+    IMPORTED = "imported"
+    """Another product's ``ai_regions.csv`` (+ masks), imported by ``study init --ai``."""
+
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Reader(_Strict):
+    """One rater: a stable id (used in every table) and the name shown at login."""
+
+    id: str
+    name: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_plain_code(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(
+                f"reader id {value!r} must be 1-64 letters, digits, '_', '.' or '-' "
+                "(it names the reader in every exported table)"
+            )
+        return value
+
+
+class RatingForm(_Strict):
+    """What the reader answers per unit: a binary call and optionally a confidence rating."""
+
+    units: UnitSet = UnitSet.ASPECTS
+    binary_call: bool = True
+    confidence: ConfidenceScale = ConfidenceScale.NONE
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> RatingForm:
+        if not self.binary_call and self.confidence is ConfidenceScale.NONE:
+            raise ValueError("the form asks nothing: set binary_call = true or a confidence scale")
+        return self
+
+
+class AISource(_Strict):
+    """The AI outputs shown in aided reads."""
+
+    source: AISourceKind = AISourceKind.EMBEDDED
+    method: str = "asymmetry"
+    """Embedded model method passed to ``predict_many``."""
+    model_hash: str = ""
+    """Hash of the imported ai_regions.csv or the embedded model, filled in by the import."""
+    product: str = ""
+    """Name of the other product whose outputs were imported."""
+
+
+class StudyDefinition(_Strict):
+    """Everything that defines a study; frozen once the first read starts."""
+
+    schema_: Annotated[str, Field(alias="schema")] = SCHEMA
+    name: str
+    description: str = ""
+    design: Design = Design.SEQUENTIAL
+    modalities: tuple[str, str] = ("unaided", "aided")
+    """Two modality names: the first is read without AI (the reference), the second with it."""
+    washout_days: Annotated[float, Field(ge=0)] = 14
+    seed: int = 0
+    idle_timeout_s: Annotated[float, Field(gt=0)] = 90
+    allow_amendments: bool = False
+    db: str | None = None
+    """SQLAlchemy URL of a shared store (PostgreSQL); the study folder's SQLite when absent."""
+    readers: tuple[Reader, ...]
+    rating: RatingForm = RatingForm()
+    ai: AISource = AISource()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("schema_")
+    @classmethod
+    def _known_schema(cls, value: str) -> str:
+        if value != SCHEMA:
+            raise ValueError(f"unknown schema {value!r}; this version reads {SCHEMA!r}")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the study needs a name")
+        return value
+
+    @field_validator("modalities")
+    @classmethod
+    def _two_distinct_modalities(cls, value: tuple[str, str]) -> tuple[str, str]:
+        if value[0] == value[1] or not all(_ID.match(v) for v in value):
+            raise ValueError(
+                f"modalities must be two distinct plain names (unaided first), got {list(value)}"
+            )
+        return value
+
+    @field_validator("readers")
+    @classmethod
+    def _unique_readers(cls, value: tuple[Reader, ...]) -> tuple[Reader, ...]:
+        if not value:
+            raise ValueError("the study needs at least one reader")
+        ids = [r.id for r in value]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"reader ids must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @model_validator(mode="after")
+    def _crossover_needs_two_readers(self) -> StudyDefinition:
+        if self.design is Design.CROSSOVER and len(self.readers) < 2:
+            raise ValueError("a crossover design needs at least two readers (two groups)")
+        return self
+
+    @property
+    def reference(self) -> str:
+        """The modality read without AI."""
+        return self.modalities[0]
+
+    @property
+    def aided(self) -> str:
+        """The modality read with the AI overlay."""
+        return self.modalities[1]
+
+    @property
+    def reader_ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.readers)
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        return self.rating.units.units
+
+    def reader(self, reader_id: str) -> Reader:
+        for reader in self.readers:
+            if reader.id == reader_id:
+                return reader
+        raise ReaderStudyError(
+            f"reader {reader_id!r} is not in study {self.name!r} "
+            f"(readers: {', '.join(self.reader_ids)})"
+        )
+
+    def to_toml(self) -> str:
+        """The definition as TOML text (the format of ``study.toml``)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        readers, rating, ai = data.pop("readers"), data.pop("rating"), data.pop("ai")
+        for key in ("washout_days", "idle_timeout_s"):
+            if float(data[key]).is_integer():
+                data[key] = int(data[key])
+        blocks = [
+            "# readerstudy study definition (docs/coordinator.md). Frozen once reading starts.",
+            _toml_table(data),
+        ]
+        blocks += ["[[readers]]\n" + _toml_table(reader) for reader in readers]
+        blocks += ["[rating]\n" + _toml_table(rating), "[ai]\n" + _toml_table(ai)]
+        return "\n".join(blocks)
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON form: what the lock checks on every open."""
+        data = self.model_dump(mode="json", by_alias=True)
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def _toml_table(values: dict[str, Any]) -> str:
+    """Key/value lines of one TOML table, values formatted by tomli-w."""
+    return "".join(
+        f"{key} = {tomli_w.dumps({'v': value}).partition('=')[2].strip()}\n"
+        for key, value in values.items()
+    )
+
+
+class DefinitionError(ReaderStudyError):
+    """study.toml is missing, not TOML, or fails validation (message lists every field)."""
+
+
+def _toml_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best line of ``text`` for a pydantic error location such as ``('readers', 1, 'id')``."""
+    lines = text.splitlines()
+    table: tuple[str, ...] = ()
+    counts: dict[str, int] = {}
+    headers: dict[tuple[Any, ...], int] = {}
+    keys: dict[tuple[Any, ...], int] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[["):
+            name = line.strip("[] ")
+            counts[name] = counts.get(name, -1) + 1
+            table = (name, counts[name])
+            headers[table] = number
+            continue
+        if line.startswith("["):
+            table = tuple(line.strip("[] ").split("."))
+            headers[table] = number
+            continue
+        match = re.match(r"^([A-Za-z0-9_\-\"']+)\s*=", line)
+        if match:
+            keys[(*table, match.group(1).strip("\"'"))] = number
+    path = tuple(p for p in loc if p not in ("__root__",))
+    if path and path[0] == "schema_":
+        path = ("schema", *path[1:])
+    while path:
+        if path in keys:
+            return keys[path]
+        if path in headers:
+            return headers[path]
+        path = path[:-1]
+    return None
+
+
+def _describe(exc: ValidationError, text: str, source: str) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc if p != "schema_") or "schema"
+        if loc and loc[0] == "schema_":
+            key = "schema"
+        line = _toml_line(text, loc)
+        where = f"line {line}" if line else "missing"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            message = "required key is missing"
+        elif err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against docs/coordinator.md)"
+        parts.append(f"{key} ({where}): {message}")
+    return f"{source}: {len(parts)} invalid field(s): " + "; ".join(parts)
+
+
+def parse_definition(text: str, *, source: str = DEFINITION_FILE) -> StudyDefinition:
+    """Validate TOML text; raise DefinitionError listing each bad key with its line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{source} is not valid TOML: {exc}") from None
+    try:
+        return StudyDefinition.model_validate(data)
+    except ValidationError as exc:
+        raise DefinitionError(_describe(exc, text, source)) from None
+
+
+def load_definition(study_dir: Path) -> StudyDefinition:
+    """Read and validate ``<study_dir>/study.toml``."""
+    path = Path(study_dir) / DEFINITION_FILE
+    if not path.is_file():
+        raise DefinitionError(
+            f"{path} not found: is {study_dir} a study folder? (`readerstudy study init` makes one)"
+        )
+    return parse_definition(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def write_definition(study_dir: Path, definition: StudyDefinition) -> Path:
+    """Write ``study.toml`` (round-trips through :func:`parse_definition`)."""
+    path = Path(study_dir) / DEFINITION_FILE
+    path.write_text(definition.to_toml(), encoding="utf-8")
+    return path
