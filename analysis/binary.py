@@ -1,0 +1,346 @@
+"""Binary reader decisions: unit-level sensitivity and specificity, and paired comparisons.
+
+The paper's Table 2 (Chen et al. 2022): per reader and modality, sensitivity on positive units
+and specificity on negative units with exact intervals, compared between modalities with
+McNemar's test. McNemar treats the 20 units of a case as independent; the clustered tests
+here (Durkalski et al. 2003; Obuchowski 1998) treat the case as the sampling unit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import AnalysisInputError
+
+METRICS = ("sensitivity", "specificity")
+"""Sensitivity: calls of 1 among positive units; specificity: calls of 0 among negative units."""
+
+MCNEMAR_METHODS = ("exact", "chi2")
+
+
+def clopper_pearson(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper-Pearson) interval of a binomial proportion; coverage at least 1 - alpha.
+
+    Scalars in give 0-d arrays out. ``trials == 0`` gives NaN bounds.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated in the
+    case of the binomial. Biometrika 26:404-413.
+    """
+    _check_alpha(alpha)
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    if np.any((x < 0) | (x > n)):
+        raise ValueError(f"successes must lie in [0, trials]; got {successes!r} of {trials!r}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n - x + 1), 0.0)
+        high = np.where(x < n, stats.beta.ppf(1 - alpha / 2, x + 1, n - x), 1.0)
+    empty = n == 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+
+
+def _metric_order(table: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Rows grouped in order of first appearance, sensitivity before specificity."""
+    rank = {
+        column: table[column].map({v: i for i, v in enumerate(pd.unique(table[column]))})
+        for column in groups
+    }
+    rank["metric"] = table["metric"].map({m: i for i, m in enumerate(METRICS)})
+    order = pd.DataFrame(rank).sort_values([*groups, "metric"], kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
+def _correct(data: pd.DataFrame, truth: str, call: str) -> pd.DataFrame:
+    """Per row: the metric it counts for and whether the call was right."""
+    positive = data[truth].to_numpy() == 1
+    return data.assign(
+        _metric=np.where(positive, METRICS[0], METRICS[1]),
+        _correct=(data[call].to_numpy() == positive).astype(np.int64),
+    )
+
+
+def sensitivity_specificity(
+    data: pd.DataFrame,
+    *,
+    reader: str = "reader",
+    modality: str = "modality",
+    truth: str = "truth",
+    call: str = "call",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Unit-level sensitivity and specificity per reader and modality with exact CIs.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long format, one row per reader x modality x case x unit, with 0/1 ``truth`` and
+        ``call`` columns.
+    reader, modality, truth, call : str
+        Column names.
+    alpha : float
+        Two-sided level of the Clopper-Pearson interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per reader x modality x metric: ``reader, modality, metric`` (sensitivity or
+        specificity), ``estimate, ci_low, ci_high, successes, trials``.
+
+    Notes
+    -----
+    Units are pooled over cases, as in the paper's Table 2. The interval assumes independent
+    units; the clustered comparison (:func:`clustered_mcnemar`) and the reader-averaged
+    jackknife over cases do not.
+    """
+    _check_alpha(alpha)
+    marked = _correct(data, truth, call)
+    table = (
+        marked.groupby([reader, modality, "_metric"], sort=False)["_correct"]
+        .agg(successes="sum", trials="size")
+        .reset_index()
+        .rename(columns={"_metric": "metric", reader: "reader", modality: "modality"})
+    )
+    table["estimate"] = table["successes"] / table["trials"]
+    table["ci_low"], table["ci_high"] = clopper_pearson(table["successes"], table["trials"], alpha)
+    table = _metric_order(table, ["reader", "modality"])
+    return table[
+        ["reader", "modality", "metric", "estimate", "ci_low", "ci_high", "successes", "trials"]
+    ]
+
+
+def _paired(
+    data: pd.DataFrame,
+    reference: str,
+    test: str,
+    *,
+    reader: str,
+    modality: str,
+    case: str,
+    unit: str,
+    truth: str,
+    call: str,
+) -> pd.DataFrame:
+    """One row per reader x case x unit with the reference and test correctness side by side."""
+    present = set(data[modality].unique())
+    for name in (reference, test):
+        if name not in present:
+            raise AnalysisInputError(
+                f"modality {name!r} has no data (modalities: {', '.join(map(str, present))})"
+            )
+    marked = _correct(data, truth, call)
+    keys = [reader, case, unit, "_metric"]
+    ref = marked.loc[marked[modality] == reference, [*keys, "_correct"]]
+    tst = marked.loc[marked[modality] == test, [*keys, "_correct"]]
+    paired = ref.merge(tst, on=keys, suffixes=("_ref", "_test"), validate="one_to_one")
+    if len(paired) != len(ref) or len(paired) != len(tst):
+        raise AnalysisInputError(
+            f"modalities {reference!r} and {test!r} are not paired: the same readers must read "
+            "the same cases and units in both"
+        )
+    # b: right in the reference only; c: right in the test only (statsmodels' table[0, 1], [1, 0]).
+    paired["b"] = (paired["_correct_ref"] == 1) & (paired["_correct_test"] == 0)
+    paired["c"] = (paired["_correct_ref"] == 0) & (paired["_correct_test"] == 1)
+    return paired
+
+
+def mcnemar(
+    data: pd.DataFrame,
+    *,
+    reference: str,
+    test: str,
+    method: str = "exact",
+    reader: str = "reader",
+    modality: str = "modality",
+    case: str = "case",
+    unit: str = "unit",
+    truth: str = "truth",
+    call: str = "call",
+) -> pd.DataFrame:
+    """McNemar's test per reader between two modalities, for sensitivity and specificity.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long format with ``reader, modality, case, unit, truth, call`` columns.
+    reference, test : str
+        The two modalities compared (differences are test - reference).
+    method : {"exact", "chi2"}
+        ``"exact"``: two-sided exact binomial test on the discordant pairs (default).
+        ``"chi2"``: chi-square with Edwards' continuity correction, (|b - c| - 1)^2 / (b + c).
+
+    Returns
+    -------
+    DataFrame
+        One row per reader x metric: ``reader, metric, test, reference``, the 2x2 table as
+        ``both`` (right in both), ``b`` (right in the reference only), ``c`` (right in the test
+        only), ``neither``; ``difference`` = (c - b) / n, ``statistic``, ``p``, ``method``.
+
+    Notes
+    -----
+    With no discordant pair (b + c = 0) the modalities agree on every unit: p = 1 and the
+    statistic is 0 for both methods. Units are treated as independent; see
+    :func:`clustered_mcnemar` for the case-clustered version.
+
+    References
+    ----------
+    McNemar Q (1947). Note on the sampling error of the difference between correlated
+    proportions or percentages. Psychometrika 12:153-157.
+    Edwards AL (1948). Note on the "correction for continuity" in testing the significance of
+    the difference between correlated proportions. Psychometrika 13:185-187.
+    """
+    if method not in MCNEMAR_METHODS:
+        raise ValueError(f"method must be one of {MCNEMAR_METHODS}, got {method!r}")
+    paired = _paired(
+        data,
+        reference,
+        test,
+        reader=reader,
+        modality=modality,
+        case=case,
+        unit=unit,
+        truth=truth,
+        call=call,
+    )
+    paired["both"] = (paired["_correct_ref"] == 1) & (paired["_correct_test"] == 1)
+    paired["neither"] = (paired["_correct_ref"] == 0) & (paired["_correct_test"] == 0)
+    table = (
+        paired.groupby([reader, "_metric"], sort=False)[["both", "b", "c", "neither"]]
+        .sum()
+        .astype(np.int64)
+        .reset_index()
+        .rename(columns={reader: "reader", "_metric": "metric"})
+    )
+    b = table["b"].to_numpy()
+    c = table["c"].to_numpy()
+    discordant = b + c
+    n = table[["both", "b", "c", "neither"]].sum(axis=1).to_numpy()
+    if method == "exact":
+        statistic = np.minimum(b, c).astype(float)
+        p = np.minimum(1.0, 2 * stats.binom.cdf(statistic, discordant, 0.5))
+        label = "McNemar exact (binomial)"
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            statistic = (np.abs(b - c) - 1.0) ** 2 / discordant
+        p = stats.chi2.sf(statistic, 1)
+        label = "McNemar chi-square, continuity-corrected"
+    none = discordant == 0
+    statistic = np.where(none, 0.0, statistic)
+    p = np.where(none, 1.0, p)
+    table.insert(2, "test", test)
+    table.insert(3, "reference", reference)
+    table["difference"] = (c - b) / n
+    table["statistic"] = statistic
+    table["p"] = p
+    table["method"] = label
+    return _metric_order(table, ["reader"])
+
+
+def clustered_mcnemar(
+    data: pd.DataFrame,
+    *,
+    reference: str,
+    test: str,
+    alpha: float = 0.05,
+    reader: str = "reader",
+    modality: str = "modality",
+    case: str = "case",
+    unit: str = "unit",
+    truth: str = "truth",
+    call: str = "call",
+) -> pd.DataFrame:
+    """Case-clustered paired comparison per reader: units nested in cases, cases independent.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long format with ``reader, modality, case, unit, truth, call`` columns.
+    reference, test : str
+        The two modalities compared (differences are test - reference).
+    alpha : float
+        Two-sided level of the interval of the difference.
+
+    Returns
+    -------
+    DataFrame
+        One row per reader x metric: ``reader, metric, test, reference``, ``clusters`` (cases
+        with at least one unit of that metric), ``b, c`` (pooled discordant counts as in
+        :func:`mcnemar`), ``difference`` (test - reference proportion), ``se, ci_low,
+        ci_high`` (cluster-robust), ``statistic`` (Durkalski's chi-square, 1 df), ``p``,
+        ``method``.
+
+    Notes
+    -----
+    With ``d_k = c_k - b_k`` the discordance of case k, Durkalski's statistic is
+    ``X^2 = (sum_k d_k)^2 / sum_k d_k^2``, referred to chi-square with 1 df. With one unit per
+    case, ``d_k^2 = b_k + c_k`` and it reduces to McNemar's chi-square without continuity
+    correction. The difference ``sum_k d_k / sum_k n_k`` (n_k units of that metric in case
+    k) gets the ratio-estimator variance
+    ``K / (K - 1) * sum_k (d_k - diff * n_k)^2 / (sum_k n_k)^2`` (Obuchowski 1998) and a
+    normal interval. No discordant unit gives p = 1.
+
+    References
+    ----------
+    Durkalski VL, Palesch YY, Lipsitz SR, Rust PF (2003). Analysis of clustered matched-pair
+    data. Stat Med 22:2417-2428.
+    Obuchowski NA (1998). On the comparison of correlated proportions for clustered data.
+    Stat Med 17:1495-1507.
+    """
+    _check_alpha(alpha)
+    paired = _paired(
+        data,
+        reference,
+        test,
+        reader=reader,
+        modality=modality,
+        case=case,
+        unit=unit,
+        truth=truth,
+        call=call,
+    )
+    paired["d"] = paired["c"].astype(np.int64) - paired["b"].astype(np.int64)
+    per_case = (
+        paired.groupby([reader, "_metric", case], sort=False)
+        .agg(d=("d", "sum"), n=("d", "size"), b=("b", "sum"), c=("c", "sum"))
+        .reset_index()
+    )
+    z = stats.norm.ppf(1 - alpha / 2)
+    rows = []
+    for (reader_id, metric), group in per_case.groupby([reader, "_metric"], sort=False):
+        d = group["d"].to_numpy(float)
+        n = group["n"].to_numpy(float)
+        k = len(d)
+        difference = d.sum() / n.sum()
+        sum_sq = float(np.sum(d**2))
+        if sum_sq == 0:
+            statistic, p = 0.0, 1.0
+        else:
+            statistic = d.sum() ** 2 / sum_sq
+            p = float(stats.chi2.sf(statistic, 1))
+        se = np.sqrt(k / (k - 1) * np.sum((d - difference * n) ** 2)) / n.sum() if k > 1 else np.nan
+        rows.append(
+            {
+                "reader": reader_id,
+                "metric": metric,
+                "test": test,
+                "reference": reference,
+                "clusters": k,
+                "b": int(group["b"].sum()),
+                "c": int(group["c"].sum()),
+                "difference": difference,
+                "se": se,
+                "ci_low": difference - z * se,
+                "ci_high": difference + z * se,
+                "statistic": statistic,
+                "p": p,
+                "method": "Durkalski clustered McNemar; Obuchowski ratio-estimator CI",
+            }
+        )
+    return _metric_order(pd.DataFrame(rows), ["reader"])

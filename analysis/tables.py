@@ -1,0 +1,364 @@
+"""Load and validate the reader-study tables of DATA_CONTRACTS.md (CSV or XLSX).
+
+Every rejection raises :class:`~analysis.errors.AnalysisInputError` with a message that names
+the table, the rule, the offending rows and the fix, so that a coordinator can act on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+from analysis.units import CASE_UNIT, UNITS
+
+COLUMN_ALIASES = {"treatment": "modality"}
+"""Accepted synonyms (RJafroc/MRMCaov call the modality ``treatment``)."""
+
+ID_COLUMNS = ("reader", "modality", "case", "unit")
+_SHOWN = 5  # offending items quoted in one message
+
+
+@dataclass(frozen=True)
+class StudyTables:
+    """Validated tables of one study; ``ratings`` carries the ``truth`` of each row."""
+
+    ratings: pd.DataFrame
+    truth: pd.DataFrame
+    times: pd.DataFrame | None = None
+    cases: pd.DataFrame | None = None
+    ai: pd.DataFrame | None = None
+    modalities: tuple[str, ...] = ()
+    readers: tuple[str, ...] = ()
+
+    @property
+    def has_calls(self) -> bool:
+        return "call" in self.ratings and self.ratings["call"].notna().any()
+
+    @property
+    def has_ratings(self) -> bool:
+        return "rating" in self.ratings and self.ratings["rating"].notna().any()
+
+    @property
+    def whole_case(self) -> bool:
+        """True for classic ROC studies that rate whole cases (unit ``case``)."""
+        return bool((self.truth["unit"] == CASE_UNIT).all())
+
+
+def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
+    """Read a CSV or an XLSX sheet (the sheet called ``name`` if present, else the first)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AnalysisInputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"}:
+        sheets = pd.ExcelFile(path, engine="openpyxl")
+        sheet = name if name in sheets.sheet_names else sheets.sheet_names[0]
+        frame = sheets.parse(sheet)
+    elif suffix in {".csv", ".txt"}:
+        frame = pd.read_csv(path)
+    else:
+        raise AnalysisInputError(f"{path}: expected a .csv or .xlsx file, got {suffix!r}")
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame.rename(columns=COLUMN_ALIASES)
+
+
+def workbook_sheets(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Every sheet of an XLSX workbook whose name is a table of the contract."""
+    path = Path(path)
+    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
+        return {}
+    sheets = pd.ExcelFile(path, engine="openpyxl")
+    known = {"truth", "times", "cases", "ai", "ai_regions"}
+    found = {}
+    for sheet in sheets.sheet_names:
+        key = sheet.strip().lower()
+        if key in known:
+            frame = sheets.parse(sheet)
+            frame.columns = [str(c).strip().lower() for c in frame.columns]
+            found["ai" if key == "ai_regions" else key] = frame.rename(columns=COLUMN_ALIASES)
+    return found
+
+
+def _quote(items) -> str:
+    items = list(items)
+    shown = ", ".join(str(i) for i in items[:_SHOWN])
+    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def _require(frame: pd.DataFrame, table: str, columns) -> None:
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        raise AnalysisInputError(
+            f"{table}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}"
+        )
+
+
+def _ids_as_text(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in columns:
+        if column in frame:
+            values = frame[column]
+            if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+                values = values.astype("Int64")
+            frame[column] = values.astype(str).str.strip()
+    return frame
+
+
+def _binary(frame: pd.DataFrame, table: str, column: str, keys) -> pd.Series:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = frame[~values.isin([0, 1])]
+    if len(bad):
+        where = [
+            f"row {i + 2} ({', '.join(str(bad.at[i, k]) for k in keys)}: {bad.at[i, column]!r})"
+            for i in bad.index
+        ]
+        raise AnalysisInputError(
+            f"{table}: column '{column}' must be 0 or 1; bad value at {_quote(where)}"
+        )
+    return values
+
+
+def _check_duplicates(frame: pd.DataFrame, table: str, keys) -> None:
+    dup = frame[frame.duplicated(list(keys), keep=False)]
+    if len(dup):
+        names = [tuple(r) for r in dup[list(keys)].drop_duplicates().itertuples(index=False)]
+        raise AnalysisInputError(
+            f"{table}: {len(dup)} duplicate rows for ({', '.join(keys)}): {_quote(names)}; "
+            "keep one row per key"
+        )
+
+
+def _check_units(frame: pd.DataFrame, table: str) -> None:
+    units = set(frame["unit"].unique())
+    unknown = sorted(units - set(UNITS) - {CASE_UNIT})
+    if unknown:
+        raise AnalysisInputError(
+            f"{table}: unknown unit(s) {_quote(repr(u) for u in unknown)}; expected ASPECTS "
+            f"codes <region>_<side> such as 'M5_left', or '{CASE_UNIT}' for whole-case ratings"
+        )
+    if CASE_UNIT in units and len(units) > 1:
+        raise AnalysisInputError(
+            f"{table}: unit '{CASE_UNIT}' (whole-case rating) is mixed with ASPECTS units; "
+            "a study rates either whole cases or ASPECTS units"
+        )
+
+
+def validate_truth(truth: pd.DataFrame) -> pd.DataFrame:
+    """The truth table ``case, unit, truth`` with text ids and 0/1 truth, or raise."""
+    truth = truth.rename(columns=COLUMN_ALIASES)
+    if "unit" not in truth:
+        truth = truth.assign(unit=CASE_UNIT)
+    _require(truth, "truth", ("case", "unit", "truth"))
+    truth = _ids_as_text(truth, ("case", "unit")).reset_index(drop=True)
+    truth["truth"] = _binary(truth, "truth", "truth", ("case", "unit")).astype(np.int8)
+    _check_units(truth, "truth")
+    _check_duplicates(truth, "truth", ("case", "unit"))
+    return truth[["case", "unit", "truth"]]
+
+
+def _truth_from_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
+    truth = ratings[["case", "unit", "truth"]].drop_duplicates()
+    conflict = truth[truth.duplicated(["case", "unit"], keep=False)]
+    if len(conflict):
+        raise AnalysisInputError(
+            "ratings: the 'truth' column disagrees between rows of the same case and unit: "
+            f"{_quote(conflict[['case', 'unit']].drop_duplicates().itertuples(index=False))}"
+        )
+    return truth
+
+
+def validate_ratings(
+    ratings: pd.DataFrame, truth: pd.DataFrame | None = None, *, reference: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
+    """Validate ratings against truth; return (ratings with truth, truth, modality order).
+
+    The modality order puts the reference first: ``reference`` if given, else ``unaided`` when
+    present, else the first modality in the file.
+    """
+    ratings = ratings.rename(columns=COLUMN_ALIASES)
+    if "unit" not in ratings:
+        ratings = ratings.assign(unit=CASE_UNIT)
+    _require(ratings, "ratings", ("reader", "modality", "case"))
+    if "call" not in ratings and "rating" not in ratings:
+        raise AnalysisInputError(
+            "ratings: neither a 'call' (0/1) nor a 'rating' column is present; add at least one"
+        )
+    ratings = _ids_as_text(ratings, ID_COLUMNS).reset_index(drop=True)
+    _check_units(ratings, "ratings")
+    # An empty column is an absent one (a platform that exports both headers always).
+    ratings = ratings.drop(
+        columns=[c for c in ("call", "rating") if c in ratings and ratings[c].isna().all()]
+    )
+    if "call" not in ratings and "rating" not in ratings:
+        raise AnalysisInputError("ratings: the 'call' and 'rating' columns are both empty")
+    for column in ("call", "rating"):
+        if column in ratings:
+            empty = ratings[column].isna().groupby(ratings["modality"], sort=False).all()
+            if empty.any():
+                raise AnalysisInputError(
+                    f"modality {_quote(repr(m) for m in empty.index[empty])} has no data: every "
+                    f"'{column}' is empty there while other modalities have them"
+                )
+    if "call" in ratings:
+        ratings["call"] = _binary(ratings, "ratings", "call", ID_COLUMNS).astype(np.int8)
+    if "rating" in ratings:
+        rating = pd.to_numeric(ratings["rating"], errors="coerce")
+        bad = ratings.index[rating.isna()]
+        if len(bad):
+            raise AnalysisInputError(
+                "ratings: column 'rating' is empty or not a number at row(s) "
+                f"{_quote(i + 2 for i in bad)}"
+            )
+        ratings["rating"] = rating.astype(float)
+    _check_duplicates(ratings, "ratings", ID_COLUMNS)
+    if truth is None:
+        if "truth" not in ratings:
+            raise AnalysisInputError(
+                "no truth: pass --truth truth.csv (case, unit, truth) or add a 'truth' column "
+                "to the ratings"
+            )
+        ratings["truth"] = _binary(ratings, "ratings", "truth", ID_COLUMNS)
+        truth = _truth_from_ratings(ratings)
+    truth = validate_truth(truth)
+    ratings = ratings.drop(columns="truth", errors="ignore")
+
+    modalities = tuple(pd.unique(ratings["modality"]))
+    if reference is None:
+        reference = "unaided" if "unaided" in modalities else modalities[0]
+    elif reference not in modalities:
+        raise AnalysisInputError(
+            f"--reference {reference!r} is not a modality of the ratings "
+            f"(modalities: {', '.join(modalities)})"
+        )
+    modalities = (reference, *[m for m in modalities if m != reference])
+
+    merged = ratings.merge(truth[["case", "unit", "truth"]], on=["case", "unit"], how="left")
+    no_truth = merged.loc[merged["truth"].isna(), ["case", "unit"]].drop_duplicates()
+    if len(no_truth):
+        raise AnalysisInputError(
+            f"truth: no row for {len(no_truth)} rated (case, unit): "
+            f"{_quote(f'case {c} unit {u}' for c, u in no_truth.itertuples(index=False))}; "
+            "every rated unit needs a truth"
+        )
+    merged["truth"] = merged["truth"].astype(np.int8)
+    _check_fully_crossed(merged, truth)
+    rank = merged["modality"].map({m: i for i, m in enumerate(modalities)})
+    merged = merged.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
+    return merged, truth, modalities
+
+
+def _check_fully_crossed(ratings: pd.DataFrame, truth: pd.DataFrame) -> None:
+    """Every reader reads every truth unit in every modality (the OR/DBM designs need it)."""
+    expected = len(truth)
+    counts = ratings.groupby(["reader", "modality"], sort=False).size()
+    readers, modalities = ratings["reader"].unique(), ratings["modality"].unique()
+    problems = []
+    truth_keys = pd.MultiIndex.from_frame(truth[["case", "unit"]])
+    for reader in readers:
+        for modality in modalities:
+            n = int(counts.get((reader, modality), 0))
+            if n == expected:
+                continue
+            rows = ratings[(ratings["reader"] == reader) & (ratings["modality"] == modality)]
+            read = pd.MultiIndex.from_frame(rows[["case", "unit"]])
+            missing = truth_keys.difference(read)
+            cases = pd.unique(missing.get_level_values(0))
+            problems.append(
+                f"reader {reader}, modality {modality}: {len(missing)} unit(s) of "
+                f"{len(cases)} case(s) not read (cases {_quote(cases)})"
+            )
+    if problems:
+        raise AnalysisInputError(
+            "ratings are not fully crossed: "
+            + "; ".join(problems[:_SHOWN])
+            + (f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else "")
+        )
+
+
+def validate_times(times: pd.DataFrame) -> pd.DataFrame:
+    """The times table ``reader, modality, case, active_s[, wall_s]`` with text ids."""
+    times = times.rename(columns=COLUMN_ALIASES)
+    _require(times, "times", ("reader", "modality", "case", "active_s"))
+    times = _ids_as_text(times, ("reader", "modality", "case")).reset_index(drop=True)
+    for column in ("active_s", "wall_s"):
+        if column in times:
+            values = pd.to_numeric(times[column], errors="coerce")
+            bad = times.index[values.isna() | (values < 0)]
+            if len(bad):
+                raise AnalysisInputError(
+                    f"times: column '{column}' must be a non-negative number of seconds; "
+                    f"bad at row(s) {_quote(i + 2 for i in bad)}"
+                )
+            times[column] = values
+    _check_duplicates(times, "times", ("reader", "modality", "case"))
+    return times
+
+
+def validate_cases(cases: pd.DataFrame) -> pd.DataFrame:
+    """The cases table ``case, side`` (left, right or none) plus metadata columns."""
+    _require(cases, "cases", ("case", "side"))
+    cases = _ids_as_text(cases, ("case",)).reset_index(drop=True)
+    cases["side"] = cases["side"].fillna("none").astype(str).str.strip().str.lower()
+    bad = cases[~cases["side"].isin(["left", "right", "none"])]
+    if len(bad):
+        raise AnalysisInputError(
+            "cases: column 'side' must be left, right or none; bad at "
+            f"{_quote(f'case {c} ({s!r})' for c, s in zip(bad['case'], bad['side'], strict=True))}"
+        )
+    _check_duplicates(cases, "cases", ("case",))
+    return cases
+
+
+def validate_ai(ai: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """AI outputs ``case, unit, probability, call`` joined to truth (every truth unit needed)."""
+    _require(ai, "ai_regions", ("case", "unit", "probability"))
+    ai = _ids_as_text(ai, ("case", "unit")).reset_index(drop=True)
+    _check_units(ai, "ai_regions")
+    _check_duplicates(ai, "ai_regions", ("case", "unit"))
+    ai["probability"] = pd.to_numeric(ai["probability"], errors="coerce")
+    if ai["probability"].isna().any():
+        raise AnalysisInputError("ai_regions: column 'probability' has empty or non-numeric values")
+    if "call" in ai:
+        ai["call"] = _binary(ai, "ai_regions", "call", ("case", "unit"))
+    merged = truth[["case", "unit", "truth"]].merge(ai, on=["case", "unit"], how="left")
+    missing = merged.loc[merged["probability"].isna(), ["case", "unit"]]
+    if len(missing):
+        raise AnalysisInputError(
+            f"ai_regions: no output for {len(missing)} truth unit(s): "
+            f"{_quote(f'case {c} unit {u}' for c, u in missing.itertuples(index=False))}"
+        )
+    return merged
+
+
+def load_study_tables(
+    ratings: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    *,
+    times: pd.DataFrame | None = None,
+    cases: pd.DataFrame | None = None,
+    ai: pd.DataFrame | None = None,
+    reference: str | None = None,
+) -> StudyTables:
+    """Validate every table and return them together, ids as text and the reference first."""
+    ratings, truth, modalities = validate_ratings(ratings, truth, reference=reference)
+    if times is not None:
+        times = validate_times(times)
+        unknown = sorted(set(times["modality"]) - set(modalities))
+        if unknown:
+            raise AnalysisInputError(
+                f"times: modality {_quote(repr(m) for m in unknown)} has no ratings "
+                f"(rated modalities: {', '.join(modalities)})"
+            )
+    return StudyTables(
+        ratings=ratings,
+        truth=truth,
+        times=times,
+        cases=validate_cases(cases) if cases is not None else None,
+        ai=validate_ai(ai, truth) if ai is not None else None,
+        modalities=modalities,
+        readers=tuple(pd.unique(ratings["reader"])),
+    )

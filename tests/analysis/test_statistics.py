@@ -1,0 +1,209 @@
+"""The paper's statistics against published values and independent implementations."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pingouin
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+from statsmodels.stats.proportion import proportion_confint
+
+from analysis.agreement import icc
+from analysis.binary import (
+    clopper_pearson,
+    clustered_mcnemar,
+    mcnemar,
+    sensitivity_specificity,
+)
+from analysis.clinical import case_aspects
+from analysis.timing import paired_t_over_readers, time_per_reader
+from analysis.units import UNITS, aspects_score
+from tests.analysis.synthetic import paper_study
+
+
+@pytest.fixture(scope="module")
+def study():
+    tables = paper_study(seed=7)
+    ratings = tables["ratings"].merge(tables["truth"], on=["case", "unit"])
+    return tables, ratings
+
+
+# Shrout & Fleiss (1979), Psychol Bull 86:420, Table 2 and the values printed in the text.
+SHROUT_FLEISS = {
+    "ICC(1,1)": (0.1657, None),
+    "ICC(A,1)": (0.2898, (0.019, 0.761)),
+    "ICC(C,1)": (0.7148, None),
+}
+
+
+def test_icc_reproduces_shrout_and_fleiss(refdata):
+    data = pd.read_csv(refdata / "shrout_fleiss_1979.csv")
+    table = icc(data, targets="target", raters="judge", ratings="rating").set_index("type")
+    for name, (value, ci) in SHROUT_FLEISS.items():
+        assert round(table.at[name, "icc"], 4) == value
+        if ci is not None:
+            assert (round(table.at[name, "ci_low"], 3), round(table.at[name, "ci_high"], 3)) == ci
+
+
+def test_icc_matches_pingouin_unrounded(refdata, study):
+    _, ratings = study
+    region = ratings[ratings["modality"] == "unaided"].assign(
+        target=lambda d: d["case"] + "/" + d["unit"]
+    )
+    for data, args in [
+        (pd.read_csv(refdata / "shrout_fleiss_1979.csv"), ("target", "judge", "rating")),
+        (region, ("target", "reader", "call")),
+    ]:
+        ours = icc(data, targets=args[0], raters=args[1], ratings=args[2]).set_index("type")
+        saved = pingouin.options.get("round.column.CI95")
+        pingouin.options["round.column.CI95"] = None  # pingouin rounds CIs to 2 digits
+        try:
+            with warnings.catch_warnings():
+                # pingouin 0.7.0 calls DataFrame.dropna(inplace=True), deprecated in pandas 3.1.
+                warnings.simplefilter("ignore", pd.errors.Pandas4Warning)
+                theirs = pingouin.intraclass_corr(
+                    data, targets=args[0], raters=args[1], ratings=args[2]
+                ).set_index("Type")
+        finally:
+            pingouin.options["round.column.CI95"] = saved
+        for name in ("ICC(1,1)", "ICC(A,1)", "ICC(C,1)"):
+            assert_allclose(ours.at[name, "icc"], theirs.at[name, "ICC"], rtol=1e-10)
+            assert_allclose(ours.at[name, "F"], theirs.at[name, "F"], rtol=1e-10)
+            assert_allclose(ours.at[name, "p"], theirs.at[name, "pval"], rtol=1e-8, atol=1e-300)
+            assert_allclose(
+                [ours.at[name, "ci_low"], ours.at[name, "ci_high"]],
+                theirs.at[name, "CI95"],
+                rtol=1e-8,
+            )
+
+
+def test_icc_alpha_widens_interval(refdata):
+    data = pd.read_csv(refdata / "shrout_fleiss_1979.csv")
+    at95 = icc(data, targets="target", raters="judge", ratings="rating").set_index("type")
+    at99 = icc(data, targets="target", raters="judge", ratings="rating", alpha=0.01)
+    at99 = at99.set_index("type")
+    assert (at99["ci_low"] < at95["ci_low"]).all()
+    assert (at99["ci_high"] > at95["ci_high"]).all()
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.2])
+def test_clopper_pearson_matches_statsmodels_beta(alpha):
+    trials = np.array([1, 10, 10, 10, 136, 1564, 155])
+    successes = np.array([0, 0, 3, 10, 22, 1380, 66])
+    low, high = clopper_pearson(successes, trials, alpha)
+    sm_low, sm_high = proportion_confint(successes, trials, alpha=alpha, method="beta")
+    assert_allclose(low, sm_low, atol=1e-12)
+    assert_allclose(high, sm_high, atol=1e-12)
+
+
+def test_sensitivity_specificity_counts_units(study):
+    _, ratings = study
+    table = sensitivity_specificity(ratings)
+    row = table[(table["reader"] == "R1") & (table["modality"] == "aided")]
+    sens = row[row["metric"] == "sensitivity"].iloc[0]
+    sub = ratings[(ratings["reader"] == "R1") & (ratings["modality"] == "aided")]
+    positive = sub[sub["truth"] == 1]
+    assert sens["trials"] == len(positive)
+    assert sens["successes"] == positive["call"].sum()
+    assert list(table["metric"][:2]) == ["sensitivity", "specificity"]
+
+
+@pytest.mark.parametrize("method", ["exact", "chi2"])
+def test_mcnemar_matches_statsmodels(study, method):
+    _, ratings = study
+    ours = mcnemar(ratings, reference="unaided", test="aided", method=method)
+    for row in ours.itertuples():
+        table = [[row.both, row.b], [row.c, row.neither]]
+        theirs = sm_mcnemar(table, exact=method == "exact", correction=True)
+        assert_allclose(row.p, theirs.pvalue, rtol=1e-10)
+        assert_allclose(row.statistic, theirs.statistic, rtol=1e-10)
+
+
+def _two_modalities(calls_ref, calls_test, truth, cases):
+    n = len(truth)
+    frame = pd.DataFrame(
+        {
+            "reader": "R1",
+            "case": cases,
+            "unit": [f"u{i}" for i in range(n)],
+            "truth": truth,
+        }
+    )
+    return pd.concat(
+        [frame.assign(modality="a", call=calls_ref), frame.assign(modality="b", call=calls_test)]
+    )
+
+
+def test_mcnemar_without_discordant_pairs_gives_p_one():
+    data = _two_modalities([1, 0, 1, 0], [1, 0, 1, 0], [1, 1, 0, 0], ["c1", "c1", "c2", "c2"])
+    for method in ("exact", "chi2"):
+        table = mcnemar(data, reference="a", test="b", method=method)
+        assert (table["p"] == 1).all()
+        assert (table[["b", "c"]] == 0).all(axis=None)
+    clustered = clustered_mcnemar(data, reference="a", test="b")
+    assert (clustered["p"] == 1).all()
+
+
+def test_clustered_mcnemar_reduces_to_mcnemar_with_one_unit_per_case():
+    rng = np.random.default_rng(3)
+    n = 300
+    truth = rng.integers(0, 2, n)
+    ref = np.where(rng.random(n) < 0.7, truth, 1 - truth)
+    test = np.where(rng.random(n) < 0.8, truth, 1 - truth)
+    data = _two_modalities(ref, test, truth, [f"c{i}" for i in range(n)])
+    clustered = clustered_mcnemar(data, reference="a", test="b")
+    plain = mcnemar(data, reference="a", test="b", method="chi2")
+    for c_row, p_row in zip(clustered.itertuples(), plain.itertuples(), strict=True):
+        theirs = sm_mcnemar(
+            [[p_row.both, p_row.b], [p_row.c, p_row.neither]], exact=False, correction=False
+        )
+        assert_allclose(c_row.statistic, theirs.statistic, rtol=1e-12)
+        assert_allclose(c_row.p, theirs.pvalue, rtol=1e-12)
+
+
+def test_clustered_mcnemar_is_wider_when_units_share_a_case(study):
+    _, ratings = study
+    clustered = clustered_mcnemar(ratings, reference="unaided", test="aided")
+    plain = mcnemar(ratings, reference="unaided", test="aided", method="chi2")
+    assert_allclose(clustered["difference"], plain["difference"], rtol=1e-12)
+    assert (clustered["clusters"] <= 85).all()
+    assert np.isfinite(clustered["se"]).all()
+
+
+def test_paired_t_matches_scipy(study):
+    tables, _ = study
+    per_reader = time_per_reader(tables["times"])
+    result = paired_t_over_readers(per_reader, reference="unaided", test="aided")
+    wide = per_reader.pivot(index="reader", columns="modality", values="mean_s")
+    theirs = stats.ttest_rel(wide["aided"], wide["unaided"])
+    assert_allclose(result.t, theirs.statistic, rtol=1e-12)
+    assert_allclose(result.p, theirs.pvalue, rtol=1e-12)
+    assert result.df == 3
+    assert result.ci_low < result.difference_s < result.ci_high
+
+
+def test_case_aspects_equals_aspects_score(study):
+    tables, ratings = study
+    scores = case_aspects(ratings, by=("reader", "modality"), cases=tables["cases"])
+    sides = tables["cases"].set_index("case")["side"]
+    sample = scores.sample(40, random_state=1)
+    for row in sample.itertuples():
+        sub = ratings[
+            (ratings["reader"] == row.reader)
+            & (ratings["modality"] == row.modality)
+            & (ratings["case"] == row.case)
+        ]
+        called = sub.loc[sub["call"] == 1, "unit"]
+        side = sides[row.case]
+        expected = (
+            aspects_score(called, side)
+            if side != "none"
+            else min(aspects_score(called, "left"), aspects_score(called, "right"))
+        )
+        assert row.aspects == expected
+    assert len(UNITS) == 20
