@@ -1,0 +1,697 @@
+"""The results store: submitted reads, reads in progress, study metadata and the audit chain.
+
+Every write runs in one transaction that first takes the study's write lock (SQLite:
+``BEGIN IMMEDIATE``; PostgreSQL: ``SELECT ... FOR UPDATE`` on the study's chain-head row), so
+audit sequence numbers stay gapless and a duplicate submission is caught even with many
+workstations writing at once. There is no update or delete for reads or events.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Integer, Table, and_, exists, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ColumnElement
+
+import readerstudy
+from readerstudy.store import schema as t
+from readerstudy.store.canonical import canonical_json, json_roundtrip
+from readerstudy.store.chain import (
+    GENESIS,
+    READ_EVENT_KINDS,
+    event_hash,
+    read_digest,
+    verify_chain,
+)
+from readerstudy.store.engine import WRITE, make_engine, resolve_target
+from readerstudy.store.errors import DuplicateReadError, ReadNotFoundError, StoreError
+from readerstudy.store.records import (
+    AuditEvent,
+    AuditVerification,
+    ReadSubmission,
+    StoredRead,
+    utc,
+)
+
+EVENT_KINDS: frozenset[str] = frozenset(
+    {
+        "login",
+        "login_failed",
+        "session_start",
+        "case_open",
+        "window_level",
+        "slice_moves",
+        "overlay_toggle",
+        "pause",
+        "resume",
+        "idle",
+        "focus_lost",
+        "submit",
+        "amend",
+        "override",
+        "crash_recovery",
+        "lock",
+        "definition",
+    }
+)
+"""Kinds the study layer logs; others are accepted if they are lower_snake_case."""
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_PG_OPEN_LOCK = 0x72656164  # advisory lock key serialising schema creation ("read")
+
+
+def open_store(
+    target: str | Path, *, study_id: str = "default", schema: str | None = None
+) -> Store:
+    """Open (creating if needed) the results store of a study.
+
+    ``target`` is a study folder (its ``results.sqlite``), a ``.sqlite`` file, or an SQLAlchemy
+    URL (``sqlite:///...``, ``postgresql+psycopg://user@host/db``). Several studies share a
+    PostgreSQL database under different ``study_id``; ``schema`` puts the tables in a
+    PostgreSQL schema of that name (created if missing).
+    """
+    if not isinstance(study_id, str) or not _STUDY_ID.match(study_id):
+        raise StoreError(f"study id {study_id!r}: use 1-64 letters, digits, '_', '.', ':' or '-'")
+    url, name = resolve_target(target)
+    engine = make_engine(url, schema=schema)
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_OPEN_LOCK})
+                    if schema is not None:
+                        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                t.ensure_schema(
+                    conn, store_name=name, created_by=f"readerstudy {readerstudy.__version__}"
+                )
+                conn.execute(
+                    _insert_ignore(engine, t.chain_head).values(
+                        study_id=study_id, seq=0, hash=GENESIS
+                    )
+                )
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open the results store {name}: {exc.orig}") from exc
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine, study_id=study_id, name=name)
+
+
+def _insert_ignore(engine: Engine, table: Table):
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+class _Writer:
+    """One write transaction holding the study's lock; appends events to the chain."""
+
+    def __init__(self, conn: Connection, study_id: str, head: tuple[int, str]) -> None:
+        self.conn, self.study_id = conn, study_id
+        self.seq, self.hash = head
+        self.dirty = False
+
+    def append(
+        self,
+        kind: str,
+        *,
+        reader: str | None,
+        session: int | None,
+        case: str | None,
+        payload: dict,
+        at: datetime,
+    ) -> AuditEvent:
+        seq, prev = self.seq + 1, self.hash
+        digest = event_hash(
+            prev,
+            study=self.study_id,
+            seq=seq,
+            kind=kind,
+            reader=reader,
+            session=session,
+            case=case,
+            payload=payload,
+            at=at,
+        )
+        self.conn.execute(
+            t.audit_events.insert().values(
+                study_id=self.study_id,
+                seq=seq,
+                kind=kind,
+                reader=reader,
+                session=session,
+                case=case,
+                payload=canonical_json(payload),
+                at=at,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        self.seq, self.hash, self.dirty = seq, digest, True
+        return AuditEvent(seq, kind, reader, session, case, payload, at, digest, prev)
+
+
+class Store:
+    """A study's results store; obtain one with :func:`open_store`. Use as a context manager."""
+
+    def __init__(self, engine: Engine, *, study_id: str, name: str) -> None:
+        self._engine = engine
+        self.study_id = study_id
+        self.name = name
+        """The SQLite file or the PostgreSQL URL (password hidden), for messages."""
+        self._closed = False
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.dialect.name
+
+    def close(self) -> None:
+        self._engine.dispose()
+        self._closed = True
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {self.name} study={self.study_id}>"
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A read-only transaction on one consistent snapshot."""
+        self._check_open()
+        try:
+            with self._engine.connect() as conn:
+                if self.backend == "postgresql":
+                    conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+        except DBAPIError as exc:
+            raise StoreError(f"{self.name}: {exc.orig}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[_Writer]:
+        """A write transaction holding this study's write lock; commits on success."""
+        self._check_open()
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(**{WRITE: True})
+                with conn.begin():
+                    head = conn.execute(
+                        select(t.chain_head.c.seq, t.chain_head.c.hash)
+                        .where(t.chain_head.c.study_id == self.study_id)
+                        .with_for_update()
+                    ).one_or_none()
+                    if head is None:
+                        raise StoreError(
+                            f"{self.name}: the audit chain head of study {self.study_id} is "
+                            "missing; run `readerstudy study audit --verify`"
+                        )
+                    writer = _Writer(conn, self.study_id, tuple(head))
+                    yield writer
+                    if writer.dirty:
+                        conn.execute(
+                            t.chain_head.update()
+                            .where(t.chain_head.c.study_id == self.study_id)
+                            .values(seq=writer.seq, hash=writer.hash)
+                        )
+        except DBAPIError as exc:
+            raise StoreError(f"{self.name}: {exc.orig}") from exc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"{self.name}: the store was closed")
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    def put_meta(self, key: str, value: dict | list | str | int | float | None) -> None:
+        """Set a JSON value (definition, schedule, design hash, lock state...) for the study."""
+        _check_key(key)
+        try:
+            encoded = canonical_json(value)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"meta {key!r}: {exc}") from None
+        dialect = postgresql if self.backend == "postgresql" else sqlite
+        now = datetime.now(UTC)
+        with self._write() as w:
+            stmt = dialect.insert(t.study_meta).values(
+                study_id=self.study_id, key=key, value=encoded, updated_at=now
+            )
+            w.conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["study_id", "key"],
+                    set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+                )
+            )
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        _check_key(key)
+        with self._read() as conn:
+            value = conn.execute(
+                select(t.study_meta.c.value).where(
+                    t.study_meta.c.study_id == self.study_id, t.study_meta.c.key == key
+                )
+            ).scalar()
+        return default if value is None else json.loads(value)
+
+    # -- audit log ---------------------------------------------------------------------------
+
+    def append_event(
+        self,
+        kind: str,
+        *,
+        reader: str | None = None,
+        session: int | None = None,
+        case: str | None = None,
+        payload: dict | None = None,
+        at: datetime | None = None,
+    ) -> AuditEvent:
+        """Append one event to the study's hash chain and return it."""
+        if not isinstance(kind, str) or not _KIND.match(kind):
+            raise ValueError(f"event kind {kind!r}: use lower_snake_case, at most 32 characters")
+        if kind in READ_EVENT_KINDS:
+            raise ValueError(
+                f"event kind {kind!r} is written by submit_read/amend_read only, with the "
+                "read's digest"
+            )
+        _check_optional(reader=reader, session=session, case=case)
+        if payload is not None and not isinstance(payload, dict):
+            raise TypeError(f"event payload must be a dict, got {type(payload).__name__}")
+        try:
+            payload = json_roundtrip(payload or {})
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{kind} event payload: {exc}") from None
+        at = datetime.now(UTC) if at is None else utc(at, what=f"{kind} event time")
+        with self._write() as w:
+            return w.append(kind, reader=reader, session=session, case=case, payload=payload, at=at)
+
+    def events(
+        self,
+        *,
+        reader: str | None = None,
+        session: int | None = None,
+        kind: str | None = None,
+        case: str | None = None,
+    ) -> list[AuditEvent]:
+        """The study's audit events in sequence order, optionally filtered."""
+        e = t.audit_events.c
+        query = select(t.audit_events).where(e.study_id == self.study_id).order_by(e.seq)
+        for column, value in (
+            (e.reader, reader),
+            (e.session, session),
+            (e.kind, kind),
+            (e.case, case),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        with self._read() as conn:
+            return [_event(row) for row in conn.execute(query)]
+
+    def verify_audit(self) -> AuditVerification:
+        """Check the hash chain, the chain head, and every stored read against its event."""
+        e = t.audit_events.c
+        with self._read() as conn:
+            head = conn.execute(
+                select(t.chain_head.c.seq, t.chain_head.c.hash).where(
+                    t.chain_head.c.study_id == self.study_id
+                )
+            ).one_or_none()
+            events = (
+                _event(row)
+                for row in conn.execute(
+                    select(t.audit_events).where(e.study_id == self.study_id).order_by(e.seq)
+                )
+            )
+            events = list(events)
+            stored = self._load_reads(conn, all_versions=True)
+        return verify_chain(
+            self.study_id, events, stored, head=None if head is None else tuple(head)
+        )
+
+    # -- reads in progress -------------------------------------------------------------------
+
+    def start_read(self, reader: str, session: int, case: str, *, at: datetime) -> None:
+        """Mark a read as open; a second start of an open read counts a restart.
+
+        Raises DuplicateReadError if the read was already submitted.
+        """
+        _check_optional(reader=reader, session=session, case=case, required=True)
+        at = utc(at, what="start_read at")
+        p = t.in_progress.c
+        key = and_(
+            p.study_id == self.study_id, p.reader == reader, p.session == session, p.case == case
+        )
+        with self._write() as w:
+            self._refuse_duplicate(w.conn, reader, session, case)
+            if w.conn.execute(select(p.restarts).where(key)).one_or_none() is None:
+                w.conn.execute(
+                    t.in_progress.insert().values(
+                        study_id=self.study_id,
+                        reader=reader,
+                        session=session,
+                        case=case,
+                        started_at=at,
+                        restarts=0,
+                    )
+                )
+            else:
+                w.conn.execute(
+                    t.in_progress.update()
+                    .where(key)
+                    .values(restarts=p.restarts + 1, restarted_at=at)
+                )
+
+    def in_progress(self, reader: str | None = None) -> list[dict]:
+        """Reads opened and not submitted: reader, session, case, started_at, restarted_at,
+        restarts (how often the read was reopened, e.g. after a crash)."""
+        p = t.in_progress.c
+        query = (
+            select(p.reader, p.session, p.case, p.started_at, p.restarted_at, p.restarts)
+            .where(p.study_id == self.study_id)
+            .order_by(p.reader, p.session, p.started_at)
+        )
+        if reader is not None:
+            query = query.where(p.reader == reader)
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    # -- submitted reads ---------------------------------------------------------------------
+
+    def submit_read(self, sub: ReadSubmission) -> StoredRead:
+        """Store a read, its units and clock intervals and its ``submit`` event atomically."""
+        if not isinstance(sub, ReadSubmission):
+            raise TypeError(f"submit_read takes a ReadSubmission, got {type(sub).__name__}")
+        with self._write() as w:
+            self._refuse_duplicate(w.conn, sub.reader, sub.session, sub.case)
+            stored = self._insert_read(w, sub, version=1, reason=None, supersedes=None)
+            p = t.in_progress.c
+            w.conn.execute(
+                t.in_progress.delete().where(
+                    p.study_id == self.study_id,
+                    p.reader == sub.reader,
+                    p.session == sub.session,
+                    p.case == sub.case,
+                )
+            )
+        return stored
+
+    def amend_read(self, sub: ReadSubmission, *, reason: str) -> StoredRead:
+        """Store a new version of a submitted read (the old one stays); logs an ``amend`` event.
+
+        Whether amendments are allowed is the study's decision, made by the caller.
+        """
+        if not isinstance(sub, ReadSubmission):
+            raise TypeError(f"amend_read takes a ReadSubmission, got {type(sub).__name__}")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError("an amendment needs a reason")
+        r = t.reads.c
+        with self._write() as w:
+            latest = w.conn.execute(
+                select(r.id, r.version, r.modality)
+                .where(*self._read_key(sub.reader, sub.session, sub.case))
+                .order_by(r.version.desc())
+                .limit(1)
+            ).one_or_none()
+            if latest is None:
+                raise ReadNotFoundError(
+                    f"reader {sub.reader}, session {sub.session}, case {sub.case}: nothing "
+                    "submitted to amend"
+                )
+            if latest.modality != sub.modality:
+                raise StoreError(
+                    f"reader {sub.reader}, session {sub.session}, case {sub.case}: an amendment "
+                    f"cannot change the modality ({latest.modality} -> {sub.modality})"
+                )
+            return self._insert_read(
+                w, sub, version=latest.version + 1, reason=reason, supersedes=latest.id
+            )
+
+    def reads(
+        self,
+        *,
+        reader: str | None = None,
+        session: int | None = None,
+        all_versions: bool = False,
+    ) -> list[StoredRead]:
+        """Submitted reads ordered by reader, session, order; latest versions unless asked."""
+        with self._read() as conn:
+            return self._load_reads(conn, reader=reader, session=session, all_versions=all_versions)
+
+    def read(self, reader: str, session: int, case: str) -> StoredRead | None:
+        """The latest version of one submitted read, or None."""
+        found = [r for r in self.reads(reader=reader, session=session) if r.case == case]
+        return found[0] if found else None
+
+    def submitted_cases(self, reader: str, session: int) -> set[str]:
+        """Cases this reader has submitted in this session."""
+        r = t.reads.c
+        with self._read() as conn:
+            return set(
+                conn.execute(
+                    select(r.case).where(
+                        r.study_id == self.study_id,
+                        r.reader == reader,
+                        r.session == session,
+                        r.version == 1,
+                    )
+                ).scalars()
+            )
+
+    def progress(self) -> list[dict]:
+        """Per reader and session (latest versions): n_submitted, n_amended,
+        first_submitted_at, last_submitted_at, active_s and wall_s sums; one SQL aggregate."""
+        r = t.reads.c
+        query = (
+            select(
+                r.reader,
+                r.session,
+                func.count().label("n_submitted"),
+                func.sum((r.version > 1).cast(Integer)).label("n_amended"),
+                func.min(r.submitted_at).label("first_submitted_at"),
+                func.max(r.submitted_at).label("last_submitted_at"),
+                func.sum(r.active_s).label("active_s"),
+                func.sum(r.wall_s).label("wall_s"),
+            )
+            .where(r.study_id == self.study_id, self._is_latest())
+            .group_by(r.reader, r.session)
+            .order_by(r.reader, r.session)
+        )
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _read_key(self, reader: str, session: int, case: str) -> list[ColumnElement[bool]]:
+        r = t.reads.c
+        return [
+            r.study_id == self.study_id,
+            r.reader == reader,
+            r.session == session,
+            r.case == case,
+        ]
+
+    def _refuse_duplicate(self, conn: Connection, reader: str, session: int, case: str) -> None:
+        r = t.reads.c
+        first = conn.execute(
+            select(r.id, r.submitted_at).where(
+                *self._read_key(reader, session, case), r.version == 1
+            )
+        ).one_or_none()
+        if first is not None:
+            raise DuplicateReadError(
+                f"reader {reader} already submitted case {case} in session {session} (read "
+                f"{first.id}, {first.submitted_at.isoformat()}); amend it instead if the study "
+                "allows amendments"
+            )
+
+    def _insert_read(
+        self,
+        w: _Writer,
+        sub: ReadSubmission,
+        *,
+        version: int,
+        reason: str | None,
+        supersedes: int | None,
+    ) -> StoredRead:
+        read_id = w.conn.execute(
+            t.reads.insert().values(
+                study_id=self.study_id,
+                reader=sub.reader,
+                session=sub.session,
+                case=sub.case,
+                version=version,
+                modality=sub.modality,
+                ord=sub.order,
+                active_s=sub.active_s,
+                wall_s=sub.wall_s,
+                started_at=sub.started_at,
+                submitted_at=sub.submitted_at,
+                flags=canonical_json(list(sub.flags)),
+                extra=canonical_json(sub.extra),
+                amend_reason=reason,
+            )
+        ).inserted_primary_key[0]
+        w.conn.execute(
+            t.read_units.insert(),
+            [
+                {"read_id": read_id, "unit": unit, "call": a["call"], "rating": a["rating"]}
+                for unit, a in sub.units.items()
+            ],
+        )
+        if sub.intervals:
+            w.conn.execute(
+                t.read_intervals.insert(),
+                [{"read_id": read_id, "idx": i, **iv} for i, iv in enumerate(sub.intervals)],
+            )
+        stored = StoredRead(
+            **{f.name: getattr(sub, f.name) for f in fields(ReadSubmission)},
+            id=read_id,
+            version=version,
+            amend_reason=reason,
+        )
+        payload: dict[str, Any] = {
+            "read_id": read_id,
+            "version": version,
+            "digest": read_digest(self.study_id, read_id, version, stored.content()),
+            "modality": sub.modality,
+            "order": sub.order,
+        }
+        if version > 1:
+            payload |= {"supersedes": supersedes, "reason": reason}
+        w.append(
+            "submit" if version == 1 else "amend",
+            reader=sub.reader,
+            session=sub.session,
+            case=sub.case,
+            payload=payload,
+            at=sub.submitted_at,
+        )
+        return stored
+
+    def _is_latest(self) -> ColumnElement[bool]:
+        r = t.reads.c
+        newer = t.reads.alias("newer")
+        return ~exists().where(
+            newer.c.study_id == r.study_id,
+            newer.c.reader == r.reader,
+            newer.c.session == r.session,
+            newer.c.case == r.case,
+            newer.c.version > r.version,
+        )
+
+    def _load_reads(
+        self,
+        conn: Connection,
+        *,
+        reader: str | None = None,
+        session: int | None = None,
+        all_versions: bool = False,
+    ) -> list[StoredRead]:
+        r = t.reads.c
+        where: list[ColumnElement[bool]] = [r.study_id == self.study_id]
+        if reader is not None:
+            where.append(r.reader == reader)
+        if session is not None:
+            where.append(r.session == session)
+        if not all_versions:
+            where.append(self._is_latest())
+        units: dict[int, dict[str, dict]] = {}
+        u = t.read_units.c
+        for read_id, unit, call, rating in conn.execute(
+            select(u.read_id, u.unit, u.call, u.rating)
+            .join(t.reads, t.reads.c.id == u.read_id)
+            .where(*where)
+        ):
+            units.setdefault(read_id, {})[unit] = {"call": call, "rating": rating}
+        intervals: dict[int, list[dict]] = {}
+        i = t.read_intervals.c
+        for read_id, kind, start, end in conn.execute(
+            select(i.read_id, i.kind, i.start, i.end)
+            .join(t.reads, t.reads.c.id == i.read_id)
+            .where(*where)
+            .order_by(i.read_id, i.idx)
+        ):
+            intervals.setdefault(read_id, []).append({"kind": kind, "start": start, "end": end})
+        result = []
+        for row in conn.execute(
+            select(t.reads).where(*where).order_by(r.reader, r.session, r.ord, r.version)
+        ):
+            result.append(
+                _stored_read(row, units.get(row.id, {}), tuple(intervals.get(row.id, ())))
+            )
+        return result
+
+
+def _stored_read(row: Any, units: dict[str, dict], intervals: tuple[dict, ...]) -> StoredRead:
+    """A StoredRead from stored rows, built without re-validation so tampered rows still load."""
+    read = object.__new__(StoredRead)
+    values = {
+        "reader": row.reader,
+        "session": row.session,
+        "modality": row.modality,
+        "case": row.case,
+        "order": row.ord,
+        "units": units,
+        "active_s": row.active_s,
+        "wall_s": row.wall_s,
+        "started_at": row.started_at,
+        "submitted_at": row.submitted_at,
+        "intervals": intervals,
+        "flags": tuple(json.loads(row.flags)),
+        "extra": json.loads(row.extra),
+        "id": row.id,
+        "version": row.version,
+        "amend_reason": row.amend_reason,
+    }
+    for name, value in values.items():
+        object.__setattr__(read, name, value)
+    return read
+
+
+def _event(row: Any) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq,
+        kind=row.kind,
+        reader=row.reader,
+        session=row.session,
+        case=row.case,
+        payload=json.loads(row.payload),
+        at=row.at,
+        hash=row.hash,
+        prev_hash=row.prev_hash,
+    )
+
+
+def _check_key(key: str) -> None:
+    if not isinstance(key, str) or not 0 < len(key) <= 128:
+        raise ValueError(f"meta key must be a string of 1-128 characters, got {key!r}")
+
+
+def _check_optional(*, reader: Any, session: Any, case: Any, required: bool = False) -> None:
+    for name, value, kind in (
+        ("reader", reader, str),
+        ("session", session, int),
+        ("case", case, str),
+    ):
+        if value is None and not required:
+            continue
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise TypeError(f"{name} must be {kind.__name__}, got {value!r}")
+        if kind is str and not value.strip():
+            raise ValueError(f"{name} must not be empty")
