@@ -1,0 +1,321 @@
+"""``readerstudy study init``: build a study folder from cases, truth and optional AI outputs.
+
+Each case is imported through the imaging layer (DICOM de-identified by ``deidentify_tree``;
+NIfTI copied as it is) under a neutral case code (``C07``) drawn in a seeded random order, and
+content-hashed. Truth is validated against the rating form's units; an imported
+``ai_regions.csv`` is validated against the cases and units before the aided reads may use it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+import secrets
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.units import SIDES
+from readerstudy.errors import ReaderStudyError
+from readerstudy.study.definition import (
+    DEFINITION_FILE,
+    AISource,
+    AISourceKind,
+    Design,
+    Reader,
+    StudyDefinition,
+    write_definition,
+)
+from readerstudy.study.protocol import (
+    AI_DIR,
+    AI_TABLE,
+    CASES_DIR,
+    CASES_FILE,
+    MANIFEST_FILE,
+    TRUTH_FILE,
+    read_csv_rows,
+    sha256_file,
+)
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+SKIP_DIRS = {"masks", "ai"}
+
+
+class CaseImportError(ReaderStudyError):
+    """Cases, truth, metadata or AI outputs do not fit together (message names the rows)."""
+
+
+@dataclass(frozen=True)
+class SourceCase:
+    """One case found in the source folder."""
+
+    name: str
+    path: Path
+    format: str  # "dicom" | "nifti"
+
+
+def _is_nifti(path: Path) -> bool:
+    return path.is_file() and path.name.endswith(NIFTI_SUFFIXES)
+
+
+def _nifti_stem(path: Path) -> str:
+    return path.name.removesuffix(".gz").removesuffix(".nii")
+
+
+def discover_cases(src: Path) -> dict[str, SourceCase]:
+    """Case name -> source: sub-folders (DICOM series or one NIfTI inside) and NIfTI files."""
+    src = Path(src)
+    if not src.is_dir():
+        raise CaseImportError(f"--cases {src}: not a folder")
+    found: dict[str, SourceCase] = {}
+    for entry in sorted(src.iterdir()):
+        if entry.is_dir() and entry.name not in SKIP_DIRS and not entry.name.startswith("."):
+            niftis = [p for p in entry.iterdir() if _is_nifti(p)]
+            if len(niftis) == 1:
+                found[entry.name] = SourceCase(entry.name, niftis[0], "nifti")
+            else:
+                found[entry.name] = SourceCase(entry.name, entry, "dicom")
+        elif _is_nifti(entry):
+            found[_nifti_stem(entry)] = SourceCase(_nifti_stem(entry), entry, "nifti")
+    return found
+
+
+def _rows(path: Path, required: Sequence[str], what: str) -> list[dict[str, str]]:
+    if not Path(path).is_file():
+        raise CaseImportError(f"{what} {path}: file not found")
+    rows = read_csv_rows(path)
+    columns = set(rows[0]) if rows else set()
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise CaseImportError(
+            f"{what} {path}: missing column(s) {', '.join(missing)} "
+            f"(expected {', '.join(required)}; see DATA_CONTRACTS.md)"
+        )
+    return rows
+
+
+def validate_truth(rows: list[dict[str, str]], units: Sequence[str], source: str) -> dict:
+    """``{case: {unit: 0|1}}``; every case has every unit exactly once with truth 0 or 1."""
+    truth: dict[str, dict[str, int]] = {}
+    for line, row in enumerate(rows, start=2):
+        case, unit, value = row["case"], row["unit"], row["truth"].strip()
+        if unit not in units:
+            raise CaseImportError(f"{source} line {line}: case {case}: unknown unit {unit!r}")
+        if value not in ("0", "1"):
+            raise CaseImportError(
+                f"{source} line {line}: case {case}, unit {unit}: truth must be 0 or 1, "
+                f"got {value!r}"
+            )
+        if unit in truth.setdefault(case, {}):
+            raise CaseImportError(f"{source} line {line}: case {case}, unit {unit} appears twice")
+        truth[case][unit] = int(value)
+    for case, answers in truth.items():
+        missing = [u for u in units if u not in answers]
+        if missing:
+            raise CaseImportError(
+                f"{source}: case {case} lacks {len(missing)} of {len(units)} units "
+                f"({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''})"
+            )
+    if not truth:
+        raise CaseImportError(f"{source}: no rows")
+    return truth
+
+
+def validate_ai(
+    rows: list[dict[str, str]], cases: Sequence[str], units: Sequence[str], source: str
+) -> None:
+    """Every case and unit present once, probability in [0, 1], call 0/1."""
+    seen: set[tuple[str, str]] = set()
+    for line, row in enumerate(rows, start=2):
+        case, unit = row["case"], row["unit"]
+        where = f"{source} line {line}: case {case}, unit {unit}"
+        if case not in cases:
+            raise CaseImportError(f"{where}: case is not in the truth table")
+        if unit not in units:
+            raise CaseImportError(f"{where}: unknown unit")
+        try:
+            probability = float(row["probability"])
+        except ValueError:
+            raise CaseImportError(
+                f"{where}: probability {row['probability']!r} is not a number"
+            ) from None
+        if not (math.isfinite(probability) and 0.0 <= probability <= 1.0):
+            raise CaseImportError(f"{where}: probability must be in [0, 1], got {probability}")
+        if row["call"].strip() not in ("0", "1"):
+            raise CaseImportError(f"{where}: call must be 0 or 1, got {row['call']!r}")
+        if (case, unit) in seen:
+            raise CaseImportError(f"{where}: appears twice")
+        seen.add((case, unit))
+    missing = [(c, u) for c in cases for u in units if (c, u) not in seen]
+    if missing:
+        case, unit = missing[0]
+        raise CaseImportError(
+            f"{source}: {len(missing)} case/unit rows missing, first case {case}, unit {unit} "
+            "(aided reads need an AI output for every unit of every case)"
+        )
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: list[dict]) -> None:
+    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def neutral_codes(names: Sequence[str], seed: int) -> dict[str, str]:
+    """Source name -> neutral code (``C01``...), assigned in a seeded random order."""
+    shuffled = sorted(names)
+    random.Random(f"codes:{seed}").shuffle(shuffled)
+    width = max(2, len(str(len(shuffled))))
+    return {name: f"C{i:0{width}d}" for i, name in enumerate(shuffled, start=1)}
+
+
+def _import_image(case: SourceCase, dst: Path, salt: str) -> None:
+    dst.mkdir(parents=True)
+    if case.format == "nifti":
+        suffix = ".nii.gz" if case.path.name.endswith(".gz") else ".nii"
+        shutil.copyfile(case.path, dst / f"image{suffix}")
+        return
+    from readerstudy.imaging import deidentify_tree
+
+    shutil.rmtree(dst)
+    deidentify_tree(case.path, dst, salt=salt)
+
+
+def init_study(
+    study_dir: Path,
+    *,
+    cases: Path,
+    truth: Path,
+    readers: Sequence[str],
+    meta: Path | None = None,
+    design: Design = Design.SEQUENTIAL,
+    washout_days: float = 14,
+    seed: int = 0,
+    ai: Path | None = None,
+    name: str | None = None,
+    description: str = "",
+    definition_overrides: dict | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> StudyDefinition:
+    """Create ``study_dir`` (study.toml, cases/, truth.csv, cases.csv, manifest.csv, ai/)."""
+    from readerstudy.imaging import content_hash
+
+    study_dir = Path(study_dir)
+    if (study_dir / DEFINITION_FILE).exists():
+        raise CaseImportError(
+            f"{study_dir} already holds a study (study.toml): a study is never re-initialised"
+        )
+    if study_dir.exists() and any(study_dir.iterdir()):
+        raise CaseImportError(f"{study_dir} exists and is not empty: choose a new folder")
+    reader_list = [r.strip() for r in readers if r.strip()]
+    definition = StudyDefinition.model_validate(
+        {
+            "name": name or study_dir.name,
+            "description": description,
+            "design": design,
+            "washout_days": washout_days,
+            "seed": seed,
+            "readers": [Reader(id=r, name=r) for r in reader_list],
+            **(definition_overrides or {}),
+        }
+    )
+    units = definition.units
+    truth_by_case = validate_truth(
+        _rows(truth, ("case", "unit", "truth"), "--truth"), units, str(truth)
+    )
+    found = discover_cases(cases)
+    missing = sorted(set(truth_by_case) - set(found))
+    if missing:
+        raise CaseImportError(
+            f"--cases {cases}: no images for {len(missing)} case(s) of the truth table: "
+            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+        )
+    names = sorted(truth_by_case)
+    codes = neutral_codes(names, seed)
+    meta_rows: dict[str, dict[str, str]] = {}
+    meta_columns: list[str] = ["case", "side"]
+    if meta is not None:
+        rows = _rows(meta, ("case", "side"), "--meta")
+        meta_columns += [c for c in rows[0] if c not in meta_columns]
+        for line, row in enumerate(rows, start=2):
+            if row["side"] not in (*SIDES, "none"):
+                raise CaseImportError(
+                    f"--meta {meta} line {line}: case {row['case']}: side must be left, right "
+                    f"or none, got {row['side']!r}"
+                )
+            meta_rows[row["case"]] = row
+    ai_rows: list[dict[str, str]] = []
+    if ai is not None:
+        ai_rows = _rows(ai, ("case", "unit", "probability", "call"), "--ai")
+        validate_ai(ai_rows, names, units, str(ai))
+        definition = definition.model_copy(
+            update={
+                "ai": AISource(source=AISourceKind.IMPORTED, method="", model_hash=sha256_file(ai))
+            }
+        )
+
+    study_dir.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_hex(16)
+    manifest = []
+    for i, source in enumerate(names, start=1):
+        code = codes[source]
+        case = found[source]
+        if progress:
+            progress(i, len(names), code)
+        _import_image(case, study_dir / CASES_DIR / code, salt)
+        manifest.append(
+            {
+                "case": code,
+                "format": case.format,
+                "content_hash": content_hash(study_dir / CASES_DIR / code),
+                "source": source,
+            }
+        )
+    _write_csv(study_dir / MANIFEST_FILE, ("case", "format", "content_hash", "source"), manifest)
+    _write_csv(
+        study_dir / TRUTH_FILE,
+        ("case", "unit", "truth"),
+        [
+            {"case": codes[c], "unit": u, "truth": truth_by_case[c][u]}
+            for c in sorted(names, key=codes.get)
+            for u in units
+        ],
+    )
+    _write_csv(
+        study_dir / CASES_FILE,
+        meta_columns,
+        [
+            {**meta_rows.get(c, {"side": _side_from_truth(truth_by_case[c])}), "case": codes[c]}
+            for c in sorted(names, key=codes.get)
+        ],
+    )
+    if ai is not None:
+        _import_ai(Path(ai), study_dir / AI_DIR, ai_rows, codes)
+    write_definition(study_dir, definition)
+    return definition
+
+
+def _side_from_truth(units: dict[str, int]) -> str:
+    """Infarct side when no metadata is given: the side with more positive units, or none."""
+    left = sum(v for u, v in units.items() if u.endswith("_left"))
+    right = sum(v for u, v in units.items() if u.endswith("_right"))
+    if left == right == 0:
+        return "none"
+    return "left" if left >= right else "right"
+
+
+def _import_ai(src: Path, dst: Path, rows: list[dict[str, str]], codes: dict[str, str]) -> None:
+    (dst / "masks").mkdir(parents=True)
+    _write_csv(
+        dst / AI_TABLE,
+        ("case", "unit", "probability", "call"),
+        [{**row, "case": codes[row["case"]]} for row in rows],
+    )
+    masks = src.parent / "masks"
+    for source, code in codes.items():
+        mask = masks / f"{source}.nii.gz"
+        if mask.is_file():
+            shutil.copyfile(mask, dst / "masks" / f"{code}.nii.gz")

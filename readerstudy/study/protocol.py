@@ -1,0 +1,493 @@
+"""A study folder seen by the coordinator: definition, cases, schedule, lock, washout, logins.
+
+``Study.open`` checks the definition against the hash recorded at lock on every open, so a
+``study.toml`` edited after reading started is refused. ``Study.login`` is the way in for a
+reader: it checks the PIN (slowing down after failures), the washout, and resumes where the
+reader stopped, returning the :class:`~readerstudy.study.session.ReaderSession`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from readerstudy.errors import ReaderStudyError
+from readerstudy.study.clock import SystemTime, TimeSource
+from readerstudy.study.definition import StudyDefinition, load_definition
+from readerstudy.study.design import SESSIONS, CaseBalance, Schedule, build_schedule
+from readerstudy.study.pins import check_pin_format, failure_delay, hash_pin, verify_pin
+from readerstudy.study.session import (
+    CRASH_FLAG,
+    LOGOUT_FLAG,
+    AIRegion,
+    ReaderSession,
+    _Slot,
+)
+from readerstudy.study.washout import WashoutError, check_open, opening
+
+CASES_DIR = "cases"
+AI_DIR = "ai"
+TRUTH_FILE = "truth.csv"
+CASES_FILE = "cases.csv"
+MANIFEST_FILE = "manifest.csv"
+SCHEDULE_FILE = "schedule.csv"
+AI_TABLE = "ai_regions.csv"
+
+
+class StudyLockedError(ReaderStudyError):
+    """The definition or schedule was asked to change after reading started."""
+
+
+class LoginError(ReaderStudyError):
+    """Unknown reader, wrong PIN or no PIN set."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    with Path(path).open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """One reader's progress in one session (``readerstudy study status``)."""
+
+    reader: str
+    session: int
+    done: int
+    total: int
+    first_at: datetime | None
+    last_at: datetime | None
+    opens_at: datetime | None
+    """When the session opens (washout); None for session 1 or while the previous is open."""
+    overridden: bool
+    active_s: float
+    in_progress: int
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= self.total
+
+
+class Study:
+    """An opened study folder with its store."""
+
+    def __init__(
+        self, path: Path, definition: StudyDefinition, store: Any, time: TimeSource
+    ) -> None:
+        self.path = Path(path)
+        self.definition = definition
+        self.store = store
+        self.time = time
+
+    # -- opening ----------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        db: str | None = None,
+        time: TimeSource | None = None,
+        check_definition: bool = True,
+    ) -> Study:
+        """Open a study folder (``db`` overrides the definition's store URL)."""
+        from readerstudy.store import open_store
+
+        path = Path(path)
+        definition = load_definition(path)
+        target = db or definition.db or path
+        store = open_store(target, study_id=definition.name)
+        study = cls(path, definition, store, time or SystemTime())
+        if check_definition:
+            study.check_definition()
+        return study
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- cases and truth --------------------------------------------------------------
+    def case_codes(self) -> list[str]:
+        return sorted(row["case"] for row in read_csv_rows(self.path / MANIFEST_FILE))
+
+    def case_balance(self) -> list[CaseBalance]:
+        """Positive units and infarct side per case (what the crossover balances)."""
+        positives: dict[str, int] = dict.fromkeys(self.case_codes(), 0)
+        for row in read_csv_rows(self.path / TRUTH_FILE):
+            positives[row["case"]] += int(row["truth"])
+        sides: dict[str, str] = {}
+        if (self.path / CASES_FILE).is_file():
+            rows = read_csv_rows(self.path / CASES_FILE)
+            sides = {r["case"]: r.get("side", "none") for r in rows}
+        return [CaseBalance(c, n, sides.get(c, "none")) for c, n in sorted(positives.items())]
+
+    def image_path(self, case: str) -> Path:
+        """What ``load_volume`` is given: the single NIfTI file of a case, or its DICOM folder."""
+        folder = self.path / CASES_DIR / case
+        nifti = sorted(folder.glob("*.nii*"))
+        return nifti[0] if len(nifti) == 1 else folder
+
+    # -- AI outputs -------------------------------------------------------------------
+    @property
+    def ai_dir(self) -> Path:
+        return self.path / AI_DIR
+
+    def ai_available(self) -> bool:
+        return (self.ai_dir / AI_TABLE).is_file()
+
+    def _ai_for(self, cases: set[str]) -> dict[str, tuple[AIRegion, ...]]:
+        """AI regions of the given cases only (never loaded for other cases)."""
+        found: dict[str, list[AIRegion]] = {c: [] for c in cases}
+        for row in read_csv_rows(self.ai_dir / AI_TABLE):
+            if row["case"] in found:
+                found[row["case"]].append(
+                    AIRegion(row["unit"], float(row["probability"]), int(float(row["call"])))
+                )
+        return {c: tuple(v) for c, v in found.items()}
+
+    # -- lock -------------------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        return self.store.get_meta("schedule") is not None
+
+    @property
+    def schedule(self) -> Schedule:
+        data = self.store.get_meta("schedule")
+        if data is None:
+            raise ReaderStudyError(
+                f"study {self.definition.name} is not locked: run `readerstudy study lock "
+                f"{self.path}` first"
+            )
+        return Schedule.from_json(data)
+
+    def reading_started(self) -> bool:
+        return bool(
+            self.store.events(kind="session_start")
+            or self.store.in_progress()
+            or self.store.progress()
+        )
+
+    def check_definition(self) -> None:
+        """Refuse a study.toml changed since the lock (the hash is checked on every open)."""
+        locked_hash = self.store.get_meta("definition_hash")
+        if locked_hash is None or locked_hash == self.definition.content_hash():
+            return
+        if self.reading_started():
+            raise StudyLockedError(
+                f"{self.path / 'study.toml'} changed after reading started (locked definition "
+                f"{locked_hash[:12]}, file now {self.definition.content_hash()[:12]}): restore "
+                "the locked definition; it cannot change once a read has started"
+            )
+        raise StudyLockedError(
+            f"{self.path / 'study.toml'} changed since the study was locked: run "
+            f"`readerstudy study lock {self.path}` again before reading"
+        )
+
+    def design_hash(self, schedule: Schedule) -> str:
+        manifest = sha256_file(self.path / MANIFEST_FILE)
+        truth = sha256_file(self.path / TRUTH_FILE)
+        ai = sha256_file(self.ai_dir / AI_TABLE) if self.ai_available() else ""
+        parts = [self.definition.content_hash(), schedule.content_hash(), manifest, truth, ai]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+    def lock(self) -> Schedule:
+        """Write the seeded schedule, the definition hash and the design hash; audited.
+
+        Refused once a read has started (the schedule cannot change after that) and when the
+        aided reads have no AI outputs yet.
+        """
+        if self.reading_started():
+            raise StudyLockedError(
+                f"study {self.definition.name}: reading has started; the definition and "
+                "schedule are frozen"
+            )
+        if not self.ai_available():
+            raise ReaderStudyError(
+                f"study {self.definition.name}: no AI outputs in {self.ai_dir} for the aided "
+                f"reads: run `readerstudy study precompute {self.path}` (or init with --ai)"
+            )
+        schedule = build_schedule(self.definition, self.case_balance())
+        design_hash = self.design_hash(schedule)
+        self.store.put_meta("definition", self.definition.model_dump(mode="json", by_alias=True))
+        self.store.put_meta("definition_hash", self.definition.content_hash())
+        self.store.put_meta("schedule", schedule.to_json())
+        self.store.put_meta("design_hash", design_hash)
+        self.store.put_meta("locked_at", self.time.now().isoformat())
+        schedule.write_csv(self.path / SCHEDULE_FILE)
+        self.store.append_event(
+            "lock",
+            payload={
+                "seed": schedule.seed,
+                "design": schedule.design.value,
+                "design_hash": design_hash,
+                "definition_hash": self.definition.content_hash(),
+                "reads": len(schedule.reads),
+            },
+            at=self.time.now(),
+        )
+        return schedule
+
+    # -- washout ----------------------------------------------------------------------
+    def completed_at(self, reader: str, session: int) -> datetime | None:
+        """When the reader submitted the last read of a session; None while incomplete."""
+        total = len(self.schedule.for_reader(reader, session))
+        reads = self.store.reads(reader=reader, session=session)
+        if len(reads) < total:
+            return None
+        return max(r.submitted_at for r in reads)
+
+    def overridden(self, reader: str, session: int) -> bool:
+        return bool(self.store.events(reader=reader, session=session, kind="override"))
+
+    def unlock(self, reader: str, session: int, reason: str) -> None:
+        """Open a session before its washout ends (audited with the reason)."""
+        self.definition.reader(reader)
+        if session not in SESSIONS[1:]:
+            raise ReaderStudyError(
+                f"session {session}: only sessions {', '.join(map(str, SESSIONS[1:]))} have a "
+                "washout to override"
+            )
+        if not reason.strip():
+            raise ReaderStudyError("an override needs a reason (--reason)")
+        previous = self.completed_at(reader, session - 1)
+        opens = opening(previous, self.definition.washout_days) if previous else None
+        self.store.append_event(
+            "override",
+            reader=reader,
+            session=session,
+            payload={
+                "reason": reason,
+                "washout_opens_at": opens.isoformat() if opens else None,
+            },
+            at=self.time.now(),
+        )
+
+    def current_session(self, reader: str) -> int | None:
+        """The first session the reader has not completed (None when all are done)."""
+        for session in SESSIONS:
+            if self.completed_at(reader, session) is None:
+                return session
+        return None
+
+    # -- PINs and login ---------------------------------------------------------------
+    def set_pin(self, reader: str, pin: str) -> None:
+        """Store the reader's PIN as a salted scrypt hash (audited, the PIN is not logged)."""
+        self.definition.reader(reader)
+        try:
+            check_pin_format(pin)
+        except ValueError as exc:
+            raise ReaderStudyError(f"reader {reader}: {exc}") from None
+        pins = dict(self.store.get_meta("pins", {}) or {})
+        pins[reader] = hash_pin(pin)
+        self.store.put_meta("pins", pins)
+        self.store.append_event(
+            "definition", reader=reader, payload={"pin_set": True}, at=self.time.now()
+        )
+
+    def has_pin(self, reader: str) -> bool:
+        return reader in (self.store.get_meta("pins", {}) or {})
+
+    def _consecutive_failures(self, reader: str) -> int:
+        count = 0
+        for event in reversed(self.store.events(reader=reader)):
+            if event.kind == "login":
+                break
+            if event.kind == "login_failed":
+                count += 1
+        return count
+
+    def login(self, reader: str, pin: str, *, volume_loader: Any = None) -> ReaderSession:
+        """Check the PIN and washout, resume the reader's current session, return it.
+
+        After consecutive failed PINs every answer is delayed (0.5 s doubling, at most 60 s)
+        on the study's time source; each failure is audited.
+        """
+        if not self.locked:
+            raise ReaderStudyError(
+                f"study {self.definition.name} is not locked: the coordinator runs "
+                f"`readerstudy study lock {self.path}` before reading starts"
+            )
+        if reader not in self.definition.reader_ids:
+            raise LoginError(f"reader {reader!r} is not in study {self.definition.name}")
+        pins = self.store.get_meta("pins", {}) or {}
+        if reader not in pins:
+            raise LoginError(
+                f"reader {reader} has no PIN yet: the coordinator sets one with "
+                f"`readerstudy study pin {self.path} --reader {reader}`"
+            )
+        delay = failure_delay(self._consecutive_failures(reader))
+        if delay:
+            self.time.sleep(delay)
+        if not verify_pin(pin, pins[reader]):
+            self.store.append_event(
+                "login_failed", reader=reader, payload={"delay_s": delay}, at=self.time.now()
+            )
+            raise LoginError(f"reader {reader}: wrong PIN")
+        session = self.current_session(reader)
+        self.store.append_event("login", reader=reader, session=session, at=self.time.now())
+        if session is None:
+            return self._session(reader, SESSIONS[-1], volume_loader)
+        if session > 1:
+            check_open(
+                reader,
+                session,
+                now=self.time.now(),
+                previous_completed_at=self.completed_at(reader, session - 1),
+                washout_days=self.definition.washout_days,
+                overridden=self.overridden(reader, session),
+            )
+        return self._session(reader, session, volume_loader)
+
+    def _session(self, reader: str, session: int, volume_loader: Any) -> ReaderSession:
+        plan = self.schedule.for_reader(reader, session)
+        submitted_cases = self.store.submitted_cases(reader, session)
+        submitted = {r.order for r in plan if r.case in submitted_cases}
+        aided = {r.case for r in plan if r.modality == self.definition.aided}
+        ai = self._ai_for(aided) if aided else {}
+        masks = self.ai_dir / "masks"
+        slots = [
+            _Slot(
+                read=r,
+                image=self.image_path(r.case),
+                ai=ai.get(r.case, ()),
+                ai_mask=(masks / f"{r.case}.nii.gz")
+                if r.case in aided and (masks / f"{r.case}.nii.gz").is_file()
+                else None,
+            )
+            for r in plan
+        ]
+        restart_flag = self._recover(reader, session, plan, submitted)
+        if not self.store.events(reader=reader, session=session, kind="session_start"):
+            self.store.append_event(
+                "session_start", reader=reader, session=session, at=self.time.now()
+            )
+        return ReaderSession(
+            store=self.store,
+            definition=self.definition,
+            reader=reader,
+            session=session,
+            slots=slots,
+            submitted=submitted,
+            time=self.time,
+            restart_flag=restart_flag,
+            volume_loader=volume_loader,
+        )
+
+    def _recover(self, reader: str, session: int, plan: list, submitted: set[int]) -> str | None:
+        """Flag and audit a read left open by a crash or a logout; None when there is none."""
+        nxt = next((r for r in plan if r.order not in submitted), None)
+        if nxt is None:
+            return None
+        open_reads = [
+            p
+            for p in self.store.in_progress(reader)
+            if p["session"] == session and p["case"] == nxt.case
+        ]
+        if not open_reads:
+            return None
+        events = self.store.events(reader=reader, session=session)
+        last = next((e for e in reversed(events) if e.case == nxt.case), None)
+        logout = (
+            last is not None and last.kind == "pause" and last.payload.get("reason") == ("logout")
+        )
+        flag = LOGOUT_FLAG if logout else CRASH_FLAG
+        if not logout:
+            self.store.append_event(
+                "crash_recovery",
+                reader=reader,
+                session=session,
+                case=nxt.case,
+                payload={"order": nxt.order, "opened_at": open_reads[0]["started_at"].isoformat()},
+                at=self.time.now(),
+            )
+        return flag
+
+    # -- monitoring -------------------------------------------------------------------
+    def status(self) -> list[SessionStatus]:
+        """Per reader and session: done/total, dates, washout opening, active time."""
+        schedule = self.schedule
+        totals: dict[tuple[str, int], int] = {}
+        for read in schedule.reads:
+            totals[(read.reader, read.session)] = totals.get((read.reader, read.session), 0) + 1
+        progress = {(p["reader"], p["session"]): p for p in self.store.progress()}
+        open_counts: dict[tuple[str, int], int] = {}
+        for p in self.store.in_progress():
+            key = (p["reader"], p["session"])
+            open_counts[key] = open_counts.get(key, 0) + 1
+        overrides = {(e.reader, e.session) for e in self.store.events(kind="override")}
+        rows = []
+        for reader in self.definition.reader_ids:
+            previous_done_at: datetime | None = None
+            for session in SESSIONS:
+                total = totals.get((reader, session), 0)
+                p = progress.get((reader, session), {})
+                done = int(p.get("n_submitted") or 0)
+                opens = None
+                if session > 1 and previous_done_at is not None:
+                    opens = opening(previous_done_at, self.definition.washout_days)
+                rows.append(
+                    SessionStatus(
+                        reader=reader,
+                        session=session,
+                        done=done,
+                        total=total,
+                        first_at=p.get("first_submitted_at"),
+                        last_at=p.get("last_submitted_at"),
+                        opens_at=opens,
+                        overridden=(reader, session) in overrides,
+                        active_s=float(p.get("active_s") or 0.0),
+                        in_progress=open_counts.get((reader, session), 0),
+                    )
+                )
+                previous_done_at = p.get("last_submitted_at") if done >= total else None
+        return rows
+
+
+def status_json(rows: list[SessionStatus], *, now: datetime | None = None) -> list[dict]:
+    """Status rows as JSON-ready dicts (``readerstudy study status --json``)."""
+    now = now or datetime.now(UTC)
+    out = []
+    for row in rows:
+        out.append(
+            {
+                "reader": row.reader,
+                "session": row.session,
+                "done": row.done,
+                "total": row.total,
+                "complete": row.complete,
+                "first_at": row.first_at.isoformat() if row.first_at else None,
+                "last_at": row.last_at.isoformat() if row.last_at else None,
+                "opens_at": row.opens_at.isoformat() if row.opens_at else None,
+                "open_now": row.session == 1
+                or row.overridden
+                or bool(row.opens_at and row.opens_at <= now),
+                "overridden": row.overridden,
+                "active_s": round(row.active_s, 3),
+                "in_progress": row.in_progress,
+            }
+        )
+    return out
+
+
+def dumps_status(rows: list[SessionStatus]) -> str:
+    return json.dumps(status_json(rows), indent=2)
+
+
+__all__ = ["LoginError", "SessionStatus", "Study", "StudyLockedError", "WashoutError"]
