@@ -66,16 +66,23 @@ def verify_chain(
     reads: Iterable[StoredRead],
     *,
     head: tuple[int, str] | None,
+    anchor: str | None = None,
 ) -> AuditVerification:
     """Check every link, the chain head, and each read against its submit/amend digest.
+
+    ``anchor`` is an event hash recorded outside the store earlier (e.g. ``head_hash`` of a
+    past verification, printed in an export); it must still be the hash of a stored event,
+    which reveals a chain rewritten from scratch.
 
     ``events`` must come in sequence order; ``head`` is the stored ``(last seq, last hash)``.
     """
     problems: list[tuple[int | None, str]] = []
     covered: dict[int, tuple[int, str, int]] = {}  # read id -> (event seq, digest, version)
     prev_hash, expected_seq, n_events = GENESIS, 1, 0
+    anchored = anchor is None
     for event in events:
         n_events += 1
+        anchored = anchored or event.hash == anchor
         if event.seq != expected_seq:
             missing = (
                 f"events {expected_seq}-{event.seq - 1} are"
@@ -128,6 +135,11 @@ def verify_chain(
                 )
         prev_hash, expected_seq = event.hash, event.seq + 1
 
+    last_hash = prev_hash if n_events else None
+    if not anchored:
+        problems.append(
+            (None, f"the recorded hash {anchor} is no longer in the chain: events were rewritten")
+        )
     problems.extend(_check_head(head, last=(expected_seq - 1, prev_hash)))
 
     n_reads = 0
@@ -158,6 +170,7 @@ def verify_chain(
         reason=first_reason,
         problems=tuple(problems),
         n_reads=n_reads,
+        head_hash=last_hash,
     )
 
 

@@ -210,3 +210,6 @@ class AuditVerification:
     problems: tuple[tuple[int | None, str], ...] = ()
     """Every problem found, ``(sequence or None, what is wrong)``, in chain order."""
     n_reads: int = 0
+    head_hash: str | None = None
+    """Hash of the last stored event; record it elsewhere (report, export) to detect later a
+    rewrite of the whole chain, which the chain alone cannot reveal."""

@@ -323,8 +323,12 @@ class Store:
         with self._read() as conn:
             return [_event(row) for row in conn.execute(query)]
 
-    def verify_audit(self) -> AuditVerification:
-        """Check the hash chain, the chain head, and every stored read against its event."""
+    def verify_audit(self, *, anchor: str | None = None) -> AuditVerification:
+        """Check the hash chain, the chain head, and every stored read against its event.
+
+        ``anchor``: a ``head_hash`` recorded earlier outside the store, which must still be in
+        the chain (detects a chain rewritten and re-hashed from scratch).
+        """
         e = t.audit_events.c
         with self._read() as conn:
             head = conn.execute(
@@ -332,16 +336,19 @@ class Store:
                     t.chain_head.c.study_id == self.study_id
                 )
             ).one_or_none()
-            events = (
+            events = [
                 _event(row)
                 for row in conn.execute(
                     select(t.audit_events).where(e.study_id == self.study_id).order_by(e.seq)
                 )
-            )
-            events = list(events)
+            ]
             stored = self._load_reads(conn, all_versions=True)
         return verify_chain(
-            self.study_id, events, stored, head=None if head is None else tuple(head)
+            self.study_id,
+            events,
+            stored,
+            head=None if head is None else tuple(head),
+            anchor=anchor,
         )
 
     # -- reads in progress -------------------------------------------------------------------

@@ -1,0 +1,190 @@
+"""The audit chain verifies, and every kind of tampering names the first broken link."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from store_workload import T0, make_submission
+
+
+def _fill(store) -> dict:
+    """A small study history: logins, case opens, three submitted reads, one amendment."""
+    store.append_event("login", reader="r1", at=T0)
+    subs = [make_submission("r1", 1, f"c{i}", i) for i in (1, 2, 3)]
+    reads = []
+    for sub in subs:
+        store.append_event("case_open", reader="r1", session=1, case=sub.case, at=sub.started_at)
+        store.start_read("r1", 1, sub.case, at=sub.started_at)
+        reads.append(store.submit_read(sub))
+    store.append_event("overlay_toggle", reader="r1", session=1, case="c3", payload={"on": True})
+    store.amend_read(subs[0], reason="re-checked")
+    submits = {e.payload["read_id"]: e.seq for e in store.events() if e.kind in ("submit", "amend")}
+    return {"reads": reads, "submit_seq": submits, "n_events": len(store.events())}
+
+
+def _attack(location, *statements: str, unguard: tuple[str, ...] = ()) -> None:
+    """Run SQL as an attacker with direct database access, dropping the guards first."""
+    engine = location.raw_engine()
+    try:
+        with engine.begin() as conn:
+            for table in unguard:
+                if location.backend == "sqlite":
+                    conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
+                    conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+                else:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def test_untouched_chain_verifies(store):
+    history = _fill(store)
+    result = store.verify_audit()
+    assert result.ok
+    assert result.n_events == history["n_events"] == 9
+    assert result.n_reads == 4
+    assert (result.first_broken, result.reason) == (None, None)
+    assert result.head_hash == store.events()[-1].hash
+    assert store.verify_audit(anchor=store.events()[3].hash).ok
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE read_units SET rating = 5 WHERE unit = 'M1_left'",
+        "DELETE FROM audit_events WHERE seq = 2",
+        "UPDATE audit_events SET payload = '{}' WHERE seq = 1",
+        "DELETE FROM read_intervals",
+        "UPDATE reads SET active_s = 1",
+    ],
+)
+def test_triggers_refuse_updates_and_deletes(store, location, statement):
+    _fill(store)
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        _attack(location, statement)
+    assert store.verify_audit().ok
+
+
+def test_a_changed_rating_is_detected_at_its_submit_event(store, location):
+    history = _fill(store)
+    target = history["reads"][1]
+    _attack(
+        location,
+        f"UPDATE read_units SET rating = 5, call = 1 WHERE read_id = {target.id} "
+        "AND unit = 'M3_right'",
+        unguard=("read_units",),
+    )
+    assert store.reads(reader="r1")[1].units["M3_right"] == {"call": 1, "rating": 5.0}
+    result = store.verify_audit()
+    assert not result.ok
+    assert result.first_broken == history["submit_seq"][target.id]
+    assert f"read {target.id} (reader r1, session 1, case c2, version 1)" in result.reason
+    assert "do not match the digest" in result.reason
+
+
+def test_a_changed_reading_time_is_detected(store, location):
+    history = _fill(store)
+    target = history["reads"][2]
+    _attack(
+        location, f"UPDATE reads SET active_s = 12.5 WHERE id = {target.id}", unguard=("reads",)
+    )
+    result = store.verify_audit()
+    assert result.first_broken == history["submit_seq"][target.id]
+    assert "case c3" in result.reason
+
+
+def test_a_changed_event_payload_is_detected_at_that_event(store, location):
+    _fill(store)
+    (toggle,) = store.events(kind="overlay_toggle")
+    _attack(
+        location,
+        f"UPDATE audit_events SET payload = '{{\"on\":false}}' WHERE seq = {toggle.seq}",
+        unguard=("audit_events",),
+    )
+    result = store.verify_audit()
+    assert not result.ok
+    assert result.first_broken == toggle.seq
+    assert result.reason.startswith(f"event {toggle.seq} (overlay_toggle): content does not match")
+
+
+def test_a_rehashed_event_breaks_the_next_link(store, location):
+    _fill(store)
+    events = store.events()
+    forged = events[2]
+    _attack(
+        location,
+        f"UPDATE audit_events SET reader = 'r9', hash = '{'f' * 64}' WHERE seq = {forged.seq}",
+        unguard=("audit_events",),
+    )
+    result = store.verify_audit()
+    assert result.first_broken == forged.seq
+    assert [seq for seq, _ in result.problems][:2] == [forged.seq, forged.seq + 1]
+    assert "prev_hash does not match" in result.problems[1][1]
+
+
+def test_a_deleted_event_is_detected(store, location):
+    _fill(store)
+    _attack(location, "DELETE FROM audit_events WHERE seq = 4", unguard=("audit_events",))
+    result = store.verify_audit()
+    assert not result.ok
+    assert result.first_broken == 4
+    assert result.reason == "event 4 is missing (next stored event is 5)"
+
+
+def test_a_deleted_last_event_is_detected_by_the_chain_head(store, location):
+    history = _fill(store)
+    last = history["n_events"]
+    _attack(location, f"DELETE FROM audit_events WHERE seq = {last}", unguard=("audit_events",))
+    result = store.verify_audit()
+    assert result.first_broken == last
+    assert f"events {last}-{last} are missing" in result.reason
+
+
+def test_a_deleted_read_is_detected(store, location):
+    history = _fill(store)
+    gone = history["reads"][2]
+    _attack(
+        location,
+        f"DELETE FROM read_units WHERE read_id = {gone.id}",
+        f"DELETE FROM read_intervals WHERE read_id = {gone.id}",
+        f"DELETE FROM reads WHERE id = {gone.id}",
+        unguard=("read_units", "read_intervals", "reads"),
+    )
+    result = store.verify_audit()
+    assert result.first_broken == history["submit_seq"][gone.id]
+    assert f"covers read {gone.id}, which is not in the store" in result.reason
+
+
+def test_a_read_inserted_behind_the_store_has_no_event(store, location):
+    history = _fill(store)
+    source = history["reads"][1]
+    _attack(
+        location,
+        'INSERT INTO reads (study_id, reader, session, "case", version, modality, ord, '
+        "active_s, wall_s, started_at, submitted_at, flags, extra) SELECT study_id, reader, "
+        "session, 'c99', version, modality, 99, active_s, wall_s, started_at, submitted_at, "
+        f"flags, extra FROM reads WHERE id = {source.id}",
+    )
+    result = store.verify_audit()
+    assert not result.ok
+    assert result.first_broken is None
+    assert "case c99" in result.reason
+    assert "has no submit/amend event" in result.reason
+
+
+def test_a_chain_rewritten_from_scratch_fails_against_a_recorded_anchor(store, location):
+    _fill(store)
+    anchor = store.verify_audit().head_hash
+    _attack(
+        location,
+        "DELETE FROM audit_events",
+        "DELETE FROM audit_chain_head",
+        unguard=("audit_events",),
+    )
+    _attack(location, "INSERT INTO audit_chain_head VALUES ('study-a', 0, '" + "0" * 64 + "')")
+    store.append_event("login", reader="r1")
+    result = store.verify_audit(anchor=anchor)
+    assert not result.ok
+    assert any("no longer in the chain" in reason for _, reason in result.problems)
