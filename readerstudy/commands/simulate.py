@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 
+def simulate(
+    study: Annotated[Path, typer.Argument(help="A locked study folder.")],
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the readers (default: study seed).")
+    ] = None,
+    pin: Annotated[
+        str,
+        typer.Option("--pin", help="PIN of the simulated readers (set where none is set yet)."),
+    ] = "sim-0000",
+    db: Annotated[str | None, typer.Option("--db", help="Shared store URL.")] = None,
+) -> None:
+    """Read every session of a locked study with simulated readers (paper-like defaults).
+
+    Time is simulated: washouts pass without waiting, and stored dates start on the study's
+    simulated calendar. Each read goes through the same ReaderSession API as a workstation.
+    """
+    from readerstudy.study.clock import SimulatedTime
+    from readerstudy.study.protocol import Study
+    from readerstudy.study.simulate import SimulationConfig, simulate_study
+
+    with Study.open(study, db=db, time=SimulatedTime()) as opened:
+        config = SimulationConfig(seed=opened.definition.seed if seed is None else seed)
+        summary = simulate_study(opened, config=config, pin=pin)
+    typer.echo(
+        f"simulated {summary.reads} reads by {summary.readers} readers "
+        f"({summary.sessions_completed} sessions, {summary.simulated_days:.1f} simulated days)"
+    )
+
+
 def register(root: typer.Typer) -> None:
-    """Registered once the study protocol exists (issue: study protocol engine)."""
+    root.command("simulate")(simulate)

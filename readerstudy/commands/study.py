@@ -2,9 +2,248 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Build, lock, monitor and export a reader study.", no_args_is_help=True)
+
+StudyArg = Annotated[Path, typer.Argument(help="The study folder (holds study.toml).")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL of a shared results store (PostgreSQL) instead of the one in "
+        "study.toml or the study folder's results.sqlite.",
+    ),
+]
+
+
+def _open(study: Path, db: str | None = None, **kw):
+    from readerstudy.study.protocol import Study
+
+    return Study.open(study, db=db, **kw)
+
+
+@app.command("init")
+def init(
+    study: Annotated[Path, typer.Argument(help="New study folder to create (must not exist).")],
+    cases: Annotated[
+        Path, typer.Option("--cases", help="Folder of cases: one sub-folder (DICOM) or NIfTI each.")
+    ],
+    truth: Annotated[
+        Path, typer.Option("--truth", help="truth.csv (case, unit, truth) keyed by source case.")
+    ],
+    readers: Annotated[
+        str, typer.Option("--readers", help="Comma-separated reader ids, e.g. r1,r2,r3,r4.")
+    ],
+    meta: Annotated[
+        Path | None, typer.Option("--meta", help="cases.csv (case, side, ...) metadata.")
+    ] = None,
+    design: Annotated[
+        str,
+        typer.Option(
+            "--design",
+            help="sequential (session 1 unaided, session 2 aided, as in the paper) or crossover "
+            "(both modalities in every session, counterbalanced).",
+        ),
+    ] = "sequential",
+    washout_days: Annotated[
+        float,
+        typer.Option("--washout-days", help="Days between a reader's sessions (refused before)."),
+    ] = 14,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of case codes, halves, groups and orders.")
+    ] = 0,
+    ai: Annotated[
+        Path | None,
+        typer.Option(
+            "--ai",
+            help="Another product's ai_regions.csv (+ masks/ beside it) for the aided reads, "
+            "instead of the embedded model.",
+        ),
+    ] = None,
+    confidence: Annotated[
+        str,
+        typer.Option("--confidence", help="Confidence scale per unit: none, 1-5 or 0-100."),
+    ] = "none",
+    name: Annotated[str | None, typer.Option("--name", help="Study name (folder name).")] = None,
+) -> None:
+    """Create a study: import and de-identify cases, validate truth, write study.toml."""
+    from rich.progress import Progress
+
+    from readerstudy.errors import ReaderStudyError
+    from readerstudy.study.definition import ConfidenceScale, Design
+    from readerstudy.study.importer import init_study
+
+    try:
+        design_code = Design(design)
+        scale = ConfidenceScale(confidence)
+    except ValueError as exc:
+        raise ReaderStudyError(f"{exc}") from None
+    with Progress(transient=True) as bar:
+        task = bar.add_task("importing cases", total=None)
+
+        def step(i: int, n: int, code: str) -> None:
+            bar.update(task, completed=i, total=n, description=f"importing {code}")
+
+        definition = init_study(
+            study,
+            cases=cases,
+            truth=truth,
+            readers=readers.split(","),
+            meta=meta,
+            design=design_code,
+            washout_days=washout_days,
+            seed=seed,
+            ai=ai,
+            name=name,
+            definition_overrides={"rating": {"confidence": scale}},
+            progress=step,
+        )
+    typer.echo(
+        f"study {definition.name}: {study}/study.toml written ({definition.design.value}, "
+        f"{len(definition.readers)} readers, washout {definition.washout_days:g} days)"
+    )
+    nxt = "lock" if ai else "precompute"
+    typer.echo(f"next: readerstudy study {nxt} {study}")
+
+
+@app.command("lock")
+def lock(study: StudyArg, db: DbOpt = None) -> None:
+    """Write the seeded schedule and design hash; refused once reading has started."""
+    with _open(study, db, check_definition=False) as opened:
+        schedule = opened.lock()
+        design_hash = opened.store.get_meta("design_hash")
+    typer.echo(
+        f"locked: {len(schedule.reads)} reads, design {schedule.design.value}, seed "
+        f"{schedule.seed}, design hash {design_hash[:16]}; schedule in {study}/schedule.csv"
+    )
+
+
+@app.command("pin")
+def pin(
+    study: StudyArg,
+    reader: Annotated[str, typer.Option("--reader", help="Reader id from study.toml.")],
+    new_pin: Annotated[
+        str,
+        typer.Option(
+            "--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-32 chars."
+        ),
+    ],
+    db: DbOpt = None,
+) -> None:
+    """Set a reader's login PIN (stored as a salted scrypt hash)."""
+    with _open(study, db) as opened:
+        opened.set_pin(reader, new_pin)
+    typer.echo(f"PIN set for reader {reader}")
+
+
+@app.command("unlock")
+def unlock(
+    study: StudyArg,
+    reader: Annotated[str, typer.Option("--reader", help="Reader id.")],
+    session: Annotated[int, typer.Option("--session", help="Session to open early.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
+    db: DbOpt = None,
+) -> None:
+    """Open a session before its washout ends; the override is audited."""
+    with _open(study, db) as opened:
+        opened.unlock(reader, session, reason)
+    typer.echo(f"session {session} of reader {reader} opened early (audited): {reason}")
+
+
+@app.command("status")
+def status(
+    study: StudyArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Per reader and session: done/total, dates, washout opening, active time."""
+    from readerstudy.study.protocol import status_json
+
+    with _open(study, db) as opened:
+        rows = status_json(opened.status(), now=opened.time.now())
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{study}")
+    for column in ("reader", "session", "done", "first", "last", "opens", "active", "open"):
+        table.add_column(column)
+    for row in rows:
+        opens = row["opens_at"][:16] if row["opens_at"] else ""
+        if row["overridden"]:
+            opens += " (override)"
+        table.add_row(
+            row["reader"],
+            str(row["session"]),
+            f"{row['done']}/{row['total']}",
+            (row["first_at"] or "")[:16],
+            (row["last_at"] or "")[:16],
+            opens,
+            f"{row['active_s'] / 60:.1f} min",
+            str(row["in_progress"]),
+        )
+    Console(width=120).print(table)
+
+
+@app.command("export")
+def export(
+    study: StudyArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the exported tables.")],
+    db: DbOpt = None,
+) -> None:
+    """ratings/times/truth/cases CSV (DATA_CONTRACTS), a paper-style .xlsx and iMRMC input."""
+    from readerstudy.study.export import export_study
+
+    with _open(study, db) as opened:
+        written = export_study(opened, out)
+    for key, path in written.items():
+        typer.echo(f"{key}: {path}")
+
+
+@app.command("precompute")
+def precompute(
+    study: StudyArg,
+    force: Annotated[bool, typer.Option("--force", help="Recompute even when cached.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """AI outputs for the aided reads with the embedded model (cached by case hashes)."""
+    from readerstudy.study.precompute import precompute_ai
+
+    with _open(study, db) as opened:
+        result = precompute_ai(opened, force=force)
+    state = "cached" if result.cached else "computed"
+    typer.echo(f"AI outputs {state} for {result.cases} cases ({result.method}) in {study}/ai")
+
+
+@app.command("audit")
+def audit(
+    study: StudyArg,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check the hash chain; exit 1 at a broken link.")
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Summarise the audit log; with --verify check the hash chain and stored reads."""
+    with _open(study, db, check_definition=False) as opened:
+        result = opened.store.verify_audit() if verify else None
+        n_events = len(opened.store.events())
+    if result is None:
+        typer.echo(f"{n_events} audit events (use --verify to check the chain)")
+        return
+    if result.ok:
+        typer.echo(f"audit chain OK: {result.n_events} events, {result.n_reads} reads verified")
+        return
+    where = f"event {result.first_broken}" if result.first_broken is not None else "the log"
+    typer.secho(f"audit chain BROKEN at {where}: {result.reason}", err=True, fg="red")
+    raise typer.Exit(code=1)
 
 
 def register(root: typer.Typer) -> None:

@@ -1,0 +1,152 @@
+"""Export a study's results as the DATA_CONTRACTS tables, a paper-style workbook and iMRMC input.
+
+Reader ids are those of study.toml and case ids are the study's case codes (never the neutral
+per-session codes readers saw). ``export_tables`` is what ``readerstudy analyze STUDY`` reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.units import CASE_UNIT, SIDES, aspects_score
+from readerstudy.study.protocol import (
+    AI_TABLE,
+    CASES_FILE,
+    TRUTH_FILE,
+    Study,
+)
+
+RATINGS_COLUMNS = ("reader", "modality", "case", "unit", "call", "rating", "session", "order")
+TIMES_COLUMNS = ("reader", "modality", "case", "active_s", "wall_s", "session", "order")
+
+
+def tables_from_study(study: Study) -> dict[str, pd.DataFrame]:
+    """ratings, times, truth, cases (and ai when present) of an opened study."""
+    ratings, times = [], []
+    for read in study.store.reads():
+        for unit, answer in read.units.items():
+            ratings.append(
+                {
+                    "reader": read.reader,
+                    "modality": read.modality,
+                    "case": read.case,
+                    "unit": unit,
+                    "call": answer["call"],
+                    "rating": answer["rating"],
+                    "session": read.session,
+                    "order": read.order,
+                }
+            )
+        times.append(
+            {
+                "reader": read.reader,
+                "modality": read.modality,
+                "case": read.case,
+                "active_s": read.active_s,
+                "wall_s": read.wall_s,
+                "session": read.session,
+                "order": read.order,
+            }
+        )
+    ratings_df = pd.DataFrame(ratings, columns=list(RATINGS_COLUMNS))
+    if study.definition.rating.confidence.bounds is None:
+        ratings_df = ratings_df.drop(columns="rating")
+    if not study.definition.rating.binary_call:
+        ratings_df = ratings_df.drop(columns="call")
+    else:
+        ratings_df["call"] = ratings_df["call"].astype("Int64")
+    tables = {
+        "ratings": ratings_df,
+        "times": pd.DataFrame(times, columns=list(TIMES_COLUMNS)),
+        "truth": pd.read_csv(study.path / TRUTH_FILE, dtype={"case": str, "unit": str}),
+        "cases": pd.read_csv(study.path / CASES_FILE, dtype={"case": str}),
+    }
+    if study.ai_available():
+        tables["ai"] = pd.read_csv(study.ai_dir / AI_TABLE, dtype={"case": str, "unit": str})
+    return tables
+
+
+def export_tables(study_dir: str | Path, *, db: str | None = None) -> dict[str, pd.DataFrame]:
+    """The study's tables keyed ratings, truth, times, cases (and ai when present)."""
+    with Study.open(study_dir, db=db) as study:
+        return tables_from_study(study)
+
+
+def _paper_sheet(ratings: pd.DataFrame, times: pd.DataFrame, cases: pd.DataFrame, units):
+    """One row per case: the unit calls as columns, ASPECTS per side, the reading time."""
+    value = "call" if "call" in ratings else "rating"
+    wide = ratings.pivot_table(index=["order", "case"], columns="unit", values=value)
+    wide = wide.reindex(columns=[u for u in units if u in wide.columns]).reset_index()
+    if value == "call" and units[0] != CASE_UNIT:
+        for side in SIDES:
+            wide[f"ASPECTS_{side}"] = [
+                aspects_score([u for u in units if row[u] == 1], side) for _, row in wide.iterrows()
+            ]
+    wide = wide.merge(times[["case", "active_s", "wall_s"]], on="case", how="left")
+    if "side" in cases:
+        wide = wide.merge(cases[["case", "side"]], on="case", how="left")
+    return wide.sort_values("order")
+
+
+def write_workbook(tables: dict[str, pd.DataFrame], path: Path, units) -> Path:
+    """A paper-style .xlsx: one sheet per reader and session (openpyxl)."""
+    ratings, times, cases = tables["ratings"], tables["times"], tables["cases"]
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        keys = ratings[["reader", "session", "modality"]].drop_duplicates()
+        for reader, session in sorted({(r, s) for r, s, _ in keys.itertuples(index=False)}):
+            mask = (ratings.reader == reader) & (ratings.session == session)
+            tmask = (times.reader == reader) & (times.session == session)
+            sheet = _paper_sheet(ratings[mask], times[tmask], cases, units)
+            modalities = "+".join(sorted(ratings[mask].modality.unique()))
+            sheet.to_excel(writer, sheet_name=f"{reader} S{session} {modalities}"[:31], index=False)
+        if keys.empty:
+            pd.DataFrame({"note": ["no reads submitted yet"]}).to_excel(
+                writer, sheet_name="empty", index=False
+            )
+    return path
+
+
+def write_imrmc(tables: dict[str, pd.DataFrame], path: Path) -> Path:
+    """iMRMC input: a description, then ``BEGIN DATA:`` and reader,case,modality,score rows.
+
+    Each ASPECTS unit of a case is one iMRMC case (``<case>_<unit>``), as the paper analyses
+    units; the score is the confidence rating, or the binary call without one. Truth rows use
+    reader ``-1`` and modality ``0`` (iMRMC user manual, 4.1.1 Study Raw Data).
+    """
+    ratings, truth = tables["ratings"], tables["truth"]
+    score = "rating" if "rating" in ratings and ratings["rating"].notna().all() else "call"
+    ids = truth["case"].astype(str) + "_" + truth["unit"].astype(str)
+    lines = [
+        "readerstudy export: unit-level MRMC data (one iMRMC case per case and unit)",
+        f"N0={int((truth.truth == 0).sum())}",
+        f"N1={int((truth.truth == 1).sum())}",
+        f"NR={ratings.reader.nunique()}",
+        f"NM={ratings.modality.nunique()}",
+        "BEGIN DATA:",
+    ]
+    lines += [f"-1,{i},0,{int(t)}" for i, t in zip(ids, truth.truth, strict=True)]
+    for row in ratings.itertuples(index=False):
+        value = getattr(row, score)
+        lines.append(f"{row.reader},{row.case}_{row.unit},{row.modality},{float(value):g}")
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def export_study(study: Study, out: Path) -> dict[str, Path]:
+    """Write ratings.csv, times.csv, truth.csv, cases.csv (ai_regions.csv), the workbook and
+    the iMRMC file into ``out``; returns what was written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = tables_from_study(study)
+    written = {}
+    for key, frame in tables.items():
+        name = "ai_regions.csv" if key == "ai" else f"{key}.csv"
+        frame.to_csv(out / name, index=False)
+        written[key] = out / name
+    written["xlsx"] = write_workbook(
+        tables, out / f"{study.definition.name}_readings.xlsx", study.definition.units
+    )
+    written["imrmc"] = write_imrmc(tables, out / "imrmc_input.imrmc")
+    return written
