@@ -109,7 +109,12 @@ def _check_columns(data: pd.DataFrame, columns: dict[str, str]) -> None:
 
 def _first_row(data: pd.DataFrame, mask: np.ndarray, cols: list[str]) -> str:
     row = data.loc[mask, cols].iloc[0]
-    return ", ".join(f"{c}={row[c]!r}" for c in cols)
+    return ", ".join(f"{c}={_plain(row[c])!r}" for c in cols)
+
+
+def _plain(value: object) -> object:
+    """numpy scalars as Python scalars, so messages read ``1``, not ``np.int64(1)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def prepare_mrmc(
@@ -150,20 +155,20 @@ def prepare_mrmc(
     if np.isnan(scores).any():
         bad = np.isnan(scores)
         raise AnalysisInputError(
-            f"column {rating!r} must be numeric; {data[rating][bad].iloc[0]!r} at "
+            f"column {rating!r} must be numeric; {_plain(data[rating][bad].iloc[0])!r} at "
             f"{_first_row(data, bad, id_cols)} is not"
         )
     if binary and not np.isin(scores, (0.0, 1.0)).all():
         bad = ~np.isin(scores, (0.0, 1.0))
         raise AnalysisInputError(
             f"sensitivity and specificity need 0/1 calls in {rating!r}; found "
-            f"{scores[bad][0]!r} at {_first_row(data, bad, id_cols)}"
+            f"{_plain(scores[bad][0])!r} at {_first_row(data, bad, id_cols)}"
         )
     truth_values = pd.to_numeric(data[truth], errors="coerce").to_numpy(dtype=float)
     if not np.isin(truth_values, (0.0, 1.0)).all():
         bad = ~np.isin(truth_values, (0.0, 1.0))
         raise AnalysisInputError(
-            f"truth must be 0 or 1; found {data[truth][bad].iloc[0]!r} at "
+            f"truth must be 0 or 1; found {_plain(data[truth][bad].iloc[0])!r} at "
             f"{_first_row(data, bad, id_cols)}"
         )
 
@@ -174,6 +179,9 @@ def prepare_mrmc(
         u_codes, units = pd.factorize(data[unit])
     else:
         u_codes, units = np.zeros(len(data), dtype=np.int64), pd.Index(["case"])
+    modalities, readers, cases, units = (
+        idx.tolist() for idx in (modalities, readers, cases, units)
+    )
     t, r = len(modalities), len(readers)
     keys, unit_idx = np.unique(c_codes.astype(np.int64) * len(units) + u_codes, return_inverse=True)
     n_units = keys.size
@@ -214,22 +222,21 @@ def prepare_mrmc(
             f"an MRMC comparison needs at least 2 modalities; found only {modalities[0]!r} in "
             f"column {modality!r}"
         )
-    modality_list = modalities.tolist()
     if reference is None:
         ref = 0
-    elif reference in modality_list:
-        ref = modality_list.index(reference)
+    elif reference in modalities:
+        ref = modalities.index(reference)
     else:
         raise AnalysisInputError(
-            f"reference modality {reference!r} is not in the data; modalities are {modality_list}"
+            f"reference modality {reference!r} is not in the data; modalities are {modalities}"
         )
     return MRMCData(
         ratings=ratings.reshape(t, r, n_units),
         truth=unit_truth.astype(bool),
         case_codes=case_codes,
-        modalities=tuple(modality_list),
-        readers=tuple(readers.tolist()),
-        cases=tuple(cases.tolist()),
+        modalities=tuple(modalities),
+        readers=tuple(readers),
+        cases=tuple(cases),
         reference=ref,
     )
 
@@ -247,7 +254,6 @@ def _binary_parts(prepared: MRMCData, fom: str) -> tuple[np.ndarray, np.ndarray,
     t, r, _ = correct.shape
     c = prepared.n_cases
     codes = prepared.case_codes[mask]
-    successes = np.zeros((t * r, c))
     flat = correct[:, :, mask].reshape(t * r, -1)
     # Row-wise bincount through an offset index: one pass over all rows.
     offsets = (np.arange(t * r)[:, None] * c + codes[None, :]).ravel()
@@ -530,7 +536,8 @@ def _covariance_averages(cov: np.ndarray, t: int, r: int) -> _Covariances:
     )
 
 
-def _p_value(f: float, df1: float, df2: float) -> float:
+def f_test_p(f: float, df1: float, df2: float) -> float:
+    """Upper tail of F(df1, df2); with df2 = inf, of chi2(df1) at df1 * F."""
     if not math.isfinite(f):
         return math.nan
     if math.isinf(df2):
@@ -544,8 +551,8 @@ def _quantile(alpha: float, df: float) -> float:
     return float(stats.t.ppf(1 - alpha / 2, df))
 
 
-def _hillis_df(denominator: float, ms_tr: float, df_tr: float) -> float:
-    """Hillis's ddf = den^2 / (MS(TR)^2 / df_TR); infinite when MS(TR) = 0 < den."""
+def hillis_df(denominator: float, ms_tr: float, df_tr: float) -> float:
+    """Hillis's (2007) ddf = den^2 / (MS(TR)^2 / df_TR); infinite when MS(TR) = 0 < den."""
     if ms_tr > 0:
         return denominator**2 / (ms_tr**2 / df_tr)
     return math.inf if denominator > 0 else math.nan
@@ -557,7 +564,7 @@ def _interval(est: float, se: float, q: float, low: float, high: float) -> tuple
     return float(np.clip(est - q * se, low, high)), float(np.clip(est + q * se, low, high))
 
 
-def _contrast(
+def make_contrast(
     analysis: str,
     test: object,
     reference: object,
@@ -566,6 +573,8 @@ def _contrast(
     df2: float,
     alpha: float,
 ) -> Contrast:
+    """A difference with its t (df2 finite) or z (df2 = inf) test and CI clipped to [-1, 1]."""
+    estimate, se, df2 = float(estimate), float(se), float(df2)
     lo, hi = _interval(estimate, se, _quantile(alpha, df2), -1.0, 1.0)
     if se > 0 and math.isfinite(df2):
         tstat = estimate / se
@@ -621,7 +630,7 @@ def or_from_covariance(
         FIXED_CASES: ms_tr,
     }
     df2 = {
-        RANDOM: _hillis_df(den[RANDOM], ms_tr, df_tr) if r > 1 else math.nan,
+        RANDOM: hillis_df(den[RANDOM], ms_tr, df_tr) if r > 1 else math.nan,
         FIXED_READERS: math.inf,
         FIXED_CASES: float(df_tr) if r > 1 else math.nan,
     }
@@ -636,7 +645,7 @@ def or_from_covariance(
                 "F": f,
                 "df1": float(t - 1),
                 "df2": df2[a],
-                "p": _p_value(f, t - 1, df2[a]),
+                "p": f_test_p(f, t - 1, df2[a]),
                 "denominator": den[a],
             }
         )
@@ -649,7 +658,7 @@ def or_from_covariance(
         est = float(mean_m[i] - mean_m[reference])
         for a in analyses:
             se = math.sqrt(max(2.0 * den[a] / r, 0.0)) if math.isfinite(den[a]) else math.nan
-            contrasts[a][modalities[i]] = _contrast(
+            contrasts[a][modalities[i]] = make_contrast(
                 a, modalities[i], modalities[reference], est, se, df2[a], alpha
             )
     contrast_table = pd.DataFrame([vars(c) for per in contrasts.values() for c in per.values()])
@@ -662,7 +671,7 @@ def or_from_covariance(
         single = {
             RANDOM: (
                 ms_r_i[i] + r * cov2_i,
-                _hillis_df(ms_r_i[i] + r * cov2_i, ms_r_i[i], r - 1) if r > 1 else math.nan,
+                hillis_df(ms_r_i[i] + r * cov2_i, ms_r_i[i], r - 1) if r > 1 else math.nan,
             ),
             FIXED_READERS: (cv.var_i[i] + (r - 1) * float(cv.cov2_i[i]), math.inf),
             FIXED_CASES: (ms_r_i[i], float(r - 1)),
