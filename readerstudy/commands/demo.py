@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 PLAN = """\
 readerstudy demo will:
-  1. generate synthetic NCCT phantoms (4 readers x 2 sessions, sequential design, 14-day washout)
-  2. import them into a demo study folder and lock its schedule
+  1. generate synthetic NCCT phantoms ({cases} cases; cached in {out}/phantoms)
+  2. import them into {out}/study (4 readers, sequential design, 14-day washout)
   3. precompute the embedded model's AI outputs for the aided session
   4. {read}
   5. print the analysis summary and point to report.html"""
@@ -20,18 +21,36 @@ def demo(
         bool,
         typer.Option("--headless", help="Always simulate the readers; never open a window."),
     ] = False,
+    cases: Annotated[int, typer.Option("--cases", help="Number of phantom cases.")] = 24,
+    out: Annotated[
+        Path, typer.Option("--out", help="Demo folder; phantoms and AI outputs are reused.")
+    ] = Path("demo-study"),
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete the demo folder first and rebuild everything.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of phantoms, orders, readers.")] = 2022,
 ) -> None:
     """Build the synthetic demo study and run the whole reading protocol."""
     from readerstudy.display import display_available
 
-    windowed = not headless and display_available()
-    read = (
-        "open the workstation for you to read"
-        if windowed
-        else "simulate the four readers through the reading API (no display)"
-    )
-    typer.echo(PLAN.format(read=read))
-    typer.echo("The demo study is not built yet: its issue (study protocol engine) makes it real.")
+    if not headless and display_available():
+        read = "simulate the readers (the workstation is not built yet; a later issue opens it)"
+    else:
+        read = "simulate the four readers through the reading API (no display)"
+    typer.echo(PLAN.format(read=read, cases=cases, out=out))
+
+    from readerstudy.study.demo import run_demo
+
+    result = run_demo(out, n_cases=cases, seed=seed, fresh=fresh, echo=typer.echo)
+    if not result.complete:
+        done = ", ".join(result.steps) or "nothing"
+        typer.echo(f"demo stopped early (done: {done}); see the message above")
+        return
+    typer.echo("")
+    for line in result.summary:
+        typer.echo(line)
+    typer.echo(f"\nreport: {result.report}")
+    typer.echo(f"study:  {result.study} (readerstudy study status {result.study})")
 
 
 def register(root: typer.Typer) -> None:

@@ -198,9 +198,14 @@ def init_study(
     name: str | None = None,
     description: str = "",
     definition_overrides: dict | None = None,
+    salt: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> StudyDefinition:
-    """Create ``study_dir`` (study.toml, cases/, truth.csv, cases.csv, manifest.csv, ai/)."""
+    """Create ``study_dir`` (study.toml, cases/, truth.csv, cases.csv, manifest.csv, ai/).
+
+    ``salt`` keys the de-identified UIDs; a random one by default (a fixed salt gives
+    reproducible content hashes, which the demo uses to reuse its AI outputs).
+    """
     from readerstudy.imaging import content_hash
 
     study_dir = Path(study_dir)
@@ -258,7 +263,7 @@ def init_study(
         )
 
     study_dir.mkdir(parents=True, exist_ok=True)
-    salt = secrets.token_hex(16)
+    salt = salt or secrets.token_hex(16)
     manifest = []
     for i, source in enumerate(names, start=1):
         code = codes[source]
