@@ -1,0 +1,277 @@
+"""Read DICOM files leniently and turn each image frame into a typed, checked ``FrameRef``.
+
+Scanner files are read with pydicom's lenient defaults (their warnings are collected, never
+raised); our own writer is strict. Pixel data is deferred so that discovery parses each file
+once and the chosen series decodes its pixels later without a second header parse.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+
+from readerstudy.imaging.errors import UnreadableFileError
+
+DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ".ima", ".dic"})
+"""Files with these suffixes must be DICOM: failing to parse them is an error, not a skip."""
+
+DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
+ENHANCED_CT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.2.1"
+_DEFER = 4096  # bytes: larger values (pixel data) are read only when accessed
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """One 2-D image frame with the geometry and rescale needed to place it in a volume."""
+
+    path: Path
+    frame: int | None  # index inside a multi-frame file; None for a single-frame file
+    position: tuple[float, float, float]  # ImagePositionPatient (mm, LPS)
+    orientation: tuple[float, float, float, float, float, float]  # ImageOrientationPatient
+    rows: int
+    columns: int
+    pixel_spacing: tuple[float, float]  # (between rows, between columns) in mm
+    slope: float
+    intercept: float
+
+
+@dataclass
+class Instance:
+    """A parsed DICOM file: its dataset (pixel data deferred) and its image frames."""
+
+    path: Path
+    dataset: Dataset
+    frames: list[FrameRef]
+    problem: str | None = None  # why the frames could not be described (missing geometry...)
+    read_warnings: tuple[str, ...] = ()
+
+
+def looks_like_dicom(path: Path) -> bool:
+    """True when the file has the DICM magic or starts like a preamble-less DICOM data set."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return True
+    # Old scanners write no preamble: the file starts with a group 0x0002 or 0x0008 tag.
+    return len(head) >= 8 and head[:2] in (b"\x02\x00", b"\x08\x00") and head[3:4] == b"\x00"
+
+
+def read_dataset(path: Path) -> tuple[Dataset, tuple[str, ...]]:
+    """Parse ``path`` with pixel data deferred; raise UnreadableFileError naming the file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = pydicom.dcmread(path, defer_size=_DEFER, force=True)
+            # Touch the elements we rely on so that a corrupt header fails here, not later.
+            _ = ds.get("SOPClassUID"), ds.get("SeriesInstanceUID"), ds.get("Modality")
+        except Exception as exc:  # pydicom raises many types on corrupt input
+            raise UnreadableFileError(
+                f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})"
+            ) from exc
+    if "SOPClassUID" not in ds and "MediaStorageSOPClassUID" not in ds.file_meta:
+        raise UnreadableFileError(f"{path}: not a DICOM file (no SOP Class UID in its header)")
+    return ds, tuple(f"{path.name}: {w.message}" for w in caught)
+
+
+def is_image(ds: Dataset) -> bool:
+    """An image object has pixel data and a size; SR, KO, PR, RT plans and DICOMDIRs do not."""
+    sop_class = str(ds.get("SOPClassUID", ds.file_meta.get("MediaStorageSOPClassUID", "")))
+    if sop_class == DICOMDIR_SOP_CLASS:
+        return False
+    return "PixelData" in ds and "Rows" in ds and "Columns" in ds
+
+
+def _floats(value: Any, count: int, what: str, path: Path) -> tuple[float, ...]:
+    try:
+        many = isinstance(value, Sequence) and not isinstance(value, str | bytes)
+        values = [float(v) for v in (value if many else [value])]
+    except (TypeError, ValueError) as exc:
+        raise UnreadableFileError(f"{path}: {what} is not numeric ({value!r})") from exc
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        raise UnreadableFileError(f"{path}: {what} needs {count} finite numbers, got {value!r}")
+    return tuple(values)
+
+
+def _required(ds: Dataset, keyword: str, path: Path) -> Any:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        raise UnreadableFileError(f"{path}: {keyword} is missing")
+    return value
+
+
+def _rescale(ds: Dataset, path: Path) -> tuple[float, float]:
+    slope = ds.get("RescaleSlope", 1.0)
+    intercept = ds.get("RescaleIntercept", 0.0)
+    slope = 1.0 if slope in (None, "") else _floats(slope, 1, "RescaleSlope", path)[0]
+    intercept = (
+        0.0 if intercept in (None, "") else _floats(intercept, 1, "RescaleIntercept", path)[0]
+    )
+    if slope == 0.0:
+        raise UnreadableFileError(f"{path}: RescaleSlope is 0")
+    return slope, intercept
+
+
+def _size(ds: Dataset, path: Path) -> tuple[int, int]:
+    rows, columns = (int(_required(ds, k, path)) for k in ("Rows", "Columns"))
+    if rows < 1 or columns < 1:
+        raise UnreadableFileError(f"{path}: image size {rows}x{columns} is empty")
+    return rows, columns
+
+
+def _functional_item(ds: Dataset, index: int, sequence: str) -> Dataset | None:
+    """The item of a functional-group ``sequence`` for frame ``index`` (per-frame, else shared)."""
+    for groups in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
+        items = ds.get(groups)
+        if not items:
+            continue
+        group = items[index] if groups.startswith("PerFrame") else items[0]
+        seq = group.get(sequence)
+        if seq:
+            return seq[0]
+    return None
+
+
+def _single_frame(ds: Dataset, path: Path) -> list[FrameRef]:
+    rows, columns = _size(ds, path)
+    slope, intercept = _rescale(ds, path)
+    return [
+        FrameRef(
+            path=path,
+            frame=None,
+            position=_floats(_required(ds, "ImagePositionPatient", path), 3, "IPP", path),
+            orientation=_floats(_required(ds, "ImageOrientationPatient", path), 6, "IOP", path),
+            rows=rows,
+            columns=columns,
+            pixel_spacing=_floats(_required(ds, "PixelSpacing", path), 2, "PixelSpacing", path),
+            slope=slope,
+            intercept=intercept,
+        )
+    ]
+
+
+def _multi_frame(ds: Dataset, path: Path, n_frames: int) -> list[FrameRef]:
+    """Frames of an enhanced (functional-group) multi-frame image, e.g. Enhanced CT."""
+    if "PerFrameFunctionalGroupsSequence" not in ds:
+        raise UnreadableFileError(
+            f"{path}: multi-frame image without per-frame functional groups (no slice positions)"
+        )
+    if len(ds.PerFrameFunctionalGroupsSequence) != n_frames:
+        raise UnreadableFileError(
+            f"{path}: {n_frames} frames but {len(ds.PerFrameFunctionalGroupsSequence)} "
+            "per-frame functional group items"
+        )
+    rows, columns = _size(ds, path)
+    frames = []
+    for i in range(n_frames):
+        position = _functional_item(ds, i, "PlanePositionSequence")
+        orientation = _functional_item(ds, i, "PlaneOrientationSequence")
+        measures = _functional_item(ds, i, "PixelMeasuresSequence")
+        if position is None or orientation is None or measures is None:
+            raise UnreadableFileError(
+                f"{path}: frame {i + 1} lacks plane position, orientation or pixel measures"
+            )
+        transform = _functional_item(ds, i, "PixelValueTransformationSequence")
+        slope, intercept = _rescale(transform if transform is not None else ds, path)
+        frames.append(
+            FrameRef(
+                path=path,
+                frame=i,
+                position=_floats(_required(position, "ImagePositionPatient", path), 3, "IPP", path),
+                orientation=_floats(
+                    _required(orientation, "ImageOrientationPatient", path), 6, "IOP", path
+                ),
+                rows=rows,
+                columns=columns,
+                pixel_spacing=_floats(
+                    _required(measures, "PixelSpacing", path), 2, "PixelSpacing", path
+                ),
+                slope=slope,
+                intercept=intercept,
+            )
+        )
+    return frames
+
+
+def describe_frames(ds: Dataset, path: Path) -> list[FrameRef]:
+    """The image frames of one file; UnreadableFileError names what is missing or malformed."""
+    try:
+        n_frames = int(ds.get("NumberOfFrames") or 1)
+    except (TypeError, ValueError) as exc:
+        raise UnreadableFileError(f"{path}: NumberOfFrames is not a number") from exc
+    if n_frames < 1:
+        raise UnreadableFileError(f"{path}: NumberOfFrames is {n_frames}")
+    if n_frames == 1 and "PerFrameFunctionalGroupsSequence" not in ds:
+        return _single_frame(ds, path)
+    return _multi_frame(ds, path, n_frames)
+
+
+def read_instance(path: Path) -> Instance | None:
+    """Parse one file; None for a non-image object (SR, presentation state, DICOMDIR ...)."""
+    ds, read_warnings = read_dataset(path)
+    if not is_image(ds):
+        return None
+    try:
+        frames = describe_frames(ds, path)
+    except UnreadableFileError as exc:
+        return Instance(path, ds, [], problem=str(exc), read_warnings=read_warnings)
+    except Exception as exc:  # malformed values of any kind must end as a domain error
+        return Instance(
+            path, ds, [], problem=f"{path}: malformed header ({exc})", read_warnings=read_warnings
+        )
+    return Instance(path, ds, frames, read_warnings=read_warnings)
+
+
+def text(ds: Dataset, keyword: str) -> str:
+    """A header value as a plain string ('' when absent or unreadable)."""
+    try:
+        value = ds.get(keyword)
+    except Exception:  # a corrupt raw element fails on conversion
+        return ""
+    if value is None:
+        return ""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "\\".join(str(v) for v in value)
+    return str(value)
+
+
+def padding_range(ds: Dataset) -> tuple[int, int] | None:
+    """Stored-value range flagged by PixelPaddingValue (and PixelPaddingRangeLimit), if any."""
+    try:
+        value = ds.get("PixelPaddingValue")
+        limit = ds.get("PixelPaddingRangeLimit")
+        signed = int(ds.get("PixelRepresentation", 0)) == 1
+        bits = int(ds.get("BitsAllocated", 16))
+    except (TypeError, ValueError):
+        return None
+    if value is None or value == "":
+        return None
+
+    def as_stored(v: Any) -> int:
+        v = int(v)
+        # US/SS ambiguity: the value is written in the pixel representation's range.
+        if signed and v >= 2 ** (bits - 1):
+            v -= 2**bits
+        if not signed and v < 0:
+            v += 2**bits
+        return v
+
+    lo = as_stored(value)
+    hi = as_stored(limit) if limit not in (None, "") else lo
+    return (min(lo, hi), max(lo, hi))
+
+
+def frames_array(positions: Sequence[FrameRef]) -> np.ndarray:
+    """Positions of frames as an (n, 3) array."""
+    return np.array([f.position for f in positions], dtype=float)

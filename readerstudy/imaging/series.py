@@ -1,0 +1,266 @@
+"""Find the image series in a folder tree (or DICOMDIR), describe them, and pick one to read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from readerstudy.imaging.errors import (
+    ImagingError,
+    SeriesSelectionError,
+    UnreadableFileError,
+)
+from readerstudy.imaging.geometry import StackGeometry, analyse_stack, orientation_label
+from readerstudy.imaging.headers import (
+    DICOM_SUFFIXES,
+    DICOMDIR_SOP_CLASS,
+    Instance,
+    looks_like_dicom,
+    read_instance,
+    text,
+)
+
+Progress = Callable[[int, int], None]
+
+MIN_SLICES = 5
+PREFERRED_THICKNESS_MM = (3.0, 6.0)
+# Sharp kernels by name (GE BONE/EDGE/LUNG) or Siemens-style letter(s) + strength >= 50.
+_SHARP_KERNEL = re.compile(r"BONE|EDGE|LUNG|SHARP|DETAIL|SKULL|\b[A-Z]{1,2}([5-9]\d)[A-Z]?\b")
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """What a coordinator needs to know about one image series before reading it."""
+
+    uid: str
+    modality: str
+    description: str
+    n_slices: int
+    thickness_mm: float | None
+    spacing_mm: float | None  # between slice positions along the normal
+    orientation: str  # axial, coronal, sagittal, oblique (or invalid)
+    tilt_deg: float | None
+    transfer_syntax: str
+    image_type: tuple[str, ...]
+    kernel: str
+    files: tuple[Path, ...]
+    warnings: tuple[str, ...]
+    study_uid: str = ""
+    manufacturer: str = ""
+    sop_class: str = ""
+    rows: int | None = None
+    columns: int | None = None
+    problem: str | None = None  # why this series cannot be read as a volume (None: it can)
+
+    @property
+    def is_original(self) -> bool:
+        return bool(self.image_type) and self.image_type[0].upper() == "ORIGINAL"
+
+    @property
+    def sharp_kernel(self) -> bool:
+        """Bone/lung/edge kernels (GE BONE, Siemens H60+/Hr64, ...) rather than soft tissue."""
+        return bool(_SHARP_KERNEL.search(self.kernel.upper())) or (
+            "BONE" in self.description.upper()
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "uid": self.uid,
+            "study_uid": self.study_uid,
+            "modality": self.modality,
+            "description": self.description,
+            "manufacturer": self.manufacturer,
+            "n_slices": self.n_slices,
+            "rows": self.rows,
+            "columns": self.columns,
+            "thickness_mm": self.thickness_mm,
+            "spacing_mm": self.spacing_mm,
+            "orientation": self.orientation,
+            "tilt_deg": self.tilt_deg,
+            "transfer_syntax": self.transfer_syntax,
+            "image_type": list(self.image_type),
+            "kernel": self.kernel,
+            "n_files": len(self.files),
+            "warnings": list(self.warnings),
+            "problem": self.problem,
+        }
+
+
+@dataclass
+class Scan:
+    """Everything discovery found: series (with their parsed files) and unreadable files."""
+
+    series: list[SeriesInfo]
+    instances: dict[str, list[Instance]] = field(default_factory=dict)
+    geometry: dict[str, StackGeometry] = field(default_factory=dict)
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (file, reason)
+    skipped: int = 0  # non-DICOM files and non-image objects
+
+
+def _dicomdir_files(path: Path) -> list[Path] | None:
+    """Files a DICOMDIR references; None when ``path`` is not a DICOMDIR."""
+    import pydicom
+    from pydicom.fileset import FileSet
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:
+        return None
+    if str(ds.file_meta.get("MediaStorageSOPClassUID", "")) != DICOMDIR_SOP_CLASS:
+        return None
+    try:
+        return [Path(instance.path) for instance in FileSet(ds)]
+    except Exception as exc:
+        raise UnreadableFileError(f"{path}: DICOMDIR cannot be read ({exc})") from exc
+
+
+def candidate_files(root: Path) -> list[Path]:
+    """Files under ``root`` to try as DICOM (a DICOMDIR lists its own; hidden files skipped)."""
+    if not root.exists():
+        raise ImagingError(f"{root}: no such file or folder")
+    if root.is_file():
+        listed = _dicomdir_files(root) if root.name.upper() == "DICOMDIR" else None
+        return listed if listed is not None else [root]
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def _series_info(uid: str, instances: list[Instance]) -> tuple[SeriesInfo, StackGeometry | None]:
+    ds = instances[0].dataset
+    frames = [f for inst in instances for f in inst.frames]
+    warnings_: list[str] = []
+    for inst in instances:
+        warnings_.extend(inst.read_warnings)
+    problem = next((inst.problem for inst in instances if inst.problem), None)
+    geometry = None
+    thickness = None
+    try:
+        thickness = float(ds.get("SliceThickness")) if ds.get("SliceThickness") else None
+    except (TypeError, ValueError):
+        warnings_.append(f"SliceThickness {ds.get('SliceThickness')!r} is not a number")
+    if ds.get("SharedFunctionalGroupsSequence") and thickness is None:
+        measures = ds.SharedFunctionalGroupsSequence[0].get("PixelMeasuresSequence")
+        if measures and measures[0].get("SliceThickness"):
+            thickness = float(measures[0].SliceThickness)
+    label = f"series {uid}"
+    if problem is None:
+        try:
+            geometry = analyse_stack(frames, label, single_thickness_mm=thickness or 1.0)
+        except ImagingError as exc:
+            problem = str(exc)
+    modality = text(ds, "Modality")
+    if modality != "CT":
+        warnings_.append(f"modality is {modality or 'missing'}, not CT")
+    if len(frames) < MIN_SLICES:
+        warnings_.append(f"only {len(frames)} slice(s); a head CT volume needs {MIN_SLICES}")
+    if geometry is not None and geometry.tilted:
+        warnings_.append(f"gantry tilt {geometry.tilt_deg:.2f} deg (corrected on loading)")
+    transfer_syntax = instances[0].dataset.file_meta.get("TransferSyntaxUID")
+    info = SeriesInfo(
+        uid=uid,
+        modality=modality,
+        description=text(ds, "SeriesDescription"),
+        n_slices=len(frames),
+        thickness_mm=thickness,
+        spacing_mm=None if geometry is None or len(frames) < 2 else geometry.spacing_mm,
+        orientation=orientation_label(frames[0].orientation) if frames else "unknown",
+        tilt_deg=None if geometry is None else geometry.tilt_deg,
+        transfer_syntax=getattr(transfer_syntax, "name", str(transfer_syntax or "")),
+        image_type=tuple(t for t in text(ds, "ImageType").split("\\") if t),
+        kernel=text(ds, "ConvolutionKernel"),
+        files=tuple(inst.path for inst in instances),
+        warnings=tuple(dict.fromkeys(warnings_)),
+        study_uid=text(ds, "StudyInstanceUID"),
+        manufacturer=text(ds, "Manufacturer"),
+        sop_class=text(ds, "SOPClassUID"),
+        rows=frames[0].rows if frames else None,
+        columns=frames[0].columns if frames else None,
+        problem=problem,
+    )
+    return info, geometry
+
+
+def scan(paths: Iterable[Path], *, progress: Progress | None = None) -> Scan:
+    """Parse candidate files once (pixel data deferred) and group image frames by series."""
+    paths = list(paths)
+    result = Scan(series=[])
+    grouped: dict[str, list[Instance]] = {}
+    for done, path in enumerate(paths, start=1):
+        must_be_dicom = path.suffix.lower() in DICOM_SUFFIXES
+        if must_be_dicom or looks_like_dicom(path):
+            try:
+                instance = read_instance(path)
+            except UnreadableFileError as exc:
+                result.unreadable.append((path, str(exc)))
+                instance = None
+            else:
+                if instance is None:
+                    result.skipped += 1
+                else:
+                    uid = text(instance.dataset, "SeriesInstanceUID") or f"(no UID) {path.parent}"
+                    grouped.setdefault(uid, []).append(instance)
+        else:
+            result.skipped += 1
+        if progress is not None:
+            progress(done, len(paths))
+    for uid, instances in grouped.items():
+        info, geometry = _series_info(uid, instances)
+        result.series.append(info)
+        result.instances[uid] = instances
+        if geometry is not None:
+            result.geometry[uid] = geometry
+    result.series.sort(key=lambda s: (s.study_uid, s.description, s.uid))
+    return result
+
+
+def scan_tree(root: Path, *, progress: Progress | None = None) -> Scan:
+    """:func:`scan` over every candidate file under ``root`` (or listed by a DICOMDIR)."""
+    return scan(candidate_files(Path(root)), progress=progress)
+
+
+def discover_series(
+    root: Path, *, progress: Progress | None = None, strict: bool = True
+) -> list[SeriesInfo]:
+    """Describe every image series under ``root`` (folder tree, single file or DICOMDIR).
+
+    Non-DICOM files without a DICOM suffix and non-image objects are skipped. A file that
+    should be DICOM (``.dcm`` or DICM magic) but cannot be parsed raises
+    UnreadableFileError naming it, unless ``strict`` is False.
+    """
+    result = scan_tree(root, progress=progress)
+    if strict and result.unreadable:
+        more = f" (and {len(result.unreadable) - 1} more)" if len(result.unreadable) > 1 else ""
+        raise UnreadableFileError(result.unreadable[0][1] + more)
+    return result.series
+
+
+def _rank(info: SeriesInfo) -> tuple[bool, ...]:
+    lo, hi = PREFERRED_THICKNESS_MM
+    thickness = info.thickness_mm if info.thickness_mm is not None else info.spacing_mm
+    return (
+        info.problem is None,
+        info.orientation == "axial",
+        info.is_original,
+        thickness is not None and lo <= thickness <= hi,
+        not info.sharp_kernel,
+        info.n_slices >= MIN_SLICES,
+        info.n_slices,  # type: ignore[return-value]
+    )
+
+
+def choose_series(series: Sequence[SeriesInfo]) -> SeriesInfo:
+    """The default series to read: readable axial ORIGINAL CT, 3-6 mm, soft kernel, most slices.
+
+    Criteria are applied in that order of importance, so a soft-tissue kernel wins over a
+    bone kernel with more slices. Raises SeriesSelectionError when no CT series exists.
+    """
+    ct = [s for s in series if s.modality == "CT"]
+    if not ct:
+        found = ", ".join(sorted({s.modality or "?" for s in series})) or "no image series"
+        raise SeriesSelectionError(f"no CT image series found (found: {found})")
+    return max(ct, key=_rank)
