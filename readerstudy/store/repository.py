@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, Table, and_, exists, func, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
@@ -66,7 +77,6 @@ EVENT_KINDS: frozenset[str] = frozenset(
 """Kinds the study layer logs; others are accepted if they are lower_snake_case."""
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _PG_OPEN_LOCK = 0x72656164  # advisory lock key serialising schema creation ("read")
 
 
@@ -80,8 +90,10 @@ def open_store(
     PostgreSQL database under different ``study_id``; ``schema`` puts the tables in a
     PostgreSQL schema of that name (created if missing).
     """
-    if not isinstance(study_id, str) or not _STUDY_ID.match(study_id):
-        raise StoreError(f"study id {study_id!r}: use 1-64 letters, digits, '_', '.', ':' or '-'")
+    if not isinstance(study_id, str):
+        raise TypeError(f"study_id must be a string, got {type(study_id).__name__}")
+    if not study_id.strip() or len(study_id) > 128 or not study_id.isprintable():
+        raise StoreError(f"study id {study_id!r}: use 1-128 printable characters")
     url, name = resolve_target(target)
     engine = make_engine(url, schema=schema)
     try:
@@ -120,7 +132,7 @@ class _Writer:
     def __init__(self, conn: Connection, study_id: str, head: tuple[int, str]) -> None:
         self.conn, self.study_id = conn, study_id
         self.seq, self.hash = head
-        self.dirty = False
+        self._pending: list[dict] = []
 
     def append(
         self,
@@ -132,6 +144,7 @@ class _Writer:
         payload: dict,
         at: datetime,
     ) -> AuditEvent:
+        """Chain one event; it is inserted with the others when the transaction commits."""
         seq, prev = self.seq + 1, self.hash
         digest = event_hash(
             prev,
@@ -144,22 +157,34 @@ class _Writer:
             payload=payload,
             at=at,
         )
-        self.conn.execute(
-            t.audit_events.insert().values(
-                study_id=self.study_id,
-                seq=seq,
-                kind=kind,
-                reader=reader,
-                session=session,
-                case=case,
-                payload=canonical_json(payload),
-                at=at,
-                prev_hash=prev,
-                hash=digest,
-            )
+        self._pending.append(
+            {
+                "study_id": self.study_id,
+                "seq": seq,
+                "kind": kind,
+                "reader": reader,
+                "session": session,
+                "case": case,
+                "payload": canonical_json(payload),
+                "at": at,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
-        self.seq, self.hash, self.dirty = seq, digest, True
+        self.seq, self.hash = seq, digest
         return AuditEvent(seq, kind, reader, session, case, payload, at, digest, prev)
+
+    def flush(self) -> None:
+        """Insert the chained events and move the chain head, in the open transaction."""
+        if not self._pending:
+            return
+        self.conn.execute(t.audit_events.insert(), self._pending)
+        self.conn.execute(
+            t.chain_head.update()
+            .where(t.chain_head.c.study_id == self.study_id)
+            .values(seq=self.seq, hash=self.hash)
+        )
+        self._pending = []
 
 
 class Store:
@@ -225,12 +250,7 @@ class Store:
                         )
                     writer = _Writer(conn, self.study_id, tuple(head))
                     yield writer
-                    if writer.dirty:
-                        conn.execute(
-                            t.chain_head.update()
-                            .where(t.chain_head.c.study_id == self.study_id)
-                            .values(seq=writer.seq, hash=writer.hash)
-                        )
+                    writer.flush()
         except DBAPIError as exc:
             raise StoreError(f"{self.name}: {exc.orig}") from exc
 
@@ -365,7 +385,7 @@ class Store:
             p.study_id == self.study_id, p.reader == reader, p.session == session, p.case == case
         )
         with self._write() as w:
-            self._refuse_duplicate(w.conn, reader, session, case)
+            self._refuse_duplicates(w.conn, [(reader, session, case)])
             if w.conn.execute(select(p.restarts).where(key)).one_or_none() is None:
                 w.conn.execute(
                     t.in_progress.insert().values(
@@ -401,20 +421,42 @@ class Store:
     # -- submitted reads ---------------------------------------------------------------------
 
     def submit_read(self, sub: ReadSubmission) -> StoredRead:
-        """Store a read, its units and clock intervals and its ``submit`` event atomically."""
-        if not isinstance(sub, ReadSubmission):
-            raise TypeError(f"submit_read takes a ReadSubmission, got {type(sub).__name__}")
+        """Store a read, its units and clock intervals and its ``submit`` event atomically.
+
+        Raises DuplicateReadError if this reader already submitted the case in this session.
+        """
+        return self.submit_many([sub])[0]
+
+    def submit_many(self, subs: Iterable[ReadSubmission]) -> list[StoredRead]:
+        """Submit several reads in one transaction (imports, simulations); all or none.
+
+        Each read gets its own ``submit`` event, exactly as with :meth:`submit_read`.
+        """
+        subs = list(subs)
+        for sub in subs:
+            if not isinstance(sub, ReadSubmission):
+                raise TypeError(f"submit takes ReadSubmission objects, got {type(sub).__name__}")
+        keys = [(s.reader, s.session, s.case) for s in subs]
+        if len(set(keys)) != len(keys):
+            twice = next(k for k in keys if keys.count(k) > 1)
+            raise DuplicateReadError(
+                f"reader {twice[0]}, session {twice[1]}, case {twice[2]} appears twice in one "
+                "batch of submissions"
+            )
+        if not subs:
+            return []
         with self._write() as w:
-            self._refuse_duplicate(w.conn, sub.reader, sub.session, sub.case)
-            stored = self._insert_read(w, sub, version=1, reason=None, supersedes=None)
+            self._refuse_duplicates(w.conn, keys)
+            stored = self._insert_reads(w, subs, versions=[1] * len(subs))
             p = t.in_progress.c
             w.conn.execute(
                 t.in_progress.delete().where(
                     p.study_id == self.study_id,
-                    p.reader == sub.reader,
-                    p.session == sub.session,
-                    p.case == sub.case,
-                )
+                    p.reader == bindparam("r"),
+                    p.session == bindparam("s"),
+                    p.case == bindparam("c"),
+                ),
+                [{"r": r, "s": s, "c": c} for r, s, c in keys],
             )
         return stored
 
@@ -445,9 +487,13 @@ class Store:
                     f"reader {sub.reader}, session {sub.session}, case {sub.case}: an amendment "
                     f"cannot change the modality ({latest.modality} -> {sub.modality})"
                 )
-            return self._insert_read(
-                w, sub, version=latest.version + 1, reason=reason, supersedes=latest.id
+            (stored,) = self._insert_reads(
+                w,
+                [sub],
+                versions=[latest.version + 1],
+                amends={"reason": reason, "supersedes": latest.id},
             )
+        return stored
 
     def reads(
         self,
@@ -513,82 +559,100 @@ class Store:
             r.case == case,
         ]
 
-    def _refuse_duplicate(self, conn: Connection, reader: str, session: int, case: str) -> None:
+    def _refuse_duplicates(self, conn: Connection, keys: list[tuple[str, int, str]]) -> None:
         r = t.reads.c
-        first = conn.execute(
-            select(r.id, r.submitted_at).where(
-                *self._read_key(reader, session, case), r.version == 1
-            )
-        ).one_or_none()
-        if first is not None:
-            raise DuplicateReadError(
-                f"reader {reader} already submitted case {case} in session {session} (read "
-                f"{first.id}, {first.submitted_at.isoformat()}); amend it instead if the study "
-                "allows amendments"
-            )
+        wanted = set(keys)
+        query = select(r.id, r.reader, r.session, r.case, r.submitted_at).where(
+            r.study_id == self.study_id, r.version == 1
+        )
+        readers = {k[0] for k in wanted}
+        if len(wanted) == 1:
+            query = query.where(*self._read_key(*keys[0]))
+        elif len(readers) <= 100:
+            query = query.where(r.reader.in_(readers))
+        for row in conn.execute(query):
+            if (row.reader, row.session, row.case) in wanted:
+                raise DuplicateReadError(
+                    f"reader {row.reader} already submitted case {row.case} in session "
+                    f"{row.session} (read {row.id}, {row.submitted_at.isoformat()}); amend it "
+                    "instead if the study allows amendments"
+                )
 
-    def _insert_read(
+    def _insert_reads(
         self,
         w: _Writer,
-        sub: ReadSubmission,
+        subs: list[ReadSubmission],
         *,
-        version: int,
-        reason: str | None,
-        supersedes: int | None,
-    ) -> StoredRead:
-        read_id = w.conn.execute(
-            t.reads.insert().values(
-                study_id=self.study_id,
-                reader=sub.reader,
-                session=sub.session,
-                case=sub.case,
-                version=version,
-                modality=sub.modality,
-                ord=sub.order,
-                active_s=sub.active_s,
-                wall_s=sub.wall_s,
-                started_at=sub.started_at,
-                submitted_at=sub.submitted_at,
-                flags=canonical_json(list(sub.flags)),
-                extra=canonical_json(sub.extra),
-                amend_reason=reason,
+        versions: list[int],
+        amends: dict[str, Any] | None = None,
+    ) -> list[StoredRead]:
+        """Insert read versions with their units and intervals, and chain an event for each."""
+        reason = None if amends is None else amends["reason"]
+        rows = [
+            {
+                "study_id": self.study_id,
+                "reader": sub.reader,
+                "session": sub.session,
+                "case": sub.case,
+                "version": version,
+                "modality": sub.modality,
+                "ord": sub.order,
+                "active_s": sub.active_s,
+                "wall_s": sub.wall_s,
+                "started_at": sub.started_at,
+                "submitted_at": sub.submitted_at,
+                "flags": canonical_json(list(sub.flags)),
+                "extra": canonical_json(sub.extra),
+                "amend_reason": reason,
+            }
+            for sub, version in zip(subs, versions, strict=True)
+        ]
+        ids = (
+            w.conn.execute(
+                t.reads.insert().returning(t.reads.c.id, sort_by_parameter_order=True), rows
             )
-        ).inserted_primary_key[0]
+            .scalars()
+            .all()
+        )
         w.conn.execute(
             t.read_units.insert(),
             [
                 {"read_id": read_id, "unit": unit, "call": a["call"], "rating": a["rating"]}
+                for read_id, sub in zip(ids, subs, strict=True)
                 for unit, a in sub.units.items()
             ],
         )
-        if sub.intervals:
-            w.conn.execute(
-                t.read_intervals.insert(),
-                [{"read_id": read_id, "idx": i, **iv} for i, iv in enumerate(sub.intervals)],
+        intervals = [
+            {"read_id": read_id, "idx": i, **interval}
+            for read_id, sub in zip(ids, subs, strict=True)
+            for i, interval in enumerate(sub.intervals)
+        ]
+        if intervals:
+            w.conn.execute(t.read_intervals.insert(), intervals)
+        stored = []
+        for read_id, sub, version in zip(ids, subs, versions, strict=True):
+            read = StoredRead(
+                **{f.name: getattr(sub, f.name) for f in fields(ReadSubmission)},
+                id=read_id,
+                version=version,
+                amend_reason=reason,
             )
-        stored = StoredRead(
-            **{f.name: getattr(sub, f.name) for f in fields(ReadSubmission)},
-            id=read_id,
-            version=version,
-            amend_reason=reason,
-        )
-        payload: dict[str, Any] = {
-            "read_id": read_id,
-            "version": version,
-            "digest": read_digest(self.study_id, read_id, version, stored.content()),
-            "modality": sub.modality,
-            "order": sub.order,
-        }
-        if version > 1:
-            payload |= {"supersedes": supersedes, "reason": reason}
-        w.append(
-            "submit" if version == 1 else "amend",
-            reader=sub.reader,
-            session=sub.session,
-            case=sub.case,
-            payload=payload,
-            at=sub.submitted_at,
-        )
+            payload: dict[str, Any] = {
+                "read_id": read_id,
+                "version": version,
+                "digest": read_digest(self.study_id, read_id, version, read.content()),
+                "modality": sub.modality,
+                "order": sub.order,
+            }
+            w.append(
+                "submit" if amends is None else "amend",
+                reader=sub.reader,
+                session=sub.session,
+                case=sub.case,
+                payload=payload if amends is None else payload | amends,
+                at=sub.submitted_at,
+            )
+            stored.append(read)
         return stored
 
     def _is_latest(self) -> ColumnElement[bool]:

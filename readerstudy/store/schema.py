@@ -78,7 +78,7 @@ schema_info = Table(
 study_meta = Table(
     "study_meta",
     metadata,
-    Column("study_id", String(64), primary_key=True),
+    Column("study_id", String(128), primary_key=True),
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),  # canonical JSON
     Column("updated_at", UTCDateTime, nullable=False),
@@ -87,7 +87,7 @@ study_meta = Table(
 chain_head = Table(
     "audit_chain_head",
     metadata,
-    Column("study_id", String(64), primary_key=True),
+    Column("study_id", String(128), primary_key=True),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
 )
@@ -95,7 +95,7 @@ chain_head = Table(
 audit_events = Table(
     "audit_events",
     metadata,
-    Column("study_id", String(64), primary_key=True),
+    Column("study_id", String(128), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("kind", String(32), nullable=False),
     Column("reader", String(128)),
@@ -113,7 +113,7 @@ reads = Table(
     "reads",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("study_id", String(64), nullable=False),
+    Column("study_id", String(128), nullable=False),
     Column("reader", String(128), nullable=False),
     Column("session", Integer, nullable=False),
     Column("case", String(128), nullable=False),
@@ -152,7 +152,7 @@ read_intervals = Table(
 in_progress = Table(
     "reads_in_progress",
     metadata,
-    Column("study_id", String(64), primary_key=True),
+    Column("study_id", String(128), primary_key=True),
     Column("reader", String(128), primary_key=True),
     Column("session", Integer, primary_key=True),
     Column("case", String(128), primary_key=True),

@@ -262,3 +262,30 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     bogus.write_text("not a database, just notes\n" * 100)
     with pytest.raises(StoreError, match=r"cannot open the results store .*results\.sqlite"):
         open_store(bogus)
+
+
+def test_a_batch_submission_is_all_or_nothing(store):
+    batch = [make_submission("r1", 1, f"c{i}", i) for i in range(1, 6)]
+    store.start_read("r1", 1, "c3", at=T0)
+    stored = store.submit_many(batch)
+    assert [r.case for r in store.reads()] == [f"c{i}" for i in range(1, 6)]
+    assert store.reads() == stored
+    assert [e.payload["read_id"] for e in store.events(kind="submit")] == [r.id for r in stored]
+    assert store.in_progress() == []
+    late = [make_submission("r1", 1, "c6", 6), make_submission("r1", 1, "c2", 2)]
+    with pytest.raises(DuplicateReadError, match="already submitted case c2"):
+        store.submit_many(late)
+    twice = [make_submission("r2", 1, "c1", 1), make_submission("r2", 1, "c1", 1, seed=1)]
+    with pytest.raises(DuplicateReadError, match="appears twice"):
+        store.submit_many(twice)
+    assert len(store.reads()) == 5
+    assert len(store.events()) == 5
+    assert store.verify_audit().ok
+
+
+def test_a_free_text_study_name_is_a_valid_study_id(location):
+    with location.open("Demo study (2026, site B)") as store:
+        store.submit_read(make_submission("r1", 1, "c1", 1))
+    with location.open("Demo study (2026, site B)") as store:
+        assert len(store.reads()) == 1
+        assert store.verify_audit().ok
