@@ -55,9 +55,8 @@ def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
         raise AnalysisInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
-        sheets = pd.ExcelFile(path, engine="openpyxl")
-        sheet = name if name in sheets.sheet_names else sheets.sheet_names[0]
-        frame = sheets.parse(sheet)
+        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
+        frame = sheets[name] if name in sheets else next(iter(sheets.values()))
     elif suffix in {".csv", ".txt"}:
         frame = pd.read_csv(path)
     else:
@@ -71,13 +70,12 @@ def workbook_sheets(path: str | Path) -> dict[str, pd.DataFrame]:
     path = Path(path)
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
         return {}
-    sheets = pd.ExcelFile(path, engine="openpyxl")
+    sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
     known = {"truth", "times", "cases", "ai", "ai_regions"}
     found = {}
-    for sheet in sheets.sheet_names:
+    for sheet, frame in sheets.items():
         key = sheet.strip().lower()
         if key in known:
-            frame = sheets.parse(sheet)
             frame.columns = [str(c).strip().lower() for c in frame.columns]
             found["ai" if key == "ai_regions" else key] = frame.rename(columns=COLUMN_ALIASES)
     return found
@@ -362,3 +360,47 @@ def load_study_tables(
         modalities=modalities,
         readers=tuple(pd.unique(ratings["reader"])),
     )
+
+
+STUDY_FILES = {
+    "ratings": ("ratings.csv", "ratings.xlsx"),
+    "truth": ("truth.csv", "truth.xlsx"),
+    "times": ("times.csv", "times.xlsx"),
+    "cases": ("cases.csv", "cases.xlsx"),
+    "ai": ("ai/ai_regions.csv", "ai_regions.csv"),
+}
+"""Exported tables looked for in a study folder, first match wins."""
+
+
+def read_study_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """The exported tables of a study folder (``ratings.csv``, ``truth.csv`` ...)."""
+    folder = Path(folder)
+    found = {}
+    for name, candidates in STUDY_FILES.items():
+        for candidate in candidates:
+            if (folder / candidate).is_file():
+                found[name] = read_table(folder / candidate, name)
+                break
+    if "ratings" not in found:
+        raise AnalysisInputError(
+            f"{folder}: no ratings.csv or ratings.xlsx; export the study's tables first "
+            "(readerstudy study export) or pass the ratings file itself"
+        )
+    return found
+
+
+def read_inputs(
+    ratings: str | Path,
+    *,
+    truth: str | Path | None = None,
+    times: str | Path | None = None,
+    cases: str | Path | None = None,
+    ai: str | Path | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Read the tables named on the command line; an XLSX ratings workbook may hold the rest
+    as sheets named truth, times, cases and ai (or ai_regions)."""
+    tables = {"ratings": read_table(ratings, "ratings"), **workbook_sheets(ratings)}
+    for name, path in (("truth", truth), ("times", times), ("cases", cases), ("ai", ai)):
+        if path is not None:
+            tables[name] = read_table(path, name)
+    return tables

@@ -2,8 +2,227 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 
+class Covariance(StrEnum):
+    jackknife = "jackknife"
+    delong = "delong"
+    obuchowski = "obuchowski"
+
+
+class McNemarMethod(StrEnum):
+    exact = "exact"
+    chi2 = "chi2"
+
+
+def _study_tables(folder: Path) -> dict:
+    """Tables of a study folder: exported from its store when it has a study.toml, else the
+    exported CSV/XLSX files inside it (e.g. a folder written by another platform)."""
+    from analysis.tables import read_study_folder
+
+    if (folder / "study.toml").is_file():
+        from readerstudy.study.export import export_tables
+
+        return dict(export_tables(folder))
+    return read_study_folder(folder)
+
+
+def analyze_command(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A study folder, or the ratings table (CSV/XLSX: reader, modality, case, "
+            "unit, call, rating; an XLSX may carry truth/times/cases/ai sheets)."
+        ),
+    ],
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="truth.csv (case, unit, truth); required unless the ratings carry a truth column."
+        ),
+    ] = None,
+    times: Annotated[
+        Path | None,
+        typer.Option(
+            help="times.csv (reader, modality, case, active_s): adds Table 3 and the paired t-test."
+        ),
+    ] = None,
+    ai: Annotated[
+        Path | None,
+        typer.Option(
+            help="ai_regions.csv (case, unit, probability, call): adds "
+            "the model standalone ROC/AUC and its operating point."
+        ),
+    ] = None,
+    cases: Annotated[
+        Path | None,
+        typer.Option(
+            help="cases.csv (case, side): the infarct side for the "
+            "score-based ICC and clinical ASPECTS; without it the lower hemispheric score is used."
+        ),
+    ] = None,
+    masks: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of model lesion masks <case>.nii.gz (default "
+            "<study>/ai/masks) for DSC, precision and recall."
+        ),
+    ] = None,
+    truth_masks: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of reference lesion masks <case>.nii.gz (default <study>/truth_masks)."
+        ),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Reference modality; differences are test - "
+            "reference. Default: 'unaided' if present, else the first modality."
+        ),
+    ] = None,
+    alpha: Annotated[
+        float, typer.Option(help="1 - confidence level of every interval and test.")
+    ] = 0.05,
+    covariance: Annotated[
+        Covariance,
+        typer.Option(
+            help="Covariance of the OR analysis of AUC: case jackknife, "
+            "DeLong (units independent) or Obuchowski (units clustered in cases)."
+        ),
+    ] = Covariance.jackknife,
+    mcnemar: Annotated[
+        McNemarMethod,
+        typer.Option(
+            help="Per-reader McNemar: exact binomial, or chi-square with continuity correction."
+        ),
+    ] = McNemarMethod.exact,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder (default: 'analysis' beside the "
+            "source). Existing report files there are overwritten."
+        ),
+    ] = None,
+    plan_readers: Annotated[
+        int | None,
+        typer.Option(
+            help="Size a future study with this many readers (needs "
+            "--plan-effect and confidence ratings)."
+        ),
+    ] = None,
+    plan_effect: Annotated[
+        float | None, typer.Option(help="AUC difference the future study must detect.")
+    ] = None,
+    plan_power: Annotated[float, typer.Option(help="Target power of the future study.")] = 0.8,
+    figures: Annotated[
+        bool, typer.Option(help="Draw the figures of report.html (matplotlib).")
+    ] = True,
+) -> None:
+    """Analyse a reader study: the paper's Tables 2 and 3, clustered comparisons, ICCs,
+    clinical ASPECTS views, MRMC ROC (OR/DBM), model standalone; writes results.json,
+    report.xlsx, report.html and exports for iMRMC and RJafroc/MRMCaov."""
+    from rich.console import Console
+
+    from analysis.errors import AnalysisInputError
+    from readerstudy.errors import ReaderStudyError
+
+    if (plan_readers is None) != (plan_effect is None):
+        raise ReaderStudyError("--plan-readers and --plan-effect go together; give both")
+    try:
+        paths = run_analysis(
+            source,
+            truth=truth,
+            times=times,
+            ai=ai,
+            cases=cases,
+            masks=masks,
+            truth_masks=truth_masks,
+            reference=reference,
+            alpha=alpha,
+            covariance=covariance.value,
+            mcnemar=mcnemar.value,
+            out=out,
+            plan=(plan_readers, plan_effect, plan_power) if plan_readers is not None else None,
+            figures=figures,
+        )
+    except (AnalysisInputError, ValueError) as exc:
+        raise ReaderStudyError(str(exc)) from exc
+    console = Console()
+    for line in paths.pop("summary"):
+        console.print(line, highlight=False)
+    for kind, path in paths.items():
+        console.print(f"[dim]{kind}:[/dim] {path}", highlight=False)
+
+
+def run_analysis(
+    source: Path,
+    *,
+    truth: Path | None = None,
+    times: Path | None = None,
+    ai: Path | None = None,
+    cases: Path | None = None,
+    masks: Path | None = None,
+    truth_masks: Path | None = None,
+    reference: str | None = None,
+    alpha: float = 0.05,
+    covariance: str = "jackknife",
+    mcnemar: str = "exact",
+    out: Path | None = None,
+    plan: tuple[int, float, float] | None = None,
+    figures: bool = True,
+) -> dict:
+    """Read the inputs, analyse, write the reports and exports; return their paths."""
+    from analysis.analyze import Plan, analyze
+    from analysis.exports import to_imrmc, to_long_csv
+    from analysis.report import summary_lines, write_reports
+    from analysis.segmentation import load_masks
+    from analysis.tables import read_inputs, read_table
+    from readerstudy.errors import ReaderStudyError
+
+    if source.is_dir():
+        tables = _study_tables(source)
+        for name, path in (("truth", truth), ("times", times), ("ai", ai), ("cases", cases)):
+            if path is not None:
+                tables[name] = read_table(path, name)
+        masks = masks or (source / "ai" / "masks")
+        truth_masks = truth_masks or (source / "truth_masks")
+        out = out or source / "analysis"
+    elif source.is_file():
+        tables = read_inputs(source, truth=truth, times=times, cases=cases, ai=ai)
+        out = out or source.parent / "analysis"
+    else:
+        raise ReaderStudyError(f"{source}: no such study folder or ratings file")
+    mask_pair = None
+    if masks is not None and truth_masks is not None and masks.is_dir() and truth_masks.is_dir():
+        mask_pair = (load_masks(masks), load_masks(truth_masks))
+    results = analyze(
+        tables["ratings"],
+        tables.get("truth"),
+        times=tables.get("times"),
+        cases=tables.get("cases"),
+        ai=tables.get("ai"),
+        masks=mask_pair,
+        reference=reference,
+        alpha=alpha,
+        covariance=covariance,
+        mcnemar_method=mcnemar,
+        plan=Plan(*plan) if plan is not None else None,
+    )
+    paths = write_reports(results, out, figures=figures)
+    exports = out / "exports"
+    exports.mkdir(exist_ok=True)
+    ratings = results.study.ratings
+    paths["imrmc"] = to_imrmc(ratings, exports / "ratings.imrmc")[0]
+    paths["long_csv"] = to_long_csv(ratings, exports / "ratings_long.csv")
+    paths["summary"] = summary_lines(results)
+    return paths
+
+
 def register(root: typer.Typer) -> None:
-    """Registered once the analysis command exists (issue: analysis)."""
+    root.command("analyze", no_args_is_help=True)(analyze_command)

@@ -1,0 +1,416 @@
+"""``analyze``: every statistic of a reader study, as the contract's results and tidy tables.
+
+One call runs the paper's analyses (Tables 2 and 3 of Chen et al. 2022), the cluster-aware
+comparisons, the clinical views, the MRMC ROC analysis, the model standalone and the study
+planning, each where its inputs exist. :mod:`analysis.report` writes the results out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis import agreement, binary, clinical, timing
+from analysis.errors import AnalysisInputError
+from analysis.tables import StudyTables, load_study_tables
+
+SCHEMA = "readerstudy.results/1"
+COVARIANCES = ("jackknife", "delong", "obuchowski")
+ICC_REPORTED = "ICC(A,1)"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A future study to size: ``readers`` readers, a true AUC difference of ``effect``."""
+
+    readers: int
+    effect: float
+    power: float = 0.8
+
+    def __post_init__(self) -> None:
+        if self.readers < 2:
+            raise ValueError(f"plan readers must be at least 2, got {self.readers}")
+        if not 0 < abs(self.effect) < 1:
+            raise ValueError(f"plan effect must be an AUC difference in (0, 1), got {self.effect}")
+        if not 0 < self.power < 1:
+            raise ValueError(f"plan power must lie in (0, 1), got {self.power}")
+
+
+@dataclass(frozen=True)
+class Results:
+    """What :func:`analyze` found.
+
+    ``summary`` is the ``results.json`` content (DATA_CONTRACTS.md keys and more); ``tables``
+    holds the tidy tables behind it (one report sheet each); ``figures`` the plot data.
+    """
+
+    summary: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+    study: StudyTables | None = None
+
+    def to_dict(self) -> dict:
+        return self.summary
+
+
+def _ci(low, high) -> list[float]:
+    return [float(low), float(high)]
+
+
+def analyze(
+    ratings: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    *,
+    times: pd.DataFrame | None = None,
+    cases: pd.DataFrame | None = None,
+    ai: pd.DataFrame | None = None,
+    masks: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]] | None = None,
+    reference: str | None = None,
+    alpha: float = 0.05,
+    covariance: str = "jackknife",
+    mcnemar_method: str = "exact",
+    plan: Plan | None = None,
+) -> Results:
+    """Analyse a reader study given its tables (DATA_CONTRACTS.md formats).
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        ``reader, modality, case, unit, call, rating`` (one of call/rating may be absent;
+        ``treatment`` is accepted for ``modality``; a missing ``unit`` means whole cases).
+    truth : DataFrame, optional
+        ``case, unit, truth``; may be omitted when ``ratings`` has a ``truth`` column.
+    times, cases, ai : DataFrame, optional
+        Reading times, case metadata (infarct ``side``), the model's unit-level outputs.
+    masks : (predicted, reference), optional
+        Lesion masks by case id for DSC, precision and recall.
+    reference : str, optional
+        The reference modality; default ``unaided`` if present, else the first one.
+    alpha : float
+        Two-sided level of every interval and test.
+    covariance : {"jackknife", "delong", "obuchowski"}
+        Covariance of the OR analysis of AUC (binary FOMs always use the case jackknife).
+    mcnemar_method : {"exact", "chi2"}
+        Exact binomial McNemar (default) or chi-square with continuity correction.
+    plan : Plan, optional
+        Size a future study from this study's OR variance components.
+
+    Returns
+    -------
+    Results
+    """
+    if not 0 < alpha < 1:
+        raise AnalysisInputError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
+    if covariance not in COVARIANCES:
+        raise AnalysisInputError(
+            f"--covariance must be one of {', '.join(COVARIANCES)}, got {covariance!r}"
+        )
+    study = load_study_tables(ratings, truth, times=times, cases=cases, ai=ai, reference=reference)
+    reference = study.modalities[0]
+    test = study.modalities[1] if len(study.modalities) > 1 else None
+    summary: dict = {
+        "schema": SCHEMA,
+        "reference": reference,
+        "test": test,
+        "alpha": alpha,
+        "design": {
+            "readers": list(study.readers),
+            "modalities": list(study.modalities),
+            "cases": int(study.truth["case"].nunique()),
+            "units_per_case": int(study.truth.groupby("case").size().max()),
+            "positive_units": int(study.truth["truth"].sum()),
+            "units": len(study.truth),
+            "positive_cases": int(study.truth.groupby("case")["truth"].max().sum()),
+        },
+    }
+    tables: dict[str, pd.DataFrame] = {}
+    figures: dict = {}
+    data = study.ratings
+    if study.has_calls:
+        summary["binary"] = _binary(data, reference, test, alpha, mcnemar_method, tables)
+        if len(study.readers) >= 2:
+            summary["agreement"] = _agreement(study, alpha, tables)
+        if not study.whole_case:
+            summary["clinical"] = _clinical(study, alpha, tables, figures)
+    if study.times is not None:
+        summary["reading_time"] = _reading_time(study.times, reference, test, alpha, tables)
+    if study.has_ratings and len(study.readers) >= 2:
+        summary["roc_mrmc"], or_result = _roc_mrmc(data, reference, covariance, alpha, tables)
+        if plan is not None:
+            summary["planning"] = _planning(or_result, alpha, plan, tables)
+    elif plan is not None:
+        raise AnalysisInputError(
+            "--plan-readers needs confidence ratings (a 'rating' column) from 2+ readers: the "
+            "plan uses this study's OR variance components of the AUC"
+        )
+    if study.ai is not None:
+        summary["model"] = _model(study.ai, masks, alpha, tables, figures)
+    elif masks is not None:
+        raise AnalysisInputError("masks were given without AI outputs (ai_regions.csv)")
+    return Results(summary=summary, tables=tables, figures=figures, study=study)
+
+
+def _binary(
+    data: pd.DataFrame,
+    reference: str,
+    test: str | None,
+    alpha: float,
+    mcnemar_method: str,
+    tables: dict,
+) -> dict:
+    per_reader = binary.sensitivity_specificity(data, alpha=alpha)
+    tables["sensitivity_specificity"] = per_reader
+    entries = []
+    for (reader, modality), rows in per_reader.groupby(["reader", "modality"], sort=False):
+        entry = {"reader": reader, "modality": modality}
+        for row in rows.itertuples():
+            entry[row.metric] = {
+                "estimate": row.estimate,
+                "ci": _ci(row.ci_low, row.ci_high),
+                "successes": int(row.successes),
+                "trials": int(row.trials),
+            }
+        entries.append(entry)
+    section: dict = {"per_reader": entries}
+    if test is None:
+        return section
+    table = binary.mcnemar(data, reference=reference, test=test, method=mcnemar_method)
+    tables["mcnemar"] = table
+    section["mcnemar"] = [
+        {
+            "reader": r.reader,
+            "metric": r.metric,
+            "b": int(r.b),
+            "c": int(r.c),
+            "p": r.p,
+            "method": r.method,
+            "statistic": r.statistic,
+            "difference": r.difference,
+        }
+        for r in table.itertuples()
+    ]
+    clustered = binary.clustered_mcnemar(data, reference=reference, test=test, alpha=alpha)
+    tables["clustered_comparison"] = clustered
+    section["clustered"] = [
+        {
+            "reader": r.reader,
+            "metric": r.metric,
+            "cases": int(r.clusters),
+            "b": int(r.b),
+            "c": int(r.c),
+            "difference": r.difference,
+            "ci": _ci(r.ci_low, r.ci_high),
+            "statistic": r.statistic,
+            "p": r.p,
+            "method": r.method,
+        }
+        for r in clustered.itertuples()
+    ]
+    section["reader_average"] = _reader_average(data, reference, alpha, tables)
+    return section
+
+
+def _reader_average(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> dict:
+    from analysis.mrmc import or_analysis
+
+    section, rows = {}, []
+    for metric in binary.METRICS:
+        result = or_analysis(
+            data,
+            fom=metric,
+            rating="call",
+            covariance="jackknife",
+            reference=reference,
+            alpha=alpha,
+        )
+        diff = result.difference
+        section[metric] = {
+            "per_modality": {
+                str(m): {"estimate": r.estimate, "se": r.se, "ci": _ci(r.ci_low, r.ci_high)}
+                for m, r in result.per_modality.iterrows()
+            },
+            "difference": {
+                "estimate": diff.estimate,
+                "se": diff.se,
+                "ci": _ci(diff.ci_low, diff.ci_high),
+                "F": diff.F,
+                "df2": diff.df2,
+                "p": diff.p,
+            },
+            "method": "Obuchowski-Rockette, jackknife over "
+            + ("positive" if metric == "sensitivity" else "negative")
+            + " cases, Hillis df",
+            "fixed_readers": result.fixed_readers.to_dict() if result.fixed_readers else None,
+            "fixed_cases": result.fixed_cases.to_dict() if result.fixed_cases else None,
+            "notes": list(result.notes),
+        }
+        per_modality = result.per_modality[["estimate", "se", "ci_low", "ci_high", "df"]]
+        rows.append(per_modality.rename_axis("modality").reset_index().assign(metric=metric))
+        rows.append(result.contrasts.assign(metric=metric))
+    table = pd.concat(rows, ignore_index=True)
+    tables["reader_average"] = table[["metric", *[c for c in table if c != "metric"]]]
+    return section
+
+
+def _agreement(study: StudyTables, alpha: float, tables: dict) -> dict:
+    data = study.ratings
+    region = data.assign(target=data["case"] + "|" + data["unit"])
+    kinds = {"region": (region, "target", "call")}
+    if not study.whole_case:
+        scores = clinical.case_aspects(data, by=("reader", "modality"), cases=study.cases)
+        kinds["score"] = (scores, "case", "aspects")
+    section: dict = {}
+    rows = []
+    for kind, (frame, targets, values) in kinds.items():
+        section[kind] = {}
+        for modality in study.modalities:
+            subset = frame[frame["modality"] == modality]
+            table = agreement.icc(
+                subset, targets=targets, raters="reader", ratings=values, alpha=alpha
+            )
+            rows.append(table.assign(basis=kind, modality=modality))
+            chosen = table.set_index("type").loc[ICC_REPORTED]
+            section[kind][modality] = {
+                "icc": chosen["icc"],
+                "ci": _ci(chosen["ci_low"], chosen["ci_high"]),
+                "type": ICC_REPORTED,
+                "targets": int(chosen["targets"]),
+                "raters": int(chosen["raters"]),
+            }
+    icc_table = pd.concat(rows, ignore_index=True)
+    tables["icc"] = icc_table[["basis", "modality", *icc_table.columns[:-2]]]
+    return {"icc": section}
+
+
+def _clinical(study: StudyTables, alpha: float, tables: dict, figures: dict) -> dict:
+    data = study.ratings
+    readers = clinical.case_aspects(data, by=("reader", "modality"), cases=study.cases)
+    truth = clinical.case_aspects(study.truth, value="truth", cases=study.cases)
+    dichotomised = clinical.dichotomised_accuracy(readers, truth, alpha=alpha)
+    agreement_table, points = clinical.bland_altman(readers, truth, alpha=alpha)
+    regions = clinical.sensitivity_by_region(data)
+    tables.update(
+        aspects_dichotomised=dichotomised, bland_altman=agreement_table, region_sensitivity=regions
+    )
+    figures["bland_altman"] = points
+    figures["regions"] = regions
+    return {
+        "aspects_threshold": clinical.ASPECTS_THRESHOLD,
+        "dichotomised": [
+            {
+                "reader": r.reader,
+                "modality": r.modality,
+                "accuracy": r.accuracy,
+                "ci": _ci(r.ci_low, r.ci_high),
+                "correct": int(r.correct),
+                "cases": int(r.cases),
+            }
+            for r in dichotomised.itertuples()
+        ],
+        "bland_altman": [
+            {
+                "reader": r.reader,
+                "modality": r.modality,
+                "n": int(r.n),
+                "bias": r.bias,
+                "sd": r.sd,
+                "limits": _ci(r.loa_low, r.loa_high),
+            }
+            for r in agreement_table.itertuples()
+        ],
+        "region_sensitivity": regions.to_dict(orient="records"),
+    }
+
+
+def _reading_time(
+    times: pd.DataFrame, reference: str, test: str | None, alpha: float, tables: dict
+) -> dict:
+    per_reader = timing.time_per_reader(times)
+    per_modality = timing.time_per_modality(per_reader)
+    tables.update(reading_time=per_reader, reading_time_average=per_modality)
+    section: dict = {
+        "per_reader": [
+            {"reader": r.reader, "modality": r.modality, "mean_s": r.mean_s, "n": int(r.n)}
+            for r in per_reader.itertuples()
+        ],
+        "per_modality": {
+            r.modality: {"mean_s": r.mean_s, "sd_s": r.sd_s, "readers": int(r.readers)}
+            for r in per_modality.itertuples()
+        },
+    }
+    if test is not None and {reference, test} <= set(per_reader["modality"]):
+        result = timing.paired_t_over_readers(
+            per_reader, reference=reference, test=test, alpha=alpha
+        )
+        section["paired_t"] = {
+            "t": result.t,
+            "df": result.df,
+            "p": result.p,
+            "difference_s": result.difference_s,
+            "ci": _ci(result.ci_low, result.ci_high),
+        }
+    return section
+
+
+def _roc_mrmc(data: pd.DataFrame, reference: str, covariance: str, alpha: float, tables: dict):
+    """OR analysis of the AUC (random and fixed readers/cases) and the DBM cross-check."""
+    from analysis.dbm import dbm_analysis
+    from analysis.mrmc import or_analysis
+
+    result = or_analysis(
+        data, fom="auc", rating="rating", covariance=covariance, reference=reference, alpha=alpha
+    )
+    tables["roc_auc_per_reader"] = result.foms.rename_axis("reader").reset_index()
+    tables["roc_auc_per_modality"] = result.per_modality.rename_axis("modality").reset_index()
+    tables["roc_or_contrasts"] = result.contrasts
+    tables["roc_per_reader_tests"] = result.per_reader
+    section = result.to_dict()
+    if result.difference is not None:
+        dbm = dbm_analysis(data, fom="auc", rating="rating", reference=reference, alpha=alpha)
+        tables["roc_dbm_anova"] = dbm.anova.rename_axis("source").reset_index()
+        section["dbm"] = {
+            "method": "DBM pseudovalue ANOVA (normalised jackknife pseudovalues), Hillis df",
+            "F": dbm.F,
+            "df1": dbm.df1,
+            "df2": dbm.df2,
+            "p": dbm.p,
+            "difference": dbm.differences[result.difference.test].to_dict(),
+            "variance_components": dbm.variance_components,
+            "note": "equals OR with jackknife covariance; differs for DeLong or Obuchowski",
+        }
+    return section, result
+
+
+def _planning(result, alpha: float, plan: Plan, tables: dict) -> dict:
+    """Power and cases needed for a future study from this study's OR variance components."""
+    from analysis.planning import plan_study
+
+    grid = plan_study(result, plan.readers, plan.effect, alpha=alpha, power=plan.power)
+    tables["planning"] = grid
+    return {
+        "method": "Hillis, Obuchowski & Berbaum (2011) from the OR variance components",
+        "readers": plan.readers,
+        "effect": plan.effect,
+        "power_target": plan.power,
+        "pilot_cases": result.n_cases,
+        "cases_needed": grid.attrs["n_cases_needed"].get(plan.readers),
+        "grid": grid[["n_cases", "power"]].to_dict(orient="records"),
+    }
+
+
+def _model(ai: pd.DataFrame, masks, alpha: float, tables: dict, figures: dict) -> dict:
+    from analysis.standalone import model_standalone
+
+    section, curve = model_standalone(ai, alpha=alpha)
+    figures["model_roc"] = curve
+    if masks is not None:
+        from analysis.segmentation import segmentation_metrics
+
+        per_case, overlap = segmentation_metrics(*masks)
+        tables["segmentation"] = per_case
+        section["segmentation"] = overlap
+        section.update(overlap["mean"])
+    return section

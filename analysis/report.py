@@ -1,0 +1,375 @@
+"""Write the results: ``results.json``, ``report.xlsx``, a self-contained ``report.html``.
+
+The workbook and the page open with the paper's layouts (Table 2: per-reader sensitivity and
+specificity with p values, reader averages and ICCs; Table 3: reading time), followed by one
+sheet or section per tidy table, the figures and a methods paragraph naming every method.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.analyze import Results
+
+REFERENCES = {
+    "clopper": "Clopper CJ, Pearson ES (1934). Biometrika 26:404-413.",
+    "mcnemar": "McNemar Q (1947). Psychometrika 12:153-157.",
+    "edwards": "Edwards AL (1948). Psychometrika 13:185-187.",
+    "durkalski": "Durkalski VL, Palesch YY, Lipsitz SR, Rust PF (2003). Analysis of clustered "
+    "matched-pair data. Stat Med 22:2417-2428.",
+    "obuchowski98": "Obuchowski NA (1998). On the comparison of correlated proportions for "
+    "clustered data. Stat Med 17:1495-1507.",
+    "or": "Obuchowski NA, Rockette HE (1995). Hypothesis testing of diagnostic accuracy for "
+    "multiple readers and multiple tests. Commun Stat Simul Comput 24:285-308.",
+    "hillis": "Hillis SL (2007). A comparison of denominator degrees of freedom methods for "
+    "multiple observer ROC analysis. Stat Med 26:596-619.",
+    "dbm": "Dorfman DD, Berbaum KS, Metz CE (1992). Receiver operating characteristic rating "
+    "analysis. Invest Radiol 27:723-731.",
+    "delong": "DeLong ER, DeLong DM, Clarke-Pearson DL (1988). Comparing the areas under two "
+    "or more correlated ROC curves. Biometrics 44:837-845.",
+    "obuchowski97": "Obuchowski NA (1997). Nonparametric analysis of clustered ROC curve "
+    "data. Biometrics 53:567-578.",
+    "mcgraw": "McGraw KO, Wong SP (1996). Forming inferences about some intraclass correlation "
+    "coefficients. Psychol Methods 1:30-46.",
+    "shrout": "Shrout PE, Fleiss JL (1979). Psychol Bull 86:420-428.",
+    "student": "Student (1908). The probable error of a mean. Biometrika 6:1-25.",
+    "bland": "Bland JM, Altman DG (1986). Lancet 1:307-310.",
+    "dice": "Dice LR (1945). Ecology 26:297-302.",
+    "planning": "Hillis SL, Obuchowski NA, Berbaum KS (2011). Power estimation for multireader "
+    "ROC methods. Acad Radiol 18:129-142.",
+    "chen": "Chen Z, et al. (2022). Insights Imaging 13:184 (the design reproduced here).",
+}
+
+
+def to_jsonable(value):
+    """Plain JSON values: numpy scalars to Python, NaN and infinities to None."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return "< .001" if value < 0.001 else f"{value:.3f}"
+
+
+def _p_is(value: float | None) -> str:
+    text = _p(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _estimate_ci(entry: dict) -> str:
+    return f"{_fmt(entry['estimate'])} ({_fmt(entry['ci'][0])}, {_fmt(entry['ci'][1])})"
+
+
+def table2(results: Results) -> pd.DataFrame:
+    """The paper's Table 2: per reader and on average, reference vs test, with p values."""
+    s = results.summary
+    if "binary" not in s:
+        return pd.DataFrame()
+    reference, test = s["reference"], s["test"]
+    modalities = [reference] + ([test] if test else [])
+    per = {(e["reader"], e["modality"]): e for e in s["binary"]["per_reader"]}
+    mc = {(e["reader"], e["metric"]): e for e in s["binary"].get("mcnemar", [])}
+    cl = {(e["reader"], e["metric"]): e for e in s["binary"].get("clustered", [])}
+    rows = []
+    for reader in s["design"]["readers"]:
+        rows.append({"": reader})
+        for metric in ("sensitivity", "specificity"):
+            row = {"": f"  {metric.capitalize()}"}
+            for m in modalities:
+                row[m] = _estimate_ci(per[(reader, m)][metric])
+            if test:
+                row["p (McNemar)"] = _p(mc[(reader, metric)]["p"])
+                row["p (clustered)"] = _p(cl[(reader, metric)]["p"])
+            rows.append(row)
+    average = s["binary"].get("reader_average")
+    if average:
+        rows.append({"": "Average"})
+        for metric in ("sensitivity", "specificity"):
+            entry = average[metric]
+            row = {"": f"  {metric.capitalize()}"}
+            for m in modalities:
+                row[m] = _estimate_ci(entry["per_modality"][m])
+            row["p (McNemar)"] = _p(entry["difference"]["p"])
+            row["p (clustered)"] = "OR jackknife over cases"
+            rows.append(row)
+    icc = s.get("agreement", {}).get("icc", {})
+    for basis, label in (("region", "Region-based ICC"), ("score", "Score-based ICC")):
+        if basis in icc:
+            row = {"": label}
+            for m in modalities:
+                e = icc[basis][m]
+                row[m] = f"{_fmt(e['icc'])} ({_fmt(e['ci'][0])}, {_fmt(e['ci'][1])})"
+            rows.append(row)
+    return pd.DataFrame(rows).fillna("")
+
+
+def table3(results: Results) -> pd.DataFrame:
+    """The paper's Table 3: mean active reading time per case, paired t-test over readers."""
+    s = results.summary
+    if "reading_time" not in s:
+        return pd.DataFrame()
+    section = s["reading_time"]
+    modalities = [m for m in s["design"]["modalities"] if m in section["per_modality"]]
+    times = {(e["reader"], e["modality"]): e["mean_s"] for e in section["per_reader"]}
+    rows = [
+        {"": reader, **{f"{m} (s)": _fmt(times.get((reader, m)), 1) for m in modalities}}
+        for reader in s["design"]["readers"]
+    ]
+    average = {"": "Average"}
+    for m in modalities:
+        e = section["per_modality"][m]
+        average[f"{m} (s)"] = f"{_fmt(e['mean_s'], 1)} ± {_fmt(e['sd_s'], 1)}"
+    if "paired_t" in section:
+        average["p (paired t)"] = _p(section["paired_t"]["p"])
+    rows.append(average)
+    return pd.DataFrame(rows).fillna("")
+
+
+def methods_text(results: Results) -> list[str]:
+    """The methods paragraph, one sentence per analysis present, with its references."""
+    s = results.summary
+    level = f"{100 * (1 - s['alpha']):g}%"
+    out = [
+        f"Reference modality: {s['reference']}; differences are {s['test']} - {s['reference']}."
+        if s["test"]
+        else f"One modality ({s['reference']}): no comparisons.",
+        f"All intervals are two-sided {level} intervals. Design (Chen et al. 2022 [chen]).",
+    ]
+    if "binary" in s:
+        out.append(
+            "Unit-level sensitivity (calls of 1 among truth-positive units) and specificity "
+            "(calls of 0 among truth-negative units) per reader and modality, pooled over "
+            "cases, with exact Clopper-Pearson intervals [clopper]."
+        )
+        if "mcnemar" in s["binary"]:
+            method = s["binary"]["mcnemar"][0]["method"]
+            out.append(
+                f"Per-reader comparison between modalities: {method} [mcnemar, edwards], on "
+                "positive units for sensitivity and negative units for specificity. It treats "
+                "the units of a case as independent, as the paper did. The cluster-aware "
+                "comparison beside it is Durkalski's clustered McNemar test with cases as "
+                "clusters [durkalski] and a ratio-estimator interval of the difference "
+                "[obuchowski98]; prefer it, since units of one patient are correlated."
+            )
+        if "reader_average" in s["binary"]:
+            out.append(
+                "Reader-averaged sensitivity and specificity: Obuchowski-Rockette analysis of "
+                "the binary figure of merit with jackknife covariance over cases (positive "
+                "cases for sensitivity, negative cases for specificity), random readers and "
+                "cases, Hillis denominator degrees of freedom [or, hillis]."
+            )
+    if "agreement" in s:
+        out.append(
+            "Inter-reader agreement: ICC(A,1), two-way model, absolute agreement, single "
+            "measures (McGraw & Wong; = Shrout & Fleiss ICC(2,1)) with exact F intervals "
+            "[mcgraw, shrout], region-based (each case x unit call is a target, readers are "
+            "raters) and score-based (per-case ASPECTS of the infarct side; the lower "
+            "hemispheric score where the side is unknown). ICC(1,1) and ICC(C,1) are in the "
+            "ICC table."
+        )
+    if "clinical" in s:
+        out.append(
+            "Clinical views: ASPECTS dichotomised at >= 6 vs < 6 (accuracy with exact "
+            "intervals [clopper]); Bland-Altman bias and limits of agreement of reader ASPECTS "
+            "against truth ASPECTS [bland]; reader-pooled sensitivity per ASPECTS region."
+        )
+    if "reading_time" in s:
+        out.append(
+            "Reading time: mean active time per case per reader and modality; per modality "
+            "the mean and SD of the per-reader means; Student's paired t-test over readers' "
+            "mean times [student]."
+        )
+    if "roc_mrmc" in s:
+        roc = s["roc_mrmc"]
+        out.append(
+            f"MRMC ROC: trapezoidal (Wilcoxon) AUC of the confidence ratings; "
+            f"Obuchowski-Rockette model with {roc.get('covariance', 'jackknife')} covariance "
+            "and Hillis denominator degrees of freedom for random readers and random cases, "
+            "with fixed-reader and fixed-case analyses [or, hillis]; DeLong [delong] or "
+            "Obuchowski's clustered covariance [obuchowski97] on request; the DBM "
+            "pseudo-value ANOVA as a cross-check [dbm]."
+        )
+    if "planning" in s:
+        out.append(
+            "Planning: power and cases needed for a future study from this study's OR "
+            "variance components [planning]."
+        )
+    if "model" in s:
+        out.append(
+            "Model standalone: unit-level empirical ROC AUC with Obuchowski's clustered "
+            "interval (units nested in cases) [obuchowski97] and DeLong's interval (units "
+            "independent) [delong]; the operating point of the model's binary call."
+            + (
+                " Lesion masks: Dice similarity coefficient, precision and recall per case "
+                "(mean over cases) and pooled over voxels [dice]."
+                if "segmentation" in s["model"]
+                else ""
+            )
+        )
+    return out
+
+
+def write_json(results: Results, path: Path) -> Path:
+    path.write_text(
+        json.dumps(to_jsonable(results.summary), indent=2, allow_nan=False) + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _sheet_name(name: str) -> str:
+    return name.replace("_", " ")[:31]
+
+
+def write_xlsx(results: Results, path: Path) -> Path:
+    """One sheet per table; the paper's Table 2 and Table 3 layouts first."""
+    from openpyxl.utils import get_column_letter
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in (("Table 2", table2(results)), ("Table 3", table3(results))):
+            if not frame.empty:
+                frame.to_excel(writer, sheet_name=name, index=False)
+        methods = pd.DataFrame({"methods": methods_text(results)})
+        for name, frame in results.tables.items():
+            frame.to_excel(writer, sheet_name=_sheet_name(name), index=False)
+        methods.to_excel(writer, sheet_name="methods", index=False)
+        for sheet in writer.book.worksheets:
+            for i, column in enumerate(sheet.iter_cols(max_row=min(sheet.max_row, 60)), start=1):
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
+                sheet.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 90)
+    return path
+
+
+def _html_table(frame: pd.DataFrame, digits: int = 4) -> str:
+    return frame.to_html(
+        index=False, border=0, classes="t", na_rep="–", float_format=lambda v: f"{v:.{digits}g}"
+    )
+
+
+def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes]]) -> Path:
+    """A single self-contained page: tables, figures as base64 PNG, methods, references."""
+    import base64
+    import html
+
+    s = results.summary
+    design = s["design"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>readerstudy report</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "table.t{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}"
+        "table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+        "figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}"
+        "img{max-width:100%}</style></head><body>",
+        "<h1>Reader study report</h1>",
+        f"<p>{len(design['readers'])} readers, modalities "
+        f"{html.escape(', '.join(design['modalities']))}, "
+        f"{design['cases']} cases, {design['units']} units ({design['positive_units']} positive). "
+        f"Schema {html.escape(s['schema'])}.</p>",
+    ]
+    t2, t3 = table2(results), table3(results)
+    if not t2.empty:
+        parts += ["<h2>Table 2. Reader performance</h2>", _html_table(t2)]
+    if not t3.empty:
+        parts += ["<h2>Table 3. Average time per case</h2>", _html_table(t3)]
+    if figures:
+        parts.append("<h2>Figures</h2>")
+        for name, (caption, png) in figures.items():
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(
+                f"<figure id='fig-{name}'><img alt='{html.escape(name)}' "
+                f"src='data:image/png;base64,{data}'><figcaption>{html.escape(caption)}"
+                "</figcaption></figure>"
+            )
+    parts.append("<h2>Tables</h2>")
+    for name, frame in results.tables.items():
+        parts += [f"<h3>{html.escape(name.replace('_', ' '))}</h3>", _html_table(frame)]
+    parts += ["<h2 id='methods'>Methods</h2>", "<p>"]
+    parts.append(" ".join(html.escape(sentence) for sentence in methods_text(results)))
+    parts += ["</p>", "<h3>References</h3><ul>"]
+    parts += [f"<li>[{key}] {html.escape(text)}</li>" for key, text in REFERENCES.items()]
+    parts.append("</ul></body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def write_reports(results: Results, out_dir: str | Path, *, figures: bool = True) -> dict:
+    """Write ``results.json``, ``report.xlsx``, ``report.html`` (and ``figures/*.png``)."""
+    from analysis.figures import render_figures
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rendered = render_figures(results) if figures else {}
+    paths = {
+        "json": write_json(results, out / "results.json"),
+        "xlsx": write_xlsx(results, out / "report.xlsx"),
+        "html": write_html(results, out / "report.html", rendered),
+    }
+    if rendered:
+        folder = out / "figures"
+        folder.mkdir(exist_ok=True)
+        for name, (_, png) in rendered.items():
+            (folder / f"{name}.png").write_bytes(png)
+        paths["figures"] = folder
+    return paths
+
+
+def summary_lines(results: Results) -> list[str]:
+    """A few lines for the console: the headline numbers with their tests."""
+    s = results.summary
+    lines = []
+    reference, test = s["reference"], s["test"]
+    average = s.get("binary", {}).get("reader_average", {})
+    for metric, entry in average.items():
+        ref, tst = entry["per_modality"][reference], entry["per_modality"][test]
+        lines.append(
+            f"{metric}: {reference} {_estimate_ci(ref)} vs {test} {_estimate_ci(tst)}, "
+            f"{_p_is(entry['difference']['p'])} (OR, case jackknife)"
+        )
+    if "roc_mrmc" in s and test:
+        roc = s["roc_mrmc"]
+        auc = roc["auc"]
+        diff = roc["difference"]
+        lines.append(
+            f"AUC: {reference} {_fmt(auc[reference]['estimate'])} vs {test} "
+            f"{_fmt(auc[test]['estimate'])}, difference {_fmt(diff['estimate'])} "
+            f"({_fmt(diff['ci'][0])}, {_fmt(diff['ci'][1])}), {_p_is(diff['p'])} (OR-Hillis)"
+        )
+    if "paired_t" in s.get("reading_time", {}):
+        rt = s["reading_time"]
+        lines.append(
+            "time per case: "
+            + ", ".join(
+                f"{m} {_fmt(v['mean_s'], 1)} ± {_fmt(v['sd_s'], 1)} s"
+                for m, v in rt["per_modality"].items()
+            )
+            + f", {_p_is(rt['paired_t']['p'])} (paired t)"
+        )
+    for basis, per_modality in s.get("agreement", {}).get("icc", {}).items():
+        lines.append(
+            f"{basis} ICC(A,1): "
+            + ", ".join(f"{m} {_fmt(v['icc'])}" for m, v in per_modality.items())
+        )
+    if "model" in s:
+        auc = s["model"]["auc"]
+        lines.append(
+            f"model AUC {_fmt(auc['estimate'])} ({_fmt(auc['ci'][0])}, {_fmt(auc['ci'][1])})"
+        )
+    return lines
