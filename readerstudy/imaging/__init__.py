@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from readerstudy.imaging.deid import DeidReport, deidentify_tree
     from readerstudy.imaging.hashing import content_hash
     from readerstudy.imaging.series import SeriesInfo, choose_series, discover_series
-    from readerstudy.imaging.volume import CTVolume, load_volume
+    from readerstudy.imaging.volume import CTVolume, load_volume, read_frames_hu
     from readerstudy.imaging.writer import write_dicom_series, write_nifti
 
 _LAZY = {
@@ -30,6 +30,7 @@ _LAZY = {
     "choose_series": "series",
     "CTVolume": "volume",
     "load_volume": "volume",
+    "read_frames_hu": "volume",
     "write_dicom_series": "writer",
     "write_nifti": "writer",
     "deidentify_tree": "deid",
@@ -50,6 +51,7 @@ __all__ = [
     "deidentify_tree",
     "discover_series",
     "load_volume",
+    "read_frames_hu",
     "write_dicom_series",
     "write_nifti",
 ]

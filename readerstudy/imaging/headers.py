@@ -111,7 +111,7 @@ def _required(ds: Dataset, keyword: str, path: Path) -> Any:
     return value
 
 
-def _rescale(ds: Dataset, path: Path) -> tuple[float, float]:
+def rescale(ds: Dataset, path: Path) -> tuple[float, float]:
     slope = ds.get("RescaleSlope", 1.0)
     intercept = ds.get("RescaleIntercept", 0.0)
     slope = 1.0 if slope in (None, "") else _floats(slope, 1, "RescaleSlope", path)[0]
@@ -145,7 +145,7 @@ def _functional_item(ds: Dataset, index: int, sequence: str) -> Dataset | None:
 
 def _single_frame(ds: Dataset, path: Path) -> list[FrameRef]:
     rows, columns = _size(ds, path)
-    slope, intercept = _rescale(ds, path)
+    slope, intercept = rescale(ds, path)
     return [
         FrameRef(
             path=path,
@@ -183,7 +183,7 @@ def _multi_frame(ds: Dataset, path: Path, n_frames: int) -> list[FrameRef]:
                 f"{path}: frame {i + 1} lacks plane position, orientation or pixel measures"
             )
         transform = _functional_item(ds, i, "PixelValueTransformationSequence")
-        slope, intercept = _rescale(transform if transform is not None else ds, path)
+        slope, intercept = rescale(transform if transform is not None else ds, path)
         frames.append(
             FrameRef(
                 path=path,

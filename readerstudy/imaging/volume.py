@@ -23,11 +23,18 @@ from readerstudy.imaging.errors import (
     UnreadableFileError,
 )
 from readerstudy.imaging.geometry import StackGeometry
-from readerstudy.imaging.headers import FrameRef, Instance, padding_range
+from readerstudy.imaging.headers import (
+    FrameRef,
+    Instance,
+    padding_range,
+    read_instance,
+    rescale,
+)
 from readerstudy.imaging.series import MIN_SLICES, Scan, choose_series, scan_tree
 
 AIR_HU = -1024.0
-"""Value given to padding pixels and to voxels outside a tilted stack after resampling."""
+"""Floor of the HU scale: padding pixels, values below it (GE writes -2000 or -3024 outside the
+reconstruction circle, not always declared as padding) and voxels outside a tilted stack."""
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 _NATIVE_SYNTAXES = {
@@ -115,7 +122,7 @@ def _stored_values(ds: Dataset, path: Path, n_frames: int) -> np.ndarray:
 
 
 def _frames_hu(instance: Instance) -> np.ndarray:
-    """HU of every frame of one file: rescale per frame, padding pixels set to air."""
+    """HU of every frame of one file: rescale per frame, padding and sub-air values to air."""
     ds = instance.dataset
     stored = _stored_values(ds, instance.path, len(instance.frames))
     padding = padding_range(ds)
@@ -126,7 +133,35 @@ def _frames_hu(instance: Instance) -> np.ndarray:
         if padding is not None:
             lo, hi = padding
             out[i][(stored[i] >= lo) & (stored[i] <= hi)] = AIR_HU
+    np.maximum(out, AIR_HU, out=out)
     return out
+
+
+def read_frames_hu(path: Path) -> np.ndarray:
+    """HU of every frame of one DICOM image file as (frames, rows, cols), geometry unchecked."""
+    path = Path(path)
+    instance = read_instance(path)
+    if instance is None:
+        raise UnreadableFileError(f"{path}: not an image object")
+    if instance.problem:
+        # Geometry is not needed here: rescale from the top-level header is enough.
+        ds = instance.dataset
+        slope, intercept = rescale(ds, path)
+        stored = _stored_values(ds, path, int(ds.get("NumberOfFrames") or 1))
+        stub = FrameRef(
+            path,
+            None,
+            (0.0, 0.0, 0.0),
+            (1, 0, 0, 0, 1, 0),
+            *stored.shape[1:],
+            (1.0, 1.0),
+            slope,
+            intercept,
+        )
+        instance = Instance(path, ds, [stub] * stored.shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _frames_hu(instance)
 
 
 def _orthogonal_grid(geometry: StackGeometry) -> sitk.Image:
