@@ -137,14 +137,14 @@ def analyze(
             summary["clinical"] = _clinical(study, alpha, tables, figures)
     if study.times is not None:
         summary["reading_time"] = _reading_time(study.times, reference, test, alpha, tables)
-    if study.has_ratings and len(study.readers) >= 2:
+    if study.has_ratings and len(study.readers) >= 2 and test is not None:
         summary["roc_mrmc"], or_result = _roc_mrmc(data, reference, covariance, alpha, tables)
         if plan is not None:
             summary["planning"] = _planning(or_result, alpha, plan, tables)
     elif plan is not None:
         raise AnalysisInputError(
-            "--plan-readers needs confidence ratings (a 'rating' column) from 2+ readers: the "
-            "plan uses this study's OR variance components of the AUC"
+            "--plan-readers needs confidence ratings (a 'rating' column) from 2+ readers in 2+ "
+            "modalities: the plan uses this study's OR variance components of the AUC"
         )
     if study.ai is not None:
         summary["model"] = _model(study.ai, masks, alpha, tables, figures)
@@ -209,7 +209,8 @@ def _binary(
         }
         for r in clustered.itertuples()
     ]
-    section["reader_average"] = _reader_average(data, reference, alpha, tables)
+    if data["reader"].nunique() >= 2:
+        section["reader_average"] = _reader_average(data, reference, alpha, tables)
     return section
 
 
