@@ -24,8 +24,9 @@ ROC analysis. Stat Med 26:596-619.
 Hillis SL, Berbaum KS, Metz CE (2008). Recent developments in the Dorfman-Berbaum-Metz
 procedure for multireader ROC study analysis. Acad Radiol 15:647-661.
 
-Hillis SL, Obuchowski NA, Berbaum KS (2008). Power estimation for multireader ROC methods: an
-updated and unified approach. Acad Radiol 18:129-142 (2011).
+Hillis SL, Obuchowski NA, Schartz KM, Berbaum KS (2005). A comparison of the
+Dorfman-Berbaum-Metz and Obuchowski-Rockette methods for receiver operating characteristic
+(ROC) data. Stat Med 24:1579-1607.
 
 Hillis SL (2014). A marginal-mean ANOVA approach for analyzing multireader multicase
 radiological imaging data. Stat Med 33:330-360.

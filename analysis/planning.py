@@ -54,6 +54,11 @@ def _components(source: ORResult | Mapping[str, float]) -> Mapping[str, float]:
     missing = {"var_tr", "var_error", "cov1", "cov2", "cov3"} - set(vc)
     if missing:
         raise ValueError(f"variance components lack {sorted(missing)}")
+    if not all(np.isfinite(vc[k]) for k in ("var_tr", "var_error", "cov1", "cov2", "cov3")):
+        raise ValueError(
+            "the pilot's variance components are not all finite (a one-reader pilot has no "
+            "var_tr); planning needs an OR analysis with at least 2 readers"
+        )
     return vc
 
 

@@ -103,5 +103,13 @@ def test_rejections(pilot):
         study_power(pilot, n_readers=1, n_cases=100, pilot_cases=114, effect=0.05)
     with pytest.raises(ValueError, match="target power"):
         cases_needed(pilot, n_readers=5, pilot_cases=114, effect=0.05, target=1.2)
+    with pytest.raises(ValueError, match="at least 2 readers"):
+        study_power(
+            {"var_tr": float("nan"), "var_error": 1e-3, "cov1": 0, "cov2": 0, "cov3": 0},
+            n_readers=5,
+            n_cases=100,
+            pilot_cases=114,
+            effect=0.05,
+        )
     with pytest.raises(ValueError, match="lack"):
         study_power({"var_tr": 0.1}, n_readers=5, n_cases=100, pilot_cases=114, effect=0.05)
