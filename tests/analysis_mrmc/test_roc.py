@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from analysis.errors import AnalysisInputError
@@ -193,3 +195,23 @@ def test_rejections():
         clustered_cov([0, 1, 1, 0], [1, 2, 3, 4], ["a", "b", "b", "a"])
     with pytest.raises(AnalysisInputError, match="at least 2 cases with positive"):
         jackknife_auc([0, 1, 1, 0], [1, 2, 3, 4], ["a", "b", "b", "a"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_units=st.integers(6, 60),
+    n_clusters=st.integers(3, 12),
+    levels=st.integers(2, 6),
+)
+def test_jackknife_property_vectorised_equals_loop(seed, n_units, n_clusters, levels):
+    rng = np.random.default_rng(seed)
+    cluster = rng.integers(0, n_clusters, n_units)
+    truth = rng.random(n_units) < 0.4
+    scores = rng.integers(0, levels, (3, n_units)).astype(float)  # many ties
+    counts_pos = np.unique(cluster[truth]).size
+    counts_neg = np.unique(cluster[~truth]).size
+    assume(counts_pos >= 2 and counts_neg >= 2)
+    _, fast = jackknife_auc(truth, scores, cluster)
+    _, slow = jackknife_auc(truth, scores, cluster, vectorised=False)
+    assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
