@@ -51,7 +51,7 @@ class Instance:
     path: Path
     dataset: Dataset
     frames: list[FrameRef]
-    problem: str | None = None  # why the frames could not be described (missing geometry...)
+    problem: UnreadableFileError | None = None  # why the frames could not be described
     read_warnings: tuple[str, ...] = ()
 
 
@@ -80,9 +80,15 @@ def read_dataset(path: Path) -> tuple[Dataset, tuple[str, ...]]:
             raise UnreadableFileError(
                 f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})"
             ) from exc
-    if "SOPClassUID" not in ds and "MediaStorageSOPClassUID" not in ds.file_meta:
-        raise UnreadableFileError(f"{path}: not a DICOM file (no SOP Class UID in its header)")
-    return ds, tuple(f"{path.name}: {w.message}" for w in caught)
+    messages = [str(w.message) for w in caught]
+    truncated = next((m for m in messages if "End of file" in m or "bytes" in m), None)
+    if truncated and "PixelData" not in ds:
+        raise UnreadableFileError(f"{path}: truncated file ({truncated})")
+    sop_class = str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
+    if "SOPClassUID" not in ds and sop_class != DICOMDIR_SOP_CLASS:
+        what = "truncated or incomplete header" if sop_class else "not a DICOM file"
+        raise UnreadableFileError(f"{path}: {what} (no SOP Class UID in the data set)")
+    return ds, tuple(f"{path.name}: {m}" for m in messages)
 
 
 def is_image(ds: Dataset) -> bool:
@@ -221,15 +227,16 @@ def read_instance(path: Path) -> Instance | None:
     """Parse one file; None for a non-image object (SR, presentation state, DICOMDIR ...)."""
     ds, read_warnings = read_dataset(path)
     if not is_image(ds):
+        if "Rows" in ds and "PixelData" not in ds and "DirectoryRecordSequence" not in ds:
+            raise UnreadableFileError(f"{path}: image header without pixel data (truncated?)")
         return None
     try:
         frames = describe_frames(ds, path)
     except UnreadableFileError as exc:
-        return Instance(path, ds, [], problem=str(exc), read_warnings=read_warnings)
+        return Instance(path, ds, [], problem=exc, read_warnings=read_warnings)
     except Exception as exc:  # malformed values of any kind must end as a domain error
-        return Instance(
-            path, ds, [], problem=f"{path}: malformed header ({exc})", read_warnings=read_warnings
-        )
+        error = UnreadableFileError(f"{path}: malformed header ({type(exc).__name__}: {exc})")
+        return Instance(path, ds, [], problem=error, read_warnings=read_warnings)
     return Instance(path, ds, frames, read_warnings=read_warnings)
 
 

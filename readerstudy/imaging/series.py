@@ -95,6 +95,7 @@ class Scan:
     series: list[SeriesInfo]
     instances: dict[str, list[Instance]] = field(default_factory=dict)
     geometry: dict[str, StackGeometry] = field(default_factory=dict)
+    errors: dict[str, ImagingError] = field(default_factory=dict)  # why a series is unreadable
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (file, reason)
     skipped: int = 0  # non-DICOM files and non-image objects
 
@@ -130,13 +131,15 @@ def candidate_files(root: Path) -> list[Path]:
     )
 
 
-def _series_info(uid: str, instances: list[Instance]) -> tuple[SeriesInfo, StackGeometry | None]:
+def _series_info(
+    uid: str, instances: list[Instance]
+) -> tuple[SeriesInfo, StackGeometry | ImagingError]:
     ds = instances[0].dataset
     frames = [f for inst in instances for f in inst.frames]
     warnings_: list[str] = []
     for inst in instances:
         warnings_.extend(inst.read_warnings)
-    problem = next((inst.problem for inst in instances if inst.problem), None)
+    error: ImagingError | None = next((i.problem for i in instances if i.problem), None)
     geometry = None
     thickness = None
     try:
@@ -148,11 +151,11 @@ def _series_info(uid: str, instances: list[Instance]) -> tuple[SeriesInfo, Stack
         if measures and measures[0].get("SliceThickness"):
             thickness = float(measures[0].SliceThickness)
     label = f"series {uid}"
-    if problem is None:
+    if error is None:
         try:
             geometry = analyse_stack(frames, label, single_thickness_mm=thickness or 1.0)
         except ImagingError as exc:
-            problem = str(exc)
+            error = exc
     modality = text(ds, "Modality")
     if modality != "CT":
         warnings_.append(f"modality is {modality or 'missing'}, not CT")
@@ -180,9 +183,9 @@ def _series_info(uid: str, instances: list[Instance]) -> tuple[SeriesInfo, Stack
         sop_class=text(ds, "SOPClassUID"),
         rows=frames[0].rows if frames else None,
         columns=frames[0].columns if frames else None,
-        problem=problem,
+        problem=None if error is None else str(error),
     )
-    return info, geometry
+    return info, geometry if error is None else error
 
 
 def scan(paths: Iterable[Path], *, progress: Progress | None = None) -> Scan:
@@ -212,7 +215,9 @@ def scan(paths: Iterable[Path], *, progress: Progress | None = None) -> Scan:
         info, geometry = _series_info(uid, instances)
         result.series.append(info)
         result.instances[uid] = instances
-        if geometry is not None:
+        if isinstance(geometry, ImagingError):
+            result.errors[uid] = geometry
+        else:
             result.geometry[uid] = geometry
     result.series.sort(key=lambda s: (s.study_uid, s.description, s.uid))
     return result

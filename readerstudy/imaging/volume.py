@@ -217,8 +217,8 @@ def volume_from_scan(
     """Decode the series ``uid`` of a scan into a CTVolume (checks first, pixels second)."""
     info = next(s for s in result.series if s.uid == uid)
     label = f"series {uid}"
-    if info.problem:
-        raise ImagingError(info.problem)
+    if uid in result.errors:
+        raise result.errors[uid]
     if info.modality != "CT":
         raise SeriesSelectionError(
             f"{label}: modality is {info.modality or 'missing'}, not CT ({info.files[0]})"

@@ -1,0 +1,209 @@
+"""Broken series give one clear ImagingError naming the file, series or gap; never a crash."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+
+from readerstudy.imaging import (
+    GeometryError,
+    ImagingError,
+    SeriesSelectionError,
+    UnreadableFileError,
+    choose_series,
+    discover_series,
+    load_volume,
+    write_dicom_series,
+)
+
+
+def _series(tmp_path: Path, image: sitk.Image, **kwargs) -> list[Path]:
+    return write_dicom_series(image, tmp_path, seed=kwargs.pop("seed", 1), **kwargs)
+
+
+def test_missing_slices_name_the_gap_in_mm(tmp_path: Path, phantom: sitk.Image) -> None:
+    files = _series(tmp_path, phantom)  # z = 20, 25, ..., 115 mm
+    for f in files[6:8]:  # z = 50 and 55 mm
+        f.unlink()
+    with pytest.raises(GeometryError, match=r"2 slices missing between z=45\.0 and z=60\.0 mm"):
+        load_volume(tmp_path)
+
+
+def test_one_missing_slice(tmp_path: Path, phantom: sitk.Image) -> None:
+    files = _series(tmp_path, phantom, shuffle_names=True)
+    files[10].unlink()  # z = 70 mm
+    with pytest.raises(GeometryError, match=r"1 slice missing between z=65\.0 and z=75\.0 mm"):
+        load_volume(tmp_path)
+
+
+def test_duplicated_slice_names_both_files(tmp_path: Path, phantom: sitk.Image) -> None:
+    files = _series(tmp_path, phantom)
+    copy = pydicom.dcmread(files[4])
+    copy.SOPInstanceUID = copy.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    copy.save_as(tmp_path / "COPY.dcm")
+    with pytest.raises(GeometryError, match=r"duplicated slice position z=40\.00 mm") as err:
+        load_volume(tmp_path)
+    assert "CT0005.dcm" in str(err.value)
+    assert "COPY.dcm" in str(err.value)
+
+
+def test_mixed_orientation_in_one_series(tmp_path: Path, phantom: sitk.Image) -> None:
+    files = _series(tmp_path, phantom)
+    ds = pydicom.dcmread(files[3])
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 0, -1]
+    ds.save_as(files[3])
+    with pytest.raises(GeometryError, match=r"mixed orientations in one series.*CT0004\.dcm"):
+        load_volume(tmp_path)
+
+
+def test_mixed_sizes_in_one_series(tmp_path: Path, phantom: sitk.Image) -> None:
+    files = _series(tmp_path, phantom)
+    small = phantom[:32, :32, :]
+    other = write_dicom_series(small, tmp_path / "small", seed=1)
+    ds = pydicom.dcmread(other[5])  # same series UID (same seed), z = 45 mm, 32x32 pixels
+    ds.ImagePositionPatient[2] = "200"
+    ds.save_as(tmp_path / "ODD.dcm")
+    shutil.rmtree(tmp_path / "small")
+    assert len(files) == 20
+    with pytest.raises(GeometryError, match=r"mixed image sizes.*64x64 and 32x32 \(ODD\.dcm\)"):
+        load_volume(tmp_path)
+
+
+def test_irregular_spacing(tmp_path: Path, phantom: sitk.Image) -> None:
+    files = _series(tmp_path, phantom)
+    ds = pydicom.dcmread(files[9])
+    ds.ImagePositionPatient[2] = f"{float(ds.ImagePositionPatient[2]) + 1.2:.3f}"
+    ds.save_as(files[9])
+    with pytest.raises(GeometryError, match=r"irregular slice spacing: 6\.20 mm"):
+        load_volume(tmp_path)
+
+
+def test_mr_series_is_refused(tmp_path: Path, phantom: sitk.Image) -> None:
+    for f in _series(tmp_path, phantom):
+        ds = pydicom.dcmread(f)
+        ds.Modality = "MR"
+        ds.save_as(f)
+    (info,) = discover_series(tmp_path)
+    assert "modality is MR, not CT" in info.warnings
+    with pytest.raises(SeriesSelectionError, match=r"no CT image series found \(found: MR\)"):
+        load_volume(tmp_path)
+    with pytest.raises(SeriesSelectionError, match=rf"series {info.uid}: modality is MR, not CT"):
+        load_volume(tmp_path, series_uid=info.uid)
+
+
+def test_too_few_slices(tmp_path: Path, phantom: sitk.Image) -> None:
+    _series(tmp_path, phantom[:, :, :4])
+    with pytest.raises(SeriesSelectionError, match=r"only 4 slice\(s\); at least 5 are needed"):
+        load_volume(tmp_path)
+    assert load_volume(tmp_path, min_slices=1).image.GetSize()[2] == 4
+
+
+def test_truncated_file_is_named(tmp_path: Path, phantom: sitk.Image) -> None:
+    files = _series(tmp_path, phantom)
+    data = files[7].read_bytes()
+    files[7].write_bytes(data[: len(data) - 3000])
+    with pytest.raises(UnreadableFileError, match=r"CT0008\.dcm: pixel data truncated"):
+        load_volume(tmp_path)
+
+
+def test_truncated_compressed_file_is_named(tmp_path: Path, phantom: sitk.Image) -> None:
+    files = _series(tmp_path, phantom, compression="j2k")
+    data = files[2].read_bytes()
+    files[2].write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnreadableFileError, match=r"CT0003\.dcm"):
+        load_volume(tmp_path)
+
+
+def test_random_bytes_named_dcm(tmp_path: Path, phantom: sitk.Image) -> None:
+    _series(tmp_path, phantom)
+    rng = np.random.default_rng(0)
+    (tmp_path / "noise.dcm").write_bytes(rng.bytes(5000))
+    with pytest.raises(UnreadableFileError, match=r"noise\.dcm: not a .*DICOM file"):
+        load_volume(tmp_path)
+    with pytest.raises(UnreadableFileError, match=r"noise\.dcm"):
+        discover_series(tmp_path)
+    # Lenient discovery still describes the good series.
+    (info,) = discover_series(tmp_path, strict=False)
+    assert info.n_slices == 20
+
+
+def test_non_dicom_files_without_extension_and_non_images_are_ignored(
+    tmp_path: Path, phantom: sitk.Image
+) -> None:
+    _series(tmp_path / "a", phantom, shuffle_names=True)
+    (tmp_path / "README").write_text("scanner export notes\n")
+    (tmp_path / "a" / ".DS_Store").write_bytes(b"\x00\x01junk")
+    sr = pydicom.dcmread(pydicom.data.get_testdata_file("test-SR.dcm", download=False))
+    sr.save_as(tmp_path / "report.dcm")
+    (info,) = discover_series(tmp_path)
+    assert info.n_slices == 20
+
+
+def test_empty_or_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(ImagingError, match="no such file or folder"):
+        load_volume(tmp_path / "nope")
+    with pytest.raises(SeriesSelectionError, match="no DICOM image series found"):
+        load_volume(tmp_path)
+    _series(tmp_path, sitk.Image([32, 32, 6], sitk.sitkFloat32))
+    with pytest.raises(SeriesSelectionError, match=r"no series 1\.2\.3 \(found: "):
+        load_volume(tmp_path, series_uid="1.2.3")
+
+
+def test_discovery_describes_and_chooses_like_a_radiologist(
+    tmp_path: Path, phantom: sitk.Image
+) -> None:
+    """Soft-tissue 5 mm axial ORIGINAL wins over thin, bone, derived and tilted-away series."""
+    study = "1.2.826.0.1.3680043.8.498.1"
+    soft = write_dicom_series(phantom, tmp_path / "s1", seed=1, study_uid=study)
+    bone = write_dicom_series(
+        phantom, tmp_path / "s2", seed=2, study_uid=study, series_description="HEAD BONE"
+    )
+    for f in bone:
+        ds = pydicom.dcmread(f)
+        ds.ConvolutionKernel = "BONEPLUS"
+        ds.save_as(f)
+    thin = sitk.Resample(
+        phantom,
+        [64, 64, 40],
+        sitk.Transform(),
+        sitk.sitkNearestNeighbor,
+        phantom.GetOrigin(),
+        (3.5, 3.5, 1.25),
+        phantom.GetDirection(),
+    )
+    write_dicom_series(thin, tmp_path / "s3", seed=3, study_uid=study, series_description="THIN")
+    derived = write_dicom_series(phantom, tmp_path / "s4", seed=4, study_uid=study)
+    for f in derived:
+        ds = pydicom.dcmread(f)
+        ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
+        ds.save_as(f)
+    series = discover_series(tmp_path)
+    assert len(series) == 4
+    chosen = choose_series(series)
+    assert chosen.uid == pydicom.dcmread(soft[0]).SeriesInstanceUID
+    by_kernel = {s.kernel: s for s in series}
+    assert by_kernel["BONEPLUS"].sharp_kernel
+    assert not by_kernel["STANDARD"].sharp_kernel
+    thin_info = next(s for s in series if s.description == "THIN")
+    assert (thin_info.n_slices, thin_info.spacing_mm) == (40, pytest.approx(1.25))
+    assert chosen.orientation == "axial"
+    assert chosen.transfer_syntax == "Explicit VR Little Endian"
+    bone_uid = by_kernel["BONEPLUS"].uid
+    assert load_volume(tmp_path, series_uid=bone_uid).series_uid == bone_uid
+
+
+def test_dicomdir_is_followed(tmp_path: Path, phantom: sitk.Image) -> None:
+    from pydicom.fileset import FileSet
+
+    files = _series(tmp_path / "src", phantom)
+    fs = FileSet()
+    for f in files:
+        fs.add(f)
+    fs.write(tmp_path / "media")
+    volume = load_volume(tmp_path / "media" / "DICOMDIR")
+    np.testing.assert_allclose(volume.hu, sitk.GetArrayFromImage(phantom), atol=0.5)
