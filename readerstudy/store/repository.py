@@ -76,6 +76,7 @@ EVENT_KINDS: frozenset[str] = frozenset(
 )
 """Kinds the study layer logs; others are accepted if they are lower_snake_case."""
 
+_SUBMISSION_FIELDS = tuple(f.name for f in fields(ReadSubmission))
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _PG_OPEN_LOCK = 0x72656164  # advisory lock key serialising schema creation ("read")
 
@@ -631,8 +632,8 @@ class Store:
             w.conn.execute(t.read_intervals.insert(), intervals)
         stored = []
         for read_id, sub, version in zip(ids, subs, versions, strict=True):
-            read = StoredRead(
-                **{f.name: getattr(sub, f.name) for f in fields(ReadSubmission)},
+            read = _unchecked_read(
+                **{name: getattr(sub, name) for name in _SUBMISSION_FIELDS},
                 id=read_id,
                 version=version,
                 amend_reason=reason,
@@ -680,16 +681,22 @@ class Store:
             where.append(r.reader == reader)
         if session is not None:
             where.append(r.session == session)
-        if not all_versions:
-            where.append(self._is_latest())
-        units: dict[int, dict[str, dict]] = {}
+        latest = [] if all_versions else [self._is_latest()]
+        rows = conn.execute(
+            select(t.reads).where(*where, *latest).order_by(r.reader, r.session, r.ord, r.version)
+        ).all()
+        wanted = {row.id for row in rows}
+        # Units and intervals are matched to the reads in Python: a per-row "latest version"
+        # test on a million unit rows costs more than skipping the few superseded ones.
+        units: dict[int, dict[str, dict]] = {read_id: {} for read_id in wanted}
         u = t.read_units.c
         for read_id, unit, call, rating in conn.execute(
             select(u.read_id, u.unit, u.call, u.rating)
             .join(t.reads, t.reads.c.id == u.read_id)
             .where(*where)
-        ):
-            units.setdefault(read_id, {})[unit] = {"call": call, "rating": rating}
+        ).all():
+            if read_id in wanted:
+                units[read_id][unit] = {"call": call, "rating": rating}
         intervals: dict[int, list[dict]] = {}
         i = t.read_intervals.c
         for read_id, kind, start, end in conn.execute(
@@ -697,41 +704,38 @@ class Store:
             .join(t.reads, t.reads.c.id == i.read_id)
             .where(*where)
             .order_by(i.read_id, i.idx)
-        ):
-            intervals.setdefault(read_id, []).append({"kind": kind, "start": start, "end": end})
-        result = []
-        for row in conn.execute(
-            select(t.reads).where(*where).order_by(r.reader, r.session, r.ord, r.version)
-        ):
-            result.append(
-                _stored_read(row, units.get(row.id, {}), tuple(intervals.get(row.id, ())))
-            )
-        return result
+        ).all():
+            if read_id in wanted:
+                intervals.setdefault(read_id, []).append({"kind": kind, "start": start, "end": end})
+        return [_stored_read(row, units[row.id], tuple(intervals.get(row.id, ()))) for row in rows]
 
 
 def _stored_read(row: Any, units: dict[str, dict], intervals: tuple[dict, ...]) -> StoredRead:
     """A StoredRead from stored rows, built without re-validation so tampered rows still load."""
+    return _unchecked_read(
+        reader=row.reader,
+        session=row.session,
+        modality=row.modality,
+        case=row.case,
+        order=row.ord,
+        units=units,
+        active_s=row.active_s,
+        wall_s=row.wall_s,
+        started_at=row.started_at,
+        submitted_at=row.submitted_at,
+        intervals=intervals,
+        flags=tuple(json.loads(row.flags)),
+        extra=json.loads(row.extra),
+        id=row.id,
+        version=row.version,
+        amend_reason=row.amend_reason,
+    )
+
+
+def _unchecked_read(**values: Any) -> StoredRead:
+    """A StoredRead from values already normalised (a submission, or stored rows)."""
     read = object.__new__(StoredRead)
-    values = {
-        "reader": row.reader,
-        "session": row.session,
-        "modality": row.modality,
-        "case": row.case,
-        "order": row.ord,
-        "units": units,
-        "active_s": row.active_s,
-        "wall_s": row.wall_s,
-        "started_at": row.started_at,
-        "submitted_at": row.submitted_at,
-        "intervals": intervals,
-        "flags": tuple(json.loads(row.flags)),
-        "extra": json.loads(row.extra),
-        "id": row.id,
-        "version": row.version,
-        "amend_reason": row.amend_reason,
-    }
-    for name, value in values.items():
-        object.__setattr__(read, name, value)
+    read.__dict__.update(values)  # frozen dataclass: bypass __setattr__, skip __post_init__
     return read
 
 
