@@ -96,7 +96,7 @@ def table2(results: Results) -> pd.DataFrame:
             for m in modalities:
                 row[m] = _estimate_ci(per[(reader, m)][metric])
             if test:
-                row["p (McNemar)"] = _p(mc[(reader, metric)]["p"])
+                row["p"] = _p(mc[(reader, metric)]["p"])
                 row["p (clustered)"] = _p(cl[(reader, metric)]["p"])
             rows.append(row)
     average = s["binary"].get("reader_average")
@@ -107,8 +107,7 @@ def table2(results: Results) -> pd.DataFrame:
             row = {"": f"  {metric.capitalize()}"}
             for m in modalities:
                 row[m] = _estimate_ci(entry["per_modality"][m])
-            row["p (McNemar)"] = _p(entry["difference"]["p"])
-            row["p (clustered)"] = "OR jackknife over cases"
+            row["p"] = row["p (clustered)"] = _p(entry["difference"]["p"])
             rows.append(row)
     icc = s.get("agreement", {}).get("icc", {})
     for basis, label in (("region", "Region-based ICC"), ("score", "Score-based ICC")):
@@ -118,7 +117,16 @@ def table2(results: Results) -> pd.DataFrame:
                 e = icc[basis][m]
                 row[m] = f"{_fmt(e['icc'])} ({_fmt(e['ci'][0])}, {_fmt(e['ci'][1])})"
             rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+    if test:
+        method = s["binary"]["mcnemar"][0]["method"]
+        rows.append(
+            {
+                "": f"p: {method} per reader (units treated as independent, as in the paper); "
+                "for the averages, Obuchowski-Rockette with the case jackknife and Hillis df. "
+                "p (clustered): Durkalski's clustered McNemar test, cases as clusters."
+            }
+        )
+    return pd.DataFrame(rows).fillna("").rename(columns={"": "reader / measure"})
 
 
 def table3(results: Results) -> pd.DataFrame:
@@ -140,7 +148,7 @@ def table3(results: Results) -> pd.DataFrame:
     if "paired_t" in section:
         average["p (paired t)"] = _p(section["paired_t"]["p"])
     rows.append(average)
-    return pd.DataFrame(rows).fillna("")
+    return pd.DataFrame(rows).fillna("").rename(columns={"": "reader"})
 
 
 def methods_text(results: Results) -> list[str]:

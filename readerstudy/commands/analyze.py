@@ -155,7 +155,7 @@ def analyze_command(
         raise ReaderStudyError(str(exc)) from exc
     console = Console()
     for line in paths.pop("summary"):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
     for kind, path in paths.items():
         console.print(f"[dim]{kind}:[/dim] {path}", highlight=False)
 

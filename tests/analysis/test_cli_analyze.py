@@ -136,7 +136,8 @@ def test_workbook_opens_with_the_paper_tables(paper_run):
     ):
         assert sheet in names
     table2 = list(book["Table 2"].iter_rows(values_only=True))
-    assert table2[0][1:5] == ("unaided", "aided", "p (McNemar)", "p (clustered)")
+    assert table2[0] == ("reader / measure", "unaided", "aided", "p", "p (clustered)")
+    assert "Durkalski" in table2[-1][0]
     r1 = next(
         e
         for e in results["binary"]["per_reader"]
@@ -290,3 +291,21 @@ def test_vandyke_through_the_cli_reproduces_the_published_or_analysis(refdata, t
     assert round(diff["F"], 2) == 4.46
     assert round(diff["df2"], 2) == 15.26
     assert round(diff["p"], 4) == 0.0517
+
+
+def test_study_folder_with_study_toml_is_exported_from_its_store(tmp_path, monkeypatch):
+    tables = paper_study(readers=2, cases=8, seed=12)
+    (tmp_path / "study.toml").write_text("name = 'probe'\n")
+    calls = []
+
+    def export_tables(folder):
+        calls.append(folder)
+        return {name: tables[name] for name in ("ratings", "truth", "times", "cases", "ai")}
+
+    monkeypatch.setattr("readerstudy.study.export.export_tables", export_tables)
+    result = runner.invoke(app, ["analyze", str(tmp_path), "--no-figures"])
+    assert result.exit_code == 0, result.output
+    assert calls == [tmp_path]
+    results = json.loads((tmp_path / "analysis" / "results.json").read_text())
+    assert results["design"]["cases"] == 8
+    assert "model" in results
