@@ -131,10 +131,16 @@ def analyze(
     data = study.ratings
     if study.has_calls:
         summary["binary"] = _binary(data, reference, test, alpha, mcnemar_method, tables)
+        # Case ASPECTS need all 20 units; a whole-case or partial-region study has none.
+        scores = (
+            clinical.case_aspects(data, by=("reader", "modality"), cases=study.cases)
+            if study.all_aspects_units
+            else None
+        )
         if len(study.readers) >= 2:
-            summary["agreement"] = _agreement(study, alpha, tables)
-        if not study.whole_case:
-            summary["clinical"] = _clinical(study, alpha, tables, figures)
+            summary["agreement"] = _agreement(study, scores, alpha, tables)
+        if scores is not None:
+            summary["clinical"] = _clinical(study, scores, alpha, tables, figures)
     if study.times is not None:
         summary["reading_time"] = _reading_time(study.times, reference, test, alpha, tables)
     if study.has_ratings and len(study.readers) >= 2 and test is not None:
@@ -256,12 +262,11 @@ def _reader_average(data: pd.DataFrame, reference: str, alpha: float, tables: di
     return section
 
 
-def _agreement(study: StudyTables, alpha: float, tables: dict) -> dict:
+def _agreement(study: StudyTables, scores: pd.DataFrame | None, alpha: float, tables: dict) -> dict:
     data = study.ratings
     region = data.assign(target=data["case"] + "|" + data["unit"])
     kinds = {"region": (region, "target", "call")}
-    if not study.whole_case:
-        scores = clinical.case_aspects(data, by=("reader", "modality"), cases=study.cases)
+    if scores is not None:
         kinds["score"] = (scores, "case", "aspects")
     section: dict = {}
     rows = []
@@ -286,9 +291,10 @@ def _agreement(study: StudyTables, alpha: float, tables: dict) -> dict:
     return {"icc": section}
 
 
-def _clinical(study: StudyTables, alpha: float, tables: dict, figures: dict) -> dict:
+def _clinical(
+    study: StudyTables, readers: pd.DataFrame, alpha: float, tables: dict, figures: dict
+) -> dict:
     data = study.ratings
-    readers = clinical.case_aspects(data, by=("reader", "modality"), cases=study.cases)
     truth = clinical.case_aspects(study.truth, value="truth", cases=study.cases)
     dichotomised = clinical.dichotomised_accuracy(readers, truth, alpha=alpha)
     agreement_table, points = clinical.bland_altman(readers, truth, alpha=alpha)

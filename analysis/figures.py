@@ -208,10 +208,14 @@ def render_figures(results: Results) -> dict[str, tuple[str, bytes]]:
     """Every figure the results support: name -> (caption, PNG bytes)."""
     figures = {}
     if "sensitivity_specificity" in results.tables:
+        model = (
+            "Unit-level ROC curve of the model with each reader's operating point"
+            if "model_roc" in results.figures
+            else "Each reader's unit-level operating point in ROC space"
+        )
         figures["roc_readers"] = (
-            "Unit-level ROC curve of the model with each reader's operating point per "
-            "modality (marker = modality, colour = reader), as in the paper's Fig. 4; right: "
-            "enlarged around the readers.",
+            f"{model} per modality (marker = modality, colour = reader), as in the paper's "
+            "Fig. 4; right: enlarged around the readers.",
             roc_with_readers(results),
         )
         figures["forest"] = (

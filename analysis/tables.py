@@ -43,6 +43,11 @@ class StudyTables:
         return "rating" in self.ratings and self.ratings["rating"].notna().any()
 
     @property
+    def all_aspects_units(self) -> bool:
+        """True when every case is rated on all 20 ASPECTS units (case scores exist)."""
+        return set(self.truth["unit"]) == set(UNITS)
+
+    @property
     def whole_case(self) -> bool:
         """True for classic ROC studies that rate whole cases (unit ``case``)."""
         return bool((self.truth["unit"] == CASE_UNIT).all())

@@ -138,6 +138,10 @@ def test_partial_inputs_and_degenerate_readers(study, tmp_path):
     assert "mcnemar" not in single.summary["binary"]
     one_reader = analyze(tables["ratings"][tables["ratings"]["reader"] == "R1"], tables["truth"])
     assert "reader_average" not in one_reader.summary["binary"]
+    left = tables["ratings"][tables["ratings"]["unit"].str.endswith("_left")]
+    partial = analyze(left, tables["truth"][tables["truth"]["unit"].str.endswith("_left")])
+    assert "clinical" not in partial.summary
+    assert set(partial.summary["agreement"]["icc"]) == {"region"}
     with pytest.raises(AnalysisInputError, match="--plan-readers needs confidence ratings"):
         analyze(tables["ratings"].drop(columns="rating"), tables["truth"], plan=Plan(6, 0.05))
     with pytest.raises(AnalysisInputError, match="--covariance must be one of"):
