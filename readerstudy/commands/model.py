@@ -2,9 +2,79 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Run the embedded ASPECTS model on cases.", no_args_is_help=True)
+
+MethodOption = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help="Model to run: 'asymmetry' (left-right density comparison per ASPECTS unit). "
+        "Outputs are cached per (case content, method version), so a new method or new "
+        "weights recompute every case.",
+    ),
+]
+OutOption = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="Output folder: ai_regions.csv, masks/<case>.nii.gz, quicklook/<case>.png and "
+        "predictions/<case>.json are written here.",
+    ),
+]
+
+
+@app.command("predict")
+def predict_cmd(
+    case: Annotated[
+        Path, typer.Argument(help="A case folder (DICOM series or NIfTI inside) or a NIfTI file.")
+    ],
+    out: OutOption,
+    method: MethodOption = "asymmetry",
+) -> None:
+    """Score the 20 ASPECTS units of one case and write its AI outputs."""
+    from readerstudy.ai import case_id_of, predict_case
+
+    table = predict_case(case, out, method=method)
+    called = table.loc[table["call"] == 1, "unit"].tolist()
+    typer.echo(
+        f"case {case_id_of(case)}: {len(called)} unit(s) called "
+        f"({', '.join(called) or 'none'}); outputs in {out}"
+    )
+
+
+@app.command("predict-many")
+def predict_many_cmd(
+    cases: Annotated[
+        Path, typer.Argument(help="A folder of case folders; each folder's name is its case id.")
+    ],
+    out: OutOption,
+    method: MethodOption = "asymmetry",
+) -> None:
+    """Score every case in a folder (finished cases are taken from the cache)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from readerstudy.ai import find_cases, predict_many
+
+    total = len(find_cases(cases))
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task("predicting", total=total)
+
+        def advance(case_id: str, done: int, _total: int) -> None:
+            bar.update(task, completed=done, description=f"case {case_id}")
+
+        table = predict_many(cases, out, method=method, progress=advance)
+    typer.echo(f"{table['case'].nunique()} case(s) scored; {out / 'ai_regions.csv'}")
 
 
 def register(root: typer.Typer) -> None:

@@ -1,0 +1,121 @@
+"""``readerstudy model predict`` / ``predict-many`` and the readerstudy.ai orchestration."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+from typer.testing import CliRunner
+
+from analysis.units import UNITS
+from readerstudy.ai import predict_case, predict_many
+from readerstudy.cli import app
+from readerstudy.errors import ReaderStudyError
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def lesion_scan(anatomy, helpers) -> sitk.Image:
+    template, atlas, labels = anatomy
+    scan = helpers.posed_scan(template, atlas, yaw=6.0, roll=4.0, pitch=-8.0, seed=31)
+    return helpers.with_lesion(scan, ["M1_left", "M2_left", "I_left"], labels, 7.0)
+
+
+def test_predict_writes_every_output(tmp_path, lesion_scan, use_test_method):
+    case = tmp_path / "case07.nii.gz"
+    sitk.WriteImage(lesion_scan, str(case))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["model", "predict", str(case), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "case case07:" in result.output
+
+    table = pd.read_csv(out / "ai_regions.csv")
+    assert list(table.columns) == ["case", "unit", "probability", "call"]
+    assert list(table["unit"]) == list(UNITS)
+    assert (table["case"] == "case07").all()
+    mask = sitk.ReadImage(str(out / "masks" / "case07.nii.gz"))
+    assert mask.GetSize() == lesion_scan.GetSize()
+    np.testing.assert_allclose(mask.GetOrigin(), lesion_scan.GetOrigin(), atol=1e-3)
+    assert (out / "quicklook" / "case07.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = json.loads((out / "predictions" / "case07.json").read_text())
+    assert record["method"] == "asymmetry"
+    assert record["method_hash"] == use_test_method.version_hash
+    assert record["registration"]["quality"] >= 0.6
+    assert set(record["timings"]) >= {"registration", "total", "writing"}
+    called = set(table.loc[table["call"] == 1, "unit"])
+    assert record["aspects"]["left"] == 10 - len({u for u in called if u.endswith("_left")})
+
+
+def test_predict_many_reads_dicom_and_nifti_and_caches(tmp_path, lesion_scan, use_test_method):
+    from readerstudy.imaging import write_dicom_series
+
+    cases = tmp_path / "cases"
+    write_dicom_series(lesion_scan, cases / "A01", vendor="siemens", seed=1)
+    (cases / "B02").mkdir()
+    sitk.WriteImage(lesion_scan, str(cases / "B02" / "scan.nii.gz"))
+    out = tmp_path / "ai"
+    seen = []
+    table = predict_many(cases, out, progress=lambda case, done, total: seen.append((case, done)))
+    assert seen == [("A01", 1), ("B02", 2)]
+    assert sorted(table["case"].unique()) == ["A01", "B02"]
+    assert len(table) == 40
+    # DICOM round trip and NIfTI give the same calls.
+    a, b = (table[table["case"] == c].reset_index(drop=True) for c in ("A01", "B02"))
+    assert (a["call"] == b["call"]).all()
+
+    def must_not_run(scan):
+        raise AssertionError("a cached case was recomputed")
+
+    use_test_method.predict, original = must_not_run, use_test_method.predict
+    try:
+        again = runner.invoke(app, ["model", "predict-many", str(cases), "--out", str(out)])
+    finally:
+        use_test_method.predict = original
+    assert again.exit_code == 0, again.output
+    assert "2 case(s) scored" in again.output
+    pd.testing.assert_frame_equal(pd.read_csv(out / "ai_regions.csv"), table)
+
+
+def test_a_scan_without_a_head_names_the_case(tmp_path, use_test_method):
+    noise = sitk.GetImageFromArray(
+        np.random.default_rng(2).normal(0.0, 50.0, (20, 128, 128)).astype(np.float32)
+    )
+    sitk.WriteImage(noise, str(tmp_path / "noise17.nii.gz"))
+    result = runner.invoke(
+        app, ["model", "predict", str(tmp_path / "noise17.nii.gz"), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "case noise17: no head found" in result.output
+
+
+def test_bad_inputs_exit_2_with_one_line(tmp_path, use_test_method):
+    (tmp_path / "broken.nii.gz").write_bytes(b"not a nifti")
+    result = runner.invoke(
+        app, ["model", "predict", str(tmp_path / "broken.nii.gz"), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "case broken" in result.output
+    missing = runner.invoke(
+        app, ["model", "predict", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]
+    )
+    assert missing.exit_code == 2
+    assert "case nope:" in missing.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["model", "predict-many", str(empty), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "holds no case folders" in result.output
+    unknown = runner.invoke(
+        app, ["model", "predict", str(tmp_path / "broken.nii.gz"), "--out", "o", "--method", "x"]
+    )
+    assert unknown.exit_code == 2
+    assert "unknown method 'x'" in unknown.output
+
+
+def test_python_api_names_the_case(tmp_path, use_test_method):
+    with pytest.raises(ReaderStudyError, match="case c9: "):
+        predict_case(tmp_path / "missing.nii.gz", tmp_path / "o", case_id="c9")

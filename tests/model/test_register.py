@@ -1,0 +1,88 @@
+"""Registration of the CT template to scans with a known pose."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from model.register import RegistrationError, register_to_scan
+
+POSES = [
+    {"yaw": 8.0, "roll": -6.0, "pitch": 12.0, "shift": (6.0, -8.0, 5.0)},
+    {"yaw": -9.0, "roll": 9.0, "pitch": -14.0, "shift": (-7.0, 5.0, -6.0)},
+]
+
+
+def _plane_angle_deg(normal_a, normal_b) -> float:
+    cosine = abs(float(np.dot(normal_a, normal_b)))
+    return math.degrees(math.acos(min(1.0, cosine)))
+
+
+@pytest.mark.parametrize("pose", POSES)
+def test_known_pose_is_recovered(anatomy, helpers, pose):
+    template, atlas, labels = anatomy
+    scan = helpers.posed_scan(template, atlas, **pose, seed=3)
+    result = register_to_scan(scan.image, template=template, atlas=atlas, labels=labels)
+
+    dice = helpers.dice_per_label(result.atlas, scan.regions, labels)
+    assert np.mean(list(dice.values())) >= 0.85, dice
+    # The template's mid-sagittal plane is x = 0; the pose rotates its normal (1, 0, 0).
+    true_normal = np.array(scan.pose.GetMatrix()).reshape(3, 3) @ [1.0, 0.0, 0.0]
+    assert _plane_angle_deg(true_normal, result.midsagittal.normal) <= 2.0
+    true_point = np.array(scan.pose.TransformPoint((0.0, -18.0, 10.0)))
+    assert abs(result.midsagittal.signed_distance(true_point[None])[0]) <= 2.0
+    assert result.quality >= 0.6
+    assert result.atlas.GetSize() == scan.image.GetSize()
+    assert set(result.levels) == {"ganglionic", "supraganglionic"}
+    assert result.levels["supraganglionic"] > result.levels["ganglionic"]
+
+
+def test_levels_follow_the_atlas_regions(anatomy, helpers):
+    """Each level index is within one slice of the slice where its regions' centroid lies."""
+    template, atlas, labels = anatomy
+    scan = helpers.posed_scan(template, atlas, **POSES[0], seed=4)
+    result = register_to_scan(scan.image, template=template, atlas=atlas, labels=labels)
+    regions = sitk.GetArrayViewFromImage(scan.regions)
+    for level, names in (("ganglionic", "M1 M2 M3"), ("supraganglionic", "M4 M5 M6")):
+        values = [labels[f"{r}_{s}"] for r in names.split() for s in ("left", "right")]
+        k = np.argwhere(np.isin(regions, values))[:, 0].mean()
+        assert abs(result.levels[level] - k) <= 1.0, (level, result.levels[level], k)
+
+
+def _image(arr: np.ndarray, spacing=(0.8, 0.8, 5.0)) -> sitk.Image:
+    image = sitk.GetImageFromArray(arr.astype(np.float32))
+    image.SetSpacing(spacing)
+    return image
+
+
+def test_noise_has_no_head(anatomy):
+    noise = np.random.default_rng(0).normal(0.0, 200.0, (30, 200, 200))
+    with pytest.raises(RegistrationError, match="no head found"):
+        register_to_scan(_image(noise), template=anatomy[0], atlas=anatomy[1], labels=anatomy[2])
+
+
+def test_water_cylinder_has_no_head(anatomy):
+    z, y, x = np.mgrid[0:30, 0:240, 0:240]
+    inside = (x - 120) ** 2 + (y - 120) ** 2 < 100**2
+    cylinder = np.where(inside, 0.0, -1000.0) + np.random.default_rng(1).normal(0, 4, z.shape)
+    with pytest.raises(RegistrationError, match="no head found: no skull"):
+        register_to_scan(_image(cylinder), template=anatomy[0], atlas=anatomy[1], labels=anatomy[2])
+
+
+def test_empty_air_has_no_head(anatomy):
+    air = np.full((30, 100, 100), -1000.0)
+    with pytest.raises(RegistrationError, match="no head found"):
+        register_to_scan(_image(air), template=anatomy[0], atlas=anatomy[1], labels=anatomy[2])
+
+
+def test_bad_arguments_are_rejected(anatomy):
+    with pytest.raises(TypeError, match=r"SimpleITK\.Image"):
+        register_to_scan(np.zeros((4, 4, 4)))
+    flat = sitk.Image([10, 10], sitk.sitkFloat32)
+    with pytest.raises(ValueError, match="3-D scalar"):
+        register_to_scan(flat)
+    with pytest.raises(ValueError, match="together"):
+        register_to_scan(_image(np.zeros((4, 4, 4))), template=anatomy[0])
