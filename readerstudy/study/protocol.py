@@ -165,7 +165,7 @@ class Study:
     # -- lock -------------------------------------------------------------------------
     @property
     def locked(self) -> bool:
-        return self.store.get_meta("schedule") is not None
+        return self.store.get_meta("design_hash") is not None
 
     @property
     def schedule(self) -> Schedule:
@@ -176,6 +176,13 @@ class Study:
                 f"{self.path}` first"
             )
         return Schedule.from_json(data)
+
+    def session_totals(self) -> dict[tuple[str, int], int]:
+        """Scheduled reads per (reader, session), without loading the whole schedule."""
+        totals = self.store.get_meta("schedule_totals")
+        if totals is None:
+            totals = _totals(self.schedule)
+        return {(r, int(s)): n for r, by in totals.items() for s, n in by.items()}
 
     def reading_started(self) -> bool:
         return bool(
@@ -228,6 +235,7 @@ class Study:
         self.store.put_meta("definition", self.definition.model_dump(mode="json", by_alias=True))
         self.store.put_meta("definition_hash", self.definition.content_hash())
         self.store.put_meta("schedule", schedule.to_json())
+        self.store.put_meta("schedule_totals", _totals(schedule))
         self.store.put_meta("design_hash", design_hash)
         self.store.put_meta("locked_at", self.time.now().isoformat())
         schedule.write_csv(self.path / SCHEDULE_FILE)
@@ -247,7 +255,7 @@ class Study:
     # -- washout ----------------------------------------------------------------------
     def completed_at(self, reader: str, session: int) -> datetime | None:
         """When the reader submitted the last read of a session; None while incomplete."""
-        total = len(self.schedule.for_reader(reader, session))
+        total = self.session_totals().get((reader, session), 0)
         reads = self.store.reads(reader=reader, session=session)
         if len(reads) < total:
             return None
@@ -422,10 +430,7 @@ class Study:
     # -- monitoring -------------------------------------------------------------------
     def status(self) -> list[SessionStatus]:
         """Per reader and session: done/total, dates, washout opening, active time."""
-        schedule = self.schedule
-        totals: dict[tuple[str, int], int] = {}
-        for read in schedule.reads:
-            totals[(read.reader, read.session)] = totals.get((read.reader, read.session), 0) + 1
+        totals = self.session_totals()
         progress = {(p["reader"], p["session"]): p for p in self.store.progress()}
         open_counts: dict[tuple[str, int], int] = {}
         for p in self.store.in_progress():
@@ -458,6 +463,14 @@ class Study:
                 )
                 previous_done_at = p.get("last_submitted_at") if done >= total else None
         return rows
+
+
+def _totals(schedule: Schedule) -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = {}
+    for read in schedule.reads:
+        by_session = totals.setdefault(read.reader, {})
+        by_session[str(read.session)] = by_session.get(str(read.session), 0) + 1
+    return totals
 
 
 def status_json(rows: list[SessionStatus], *, now: datetime | None = None) -> list[dict]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from readerstudy.study.definition import (
@@ -96,3 +98,23 @@ def test_not_toml_and_not_a_study(tmp_path):
         parse_definition("name = ")
     with pytest.raises(DefinitionError, match="study init"):
         load_definition(tmp_path)
+
+
+STUDIES = Path(__file__).resolve().parents[2] / "studies"
+
+
+@pytest.mark.parametrize("name", ["chen2022", "demo"])
+def test_shipped_study_definitions_validate(name):
+    definition = load_definition(STUDIES / name)
+    assert definition.design is Design.SEQUENTIAL
+    assert len(definition.readers) == 4
+    assert definition.washout_days == 14
+
+
+def test_the_demo_definition_matches_what_the_demo_writes():
+    from readerstudy.study.demo import DEMO_READERS, DEMO_SEED
+
+    definition = load_definition(STUDIES / "demo")
+    assert definition.reader_ids == DEMO_READERS
+    assert definition.seed == DEMO_SEED
+    assert definition.rating.confidence is ConfidenceScale.FIVE_POINT
