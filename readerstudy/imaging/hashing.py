@@ -33,7 +33,8 @@ def image_hash(image: sitk.Image) -> str:
     )  # + 0.0 turns -0.0 into 0.0
     digest.update(np.asarray(image.GetSize(), dtype="<i8").tobytes())
     digest.update(geometry.astype("<f8").tobytes())
-    voxels = sitk.GetArrayViewFromImage(sitk.Cast(image, sitk.sitkFloat32))
+    as_float = sitk.Cast(image, sitk.sitkFloat32)  # keep a reference: the view borrows it
+    voxels = sitk.GetArrayViewFromImage(as_float) + np.float32(0.0)  # -0.0 -> 0.0, a copy
     digest.update(np.ascontiguousarray(voxels, dtype="<f4").tobytes())
     return digest.hexdigest()
 
