@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 import SimpleITK as sitk
 
-from model.register import Anatomy, Registration
+from model.register import Registration
 
 
 @dataclass(frozen=True)
@@ -69,14 +69,11 @@ class AsymmetryMethod:
 
     name = "asymmetry"
 
-    def __init__(
-        self, calibration_path: Path | None = None, anatomy: Anatomy | None = None
-    ) -> None:
+    def __init__(self, calibration_path: Path | None = None) -> None:
         from model.scoring import WEIGHTS_PATH, Calibration
 
         self._calibration_path = Path(calibration_path or WEIGHTS_PATH)
         self.calibration = Calibration.load(self._calibration_path)
-        self._anatomy = anatomy
 
     @cached_property
     def version_hash(self) -> str:
@@ -89,14 +86,14 @@ class AsymmetryMethod:
         return hashlib.sha256((digest + calibration).encode()).hexdigest()[:16]
 
     def predict(self, scan: sitk.Image) -> Prediction:
-        from model.register import default_anatomy, register_to_scan
+        from model.anatomy import LABELS
+        from model.register import register_to_scan
         from model.scoring import hemisphere_aspects, likelihood_map, score_units, unit_features
 
-        template, atlas, labels = self._anatomy or default_anatomy()
         start = time.perf_counter()
-        registration = register_to_scan(scan, template=template, atlas=atlas, labels=labels)
+        registration = register_to_scan(scan)
         registered = time.perf_counter()
-        scored = score_units(unit_features(scan, registration.atlas, labels), self.calibration)
+        scored = score_units(unit_features(scan, registration.atlas, LABELS), self.calibration)
         scored_at = time.perf_counter()
         likelihood = likelihood_map(scan, registration.midsagittal, self.calibration)
         end = time.perf_counter()

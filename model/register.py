@@ -84,6 +84,7 @@ class Registration:
 @dataclass(frozen=True)
 class _Template:
     image: sitk.Image  # windowed, on a coarse grid
+    atlas: sitk.Image
     centroid: np.ndarray
     level_points: dict[str, np.ndarray]
 
@@ -232,30 +233,15 @@ def _prepare_template(
         if len(points) == 0:
             raise RegistrationError(f"the atlas has no {level} regions ({', '.join(regions)})")
         level_points[level] = points.mean(axis=0)
-    return _Template(coarse, centroid, level_points)
-
-
-Anatomy = tuple[sitk.Image, sitk.Image, dict[str, int]]
-"""(CT template, ASPECTS label map, unit code -> label value), all in MNI/LPS space."""
+    return _Template(coarse, atlas, centroid, level_points)
 
 
 @lru_cache(maxsize=1)
-def default_anatomy() -> Anatomy:
-    """The committed anatomy of :mod:`model.anatomy` (loaded once)."""
+def _reference() -> _Template:
+    """The committed template and atlas of :mod:`model.anatomy`, prepared once."""
     from model.anatomy import LABELS, load_atlas, load_ct_template
 
-    return load_ct_template(), load_atlas(), dict(LABELS)
-
-
-_TEMPLATE_CACHE: dict[tuple[int, int], _Template] = {}
-
-
-def _template_for(template: sitk.Image, atlas: sitk.Image, labels: Mapping[str, int]) -> _Template:
-    key = (id(template), id(atlas))
-    if key not in _TEMPLATE_CACHE:
-        _TEMPLATE_CACHE.clear()
-        _TEMPLATE_CACHE[key] = _prepare_template(template, atlas, labels)
-    return _TEMPLATE_CACHE[key]
+    return _prepare_template(load_ct_template(), load_atlas(), LABELS)
 
 
 def _register(
@@ -312,18 +298,10 @@ def _axial_index(scan: sitk.Image, point: np.ndarray) -> int:
     return int(np.clip(round(index[2]), 0, scan.GetSize()[2] - 1))
 
 
-def register_to_scan(
-    scan: sitk.Image,
-    *,
-    template: sitk.Image | None = None,
-    atlas: sitk.Image | None = None,
-    labels: Mapping[str, int] | None = None,
-) -> Registration:
+def register_to_scan(scan: sitk.Image) -> Registration:
     """Register the CT template to ``scan`` (Float32 HU, LPS) and map the atlas onto it.
 
-    ``template``, ``atlas`` and ``labels`` default to the committed anatomy
-    (:mod:`model.anatomy`); pass all three to use another one. Raises
-    :class:`RegistrationError` when no head is found or the result is implausible.
+    Raises :class:`RegistrationError` when no head is found or the result is implausible.
     """
     if not isinstance(scan, sitk.Image):
         raise TypeError(f"scan must be a SimpleITK.Image, got {type(scan).__name__}")
@@ -334,12 +312,8 @@ def register_to_scan(
         )
     if min(scan.GetSize()) < 2:
         raise RegistrationError(f"no head found: the scan has size {scan.GetSize()}")
-    if (template is None) != (atlas is None) or (template is None) != (labels is None):
-        raise ValueError("pass template, atlas and labels together, or none of them")
-    if template is None:
-        template, atlas, labels = default_anatomy()
     start = time.perf_counter()
-    ref = _template_for(template, atlas, labels)
+    ref = _reference()
 
     z_spacing = max(scan.GetSpacing()[2], WORK_SPACING_MM)
     work = _resample_to_spacing(
@@ -405,7 +379,7 @@ def register_to_scan(
         )
 
     warped_atlas = sitk.Resample(
-        atlas, scan, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
+        ref.atlas, scan, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
     )
     # Mid-sagittal plane: the scan points mapped onto x = 0 of the template.
     m = matrix.T @ np.array([1.0, 0.0, 0.0])
