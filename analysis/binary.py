@@ -136,15 +136,26 @@ def _paired(
                 f"modality {name!r} has no data (modalities: {', '.join(map(str, present))})"
             )
     marked = _correct(data, truth, call)
-    keys = [reader, case, unit, "_metric"]
-    ref = marked.loc[marked[modality] == reference, [*keys, "_correct"]]
-    tst = marked.loc[marked[modality] == test, [*keys, "_correct"]]
-    paired = ref.merge(tst, on=keys, suffixes=("_ref", "_test"), validate="one_to_one")
-    if len(paired) != len(ref) or len(paired) != len(tst):
+    # Align the two modalities on an integer (reader, case, unit) key: a sort, not a merge.
+    key = np.zeros(len(marked), dtype=np.int64)
+    for column in (reader, case, unit):
+        codes, uniques = pd.factorize(marked[column])
+        key = key * len(uniques) + codes
+    modalities = marked[modality].to_numpy()
+    in_ref, in_test = modalities == reference, modalities == test
+    ref_order = np.argsort(key[in_ref], kind="stable")
+    test_order = np.argsort(key[in_test], kind="stable")
+    ref_keys, test_keys = key[in_ref][ref_order], key[in_test][test_order]
+    if not np.array_equal(ref_keys, test_keys) or np.any(ref_keys[1:] == ref_keys[:-1]):
         raise AnalysisInputError(
             f"modalities {reference!r} and {test!r} are not paired: the same readers must read "
-            "the same cases and units in both"
+            "the same cases and units once in both"
         )
+    paired = marked.loc[in_ref, [reader, case, unit, "_metric"]].iloc[ref_order]
+    paired = paired.reset_index(drop=True)
+    correct = marked["_correct"].to_numpy()
+    paired["_correct_ref"] = correct[in_ref][ref_order]
+    paired["_correct_test"] = correct[in_test][test_order]
     # b: right in the reference only; c: right in the test only (statsmodels' table[0, 1], [1, 0]).
     paired["b"] = (paired["_correct_ref"] == 1) & (paired["_correct_test"] == 0)
     paired["c"] = (paired["_correct_ref"] == 0) & (paired["_correct_test"] == 1)

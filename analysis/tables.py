@@ -100,14 +100,23 @@ def _require(frame: pd.DataFrame, table: str, columns) -> None:
         )
 
 
-def _ids_as_text(frame: pd.DataFrame, columns) -> pd.DataFrame:
+def _ids_as_text(frame: pd.DataFrame, columns, table: str = "ratings") -> pd.DataFrame:
+    """Ids as stripped text (``7``, ``7.0`` and `` 7`` are one case), or raise on empty ids."""
     frame = frame.copy()
     for column in columns:
         if column in frame:
             values = frame[column]
             if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
                 values = values.astype("Int64")
-            frame[column] = values.astype(str).str.strip()
+            # Convert the distinct values only: ids repeat across hundreds of thousands of rows.
+            codes, uniques = pd.factorize(values)
+            if (codes < 0).any():
+                rows = np.flatnonzero(codes < 0)
+                raise AnalysisInputError(
+                    f"{table}: column '{column}' is empty at row(s) {_quote(i + 2 for i in rows)}"
+                )
+            text = pd.Index(uniques).astype(str).str.strip()
+            frame[column] = pd.Series(np.asarray(text, dtype=object)[codes], index=frame.index)
     return frame
 
 
@@ -156,7 +165,7 @@ def validate_truth(truth: pd.DataFrame) -> pd.DataFrame:
     if "unit" not in truth:
         truth = truth.assign(unit=CASE_UNIT)
     _require(truth, "truth", ("case", "unit", "truth"))
-    truth = _ids_as_text(truth, ("case", "unit")).reset_index(drop=True)
+    truth = _ids_as_text(truth, ("case", "unit"), "truth").reset_index(drop=True)
     truth["truth"] = _binary(truth, "truth", "truth", ("case", "unit")).astype(np.int8)
     _check_units(truth, "truth")
     _check_duplicates(truth, "truth", ("case", "unit"))
@@ -286,7 +295,7 @@ def validate_times(times: pd.DataFrame) -> pd.DataFrame:
     """The times table ``reader, modality, case, active_s[, wall_s]`` with text ids."""
     times = times.rename(columns=COLUMN_ALIASES)
     _require(times, "times", ("reader", "modality", "case", "active_s"))
-    times = _ids_as_text(times, ("reader", "modality", "case")).reset_index(drop=True)
+    times = _ids_as_text(times, ("reader", "modality", "case"), "times").reset_index(drop=True)
     for column in ("active_s", "wall_s"):
         if column in times:
             values = pd.to_numeric(times[column], errors="coerce")
@@ -304,7 +313,7 @@ def validate_times(times: pd.DataFrame) -> pd.DataFrame:
 def validate_cases(cases: pd.DataFrame) -> pd.DataFrame:
     """The cases table ``case, side`` (left, right or none) plus metadata columns."""
     _require(cases, "cases", ("case", "side"))
-    cases = _ids_as_text(cases, ("case",)).reset_index(drop=True)
+    cases = _ids_as_text(cases, ("case",), "cases").reset_index(drop=True)
     cases["side"] = cases["side"].fillna("none").astype(str).str.strip().str.lower()
     bad = cases[~cases["side"].isin(["left", "right", "none"])]
     if len(bad):
@@ -319,7 +328,7 @@ def validate_cases(cases: pd.DataFrame) -> pd.DataFrame:
 def validate_ai(ai: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """AI outputs ``case, unit, probability, call`` joined to truth (every truth unit needed)."""
     _require(ai, "ai_regions", ("case", "unit", "probability"))
-    ai = _ids_as_text(ai, ("case", "unit")).reset_index(drop=True)
+    ai = _ids_as_text(ai, ("case", "unit"), "ai_regions").reset_index(drop=True)
     _check_units(ai, "ai_regions")
     _check_duplicates(ai, "ai_regions", ("case", "unit"))
     ai["probability"] = pd.to_numeric(ai["probability"], errors="coerce")
