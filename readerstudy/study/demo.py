@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,10 @@ from readerstudy.errors import ReaderStudyError
 
 DEMO_READERS = ("r1", "r2", "r3", "r4")
 DEMO_SEED = 2022
-PHANTOM_MODULES = ("readerstudy.phantoms", "model.phantom", "model.phantoms")
+PHANTOM_MODULES = ("readerstudy.phantoms", "model.phantom")
+DATASET_WRITERS = ("write_dataset", "generate_dataset", "write_phantoms")
+"""Names under which the anatomy helper's dataset writer (cases, truth.csv, cases.csv, masks/)
+is looked up; without one the demo writes NIfTI cases from ``generate_phantom`` itself."""
 
 
 @dataclass
@@ -32,19 +36,56 @@ class DemoResult:
     complete: bool = False
 
 
+def _module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        return None
+
+
 def _phantom_generator() -> Callable[..., object] | None:
-    """The anatomy helper's phantom writer, if installed: ``generate(out, n, seed=...)``."""
+    """``write(folder, n_cases, seed=...)``: the anatomy helper's dataset writer, else one
+    built here on ``model.phantom.generate_phantom``; None when no phantoms exist yet."""
     for name in PHANTOM_MODULES:
-        if importlib.util.find_spec(name.rpartition(".")[0] or name) is None:
-            continue
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        for attr in ("generate_dataset", "generate_phantoms", "generate"):
-            if hasattr(module, attr):
+        module = _module(name)
+        for attr in DATASET_WRITERS:
+            if module is not None and hasattr(module, attr):
                 return getattr(module, attr)
-    return None
+    phantom = _module("model.phantom")
+    if phantom is None or not hasattr(phantom, "generate_phantom"):
+        return None
+    return _nifti_dataset_writer(phantom.generate_phantom)
+
+
+def _nifti_dataset_writer(generate_phantom: Callable[[int], object]):
+    def write(folder: Path, n_cases: int, *, seed: int, echo=print) -> None:
+        import csv
+
+        import SimpleITK as sitk
+
+        (folder / "masks").mkdir(parents=True)
+        truth_rows, case_rows = [], []
+        for i in range(n_cases):
+            case = f"P{i + 1:03d}"
+            echo(f"  phantom {i + 1}/{n_cases}")
+            phantom = generate_phantom(seed * 1000 + i)
+            (folder / case).mkdir()
+            sitk.WriteImage(phantom.image, str(folder / case / "image.nii.gz"))
+            sitk.WriteImage(phantom.lesion_mask, str(folder / "masks" / f"{case}.nii.gz"))
+            truth_rows += [(case, unit, value) for unit, value in phantom.truth.items()]
+            positive = sum(phantom.truth.values())
+            side = phantom.meta.get("side", "none") if positive else "none"
+            case_rows.append((case, side, phantom.meta.get("vendor", ""), positive))
+        for name, header, rows in (
+            ("truth.csv", ("case", "unit", "truth"), truth_rows),
+            ("cases.csv", ("case", "side", "vendor", "positive_units"), case_rows),
+        ):
+            with (folder / name).open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                writer.writerows(rows)
+
+    return write
 
 
 def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -> Path | None:
@@ -53,17 +94,20 @@ def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -
     if marker.is_file() and (folder / "truth.csv").is_file():
         echo(f"  phantoms: reusing {n_cases} cached cases in {folder}")
         return folder
-    generate = _phantom_generator()
-    if generate is None:
+    write = _phantom_generator()
+    if write is None:
         echo(
-            "  phantoms: the phantom generator (readerstudy.phantoms, anatomy issue) is not "
-            "installed yet; the demo cannot build its cases"
+            "  the phantom generator (model.phantom, anatomy issue) is not installed yet; "
+            "the demo cannot build its cases"
         )
         return None
     if folder.exists():
         shutil.rmtree(folder)
     echo(f"  phantoms: generating {n_cases} synthetic NCCT cases in {folder} ...")
-    generate(folder, n_cases, seed=seed)
+    if "echo" in inspect.signature(write).parameters:
+        write(folder, n_cases, seed=seed, echo=echo)
+    else:
+        write(folder, n_cases, seed=seed)
     marker.touch()
     return folder
 
@@ -91,8 +135,8 @@ def run_demo(
     echo("1/5 cases")
     if _phantom_generator() is None and not (out / "phantoms" / "truth.csv").is_file():
         echo(
-            "  the phantom generator (readerstudy.phantoms, anatomy issue) is not installed "
-            "yet; the demo cannot build its cases"
+            "  the phantom generator (model.phantom, anatomy issue) is not installed yet; "
+            "the demo cannot build its cases"
         )
         return result
     if fresh and out.exists():
@@ -136,7 +180,14 @@ def run_demo(
             return result
         from readerstudy.study.precompute import precompute_ai
 
-        precomputed = precompute_ai(study)
+        try:
+            precomputed = precompute_ai(
+                study, progress=lambda case, done, total: echo(f"  AI {done}/{total}")
+            )
+        except ReaderStudyError as exc:
+            echo(f"  the embedded model cannot run yet: {exc}")
+            echo(f"  the study is built in {study_dir}; the demo stops before locking it")
+            return result
         echo(f"  {'reused cached' if precomputed.cached else 'computed'} outputs")
         study.lock()
         result.steps.append("ai")

@@ -172,16 +172,18 @@ def neutral_codes(names: Sequence[str], seed: int) -> dict[str, str]:
     return {name: f"C{i:0{width}d}" for i, name in enumerate(shuffled, start=1)}
 
 
-def _import_image(case: SourceCase, dst: Path, salt: str) -> None:
-    dst.mkdir(parents=True)
+def _import_image(case: SourceCase, dst: Path, salt: str) -> Path:
+    """Copy (NIfTI) or de-identify (DICOM) one case into ``dst``; returns what load_volume
+    reads: the NIfTI file or the DICOM folder."""
     if case.format == "nifti":
+        dst.mkdir(parents=True)
         suffix = ".nii.gz" if case.path.name.endswith(".gz") else ".nii"
         shutil.copyfile(case.path, dst / f"image{suffix}")
-        return
+        return dst / f"image{suffix}"
     from readerstudy.imaging import deidentify_tree
 
-    shutil.rmtree(dst)
     deidentify_tree(case.path, dst, salt=salt)
+    return dst
 
 
 def init_study(
@@ -270,12 +272,12 @@ def init_study(
         case = found[source]
         if progress:
             progress(i, len(names), code)
-        _import_image(case, study_dir / CASES_DIR / code, salt)
+        image = _import_image(case, study_dir / CASES_DIR / code, salt)
         manifest.append(
             {
                 "case": code,
                 "format": case.format,
-                "content_hash": content_hash(study_dir / CASES_DIR / code),
+                "content_hash": content_hash(image),
                 "source": source,
             }
         )
