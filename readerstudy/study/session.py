@@ -144,6 +144,7 @@ class ReaderSession:
         self._form = definition.rating
         self._idle_timeout_s = definition.idle_timeout_s
         self._aided_modality = definition.aided
+        self._allow_amendments = definition.allow_amendments
         self._time = time
         self._slots = list(slots)
         self._submitted = set(submitted)
@@ -467,6 +468,41 @@ class ReaderSession:
         self.progress_changed.emit(self.progress)
         self._open_next()
         return self._current
+
+    def amend(self, code: str, answers: Mapping[str, Any], *, reason: str) -> None:
+        """Replace the answers of a read submitted earlier in this session (a new version;
+        the original stays). Only where study.toml sets ``allow_amendments = true``."""
+        if not self._allow_amendments:
+            raise SessionError("this study does not allow amendments (allow_amendments)")
+        if self._phase is Phase.CLOSED:
+            raise SessionError("amend: the session is closed; log in again")
+        if not isinstance(reason, str) or not reason.strip():
+            raise SessionError("an amendment needs a reason")
+        slot = next((s for s in self._slots if s.read.code == code), None)
+        if slot is None or slot.read.order not in self._submitted:
+            raise SessionError(f"{code}: no read submitted under this code in this session")
+        units = self._validated(code, answers)
+        original = self._store.read(self.reader, self.session, slot.read.case)
+        from readerstudy.store import ReadSubmission
+
+        self._store.amend_read(
+            ReadSubmission(
+                reader=self.reader,
+                session=self.session,
+                modality=original.modality,
+                case=original.case,
+                order=original.order,
+                units=units,
+                active_s=original.active_s,
+                wall_s=original.wall_s,
+                started_at=original.started_at,
+                submitted_at=self._time.now(),
+                intervals=original.intervals,
+                flags=original.flags,
+                extra=original.extra,
+            ),
+            reason=reason,
+        )
 
     def close(self) -> None:
         """Log out. An open read stays in progress and reopens, flagged, at the next login."""

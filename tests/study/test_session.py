@@ -224,6 +224,7 @@ def test_the_session_exposes_no_truth_case_ids_or_other_answers(make_study, sim_
         "focus_lost",
         "focus_gained",
         "submit",
+        "amend",
         "close",
         "load_volume",
         "load_ai_mask",
@@ -287,6 +288,7 @@ def test_idle_focus_and_pause_reach_the_stored_intervals(make_study, sim_time):
         "resume",
         "slice_moves",
         "submit",
+        "amend",
     ):
         assert kind in events, kind
     assert Spell.ACTIVE.value == kinds[0]
@@ -384,3 +386,29 @@ def test_login_needs_a_lock(make_study):
     study = make_study(lock=False)
     with pytest.raises(Exception, match="not locked"):
         study.login("r1", PIN)
+
+
+def test_amendments_only_where_allowed_and_as_new_versions(make_study, sim_time):
+    strict = make_study()
+    session = strict.login("r1", PIN)
+    code = session.current.code
+    answers = all_negative(session.current)
+    session.submit(answers)
+    with pytest.raises(SessionError, match="does not allow amendments"):
+        session.amend(code, answers, reason="typo")
+
+    lenient = make_study(allow_amendments=True)
+    session = lenient.login("r1", PIN)
+    code = session.current.code
+    session.submit(answers)
+    with pytest.raises(SessionError, match="S1-002: no read submitted"):
+        session.amend("S1-002", answers, reason="typo")
+    changed = {**answers, "M5_left": {"call": 1, "rating": 4}}
+    sim_time.advance(5)
+    session.amend(code, changed, reason="clicked the wrong region")
+    (latest,) = lenient.store.reads(reader="r1")
+    assert latest.version == 2
+    assert latest.units["M5_left"] == {"call": 1, "rating": 4.0}
+    assert latest.amend_reason == "clicked the wrong region"
+    assert len(lenient.store.reads(reader="r1", all_versions=True)) == 2
+    assert lenient.store.verify_audit().ok
