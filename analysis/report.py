@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,9 @@ REFERENCES = {
     "dice": "Dice LR (1945). Ecology 26:297-302.",
     "planning": "Hillis SL, Obuchowski NA, Berbaum KS (2011). Power estimation for multireader "
     "ROC methods. Acad Radiol 18:129-142.",
-    "chen": "Chen Z, et al. (2022). Insights Imaging 13:184 (the design reproduced here).",
+    "chen": "Chen W, Wu J, Wei R, et al. (2022). Improving the diagnosis of acute ischemic "
+    "stroke on non-contrast CT using deep learning: a multicenter study. Insights Imaging "
+    "13:184 (the design reproduced here).",
 }
 
 
@@ -170,7 +173,8 @@ def methods_text(results: Results) -> list[str]:
         if "mcnemar" in s["binary"]:
             method = s["binary"]["mcnemar"][0]["method"]
             out.append(
-                f"Per-reader comparison between modalities: {method} [mcnemar, edwards], on "
+                f"Per-reader comparison between modalities: {method} "
+                f"[mcnemar{', edwards' if 'chi-square' in method else ''}], on "
                 "positive units for sensitivity and negative units for specificity. It treats "
                 "the units of a case as independent, as the paper did. The cluster-aware "
                 "comparison beside it is Durkalski's clustered McNemar test with cases as "
@@ -312,7 +316,12 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
     parts += ["<h2 id='methods'>Methods</h2>", "<p>"]
     parts.append(" ".join(html.escape(sentence) for sentence in methods_text(results)))
     parts += ["</p>", "<h3>References</h3><ul>"]
-    parts += [f"<li>[{key}] {html.escape(text)}</li>" for key, text in REFERENCES.items()]
+    cited = " ".join(methods_text(results))
+    parts += [
+        f"<li>[{key}] {html.escape(text)}</li>"
+        for key, text in REFERENCES.items()
+        if re.search(rf"[\[ ]{key}[\],]", cited)
+    ]
     parts.append("</ul></body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
