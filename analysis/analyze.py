@@ -413,6 +413,8 @@ def _model(ai: pd.DataFrame, masks, alpha: float, tables: dict, figures: dict) -
 
     section, curve = model_standalone(ai, alpha=alpha)
     figures["model_roc"] = curve
+    # Contract keys; they stay null without masks to compare.
+    section.update(dsc=None, precision=None, recall=None)
     if masks is not None:
         from analysis.segmentation import segmentation_metrics
 
