@@ -207,3 +207,32 @@ def test_case_aspects_equals_aspects_score(study):
         )
         assert row.aspects == expected
     assert len(UNITS) == 20
+
+
+def test_clustered_interval_with_one_unit_per_case_is_the_paired_proportion_interval():
+    rng = np.random.default_rng(5)
+    n = 200
+    truth = np.ones(n, int)  # all positive: one metric, n clusters of one unit
+    ref = (rng.random(n) < 0.5).astype(int)
+    test = np.where(rng.random(n) < 0.3, 1 - ref, ref)
+    data = _two_modalities(ref, test, truth, [f"c{i}" for i in range(n)])
+    row = clustered_mcnemar(data, reference="a", test="b", alpha=0.1).iloc[0]
+    b, c = int(((ref == 1) & (test == 0)).sum()), int(((ref == 0) & (test == 1)).sum())
+    diff = (c - b) / n
+    # Paired difference of proportions: var = (b + c - (c - b)^2 / n) / n^2, times n / (n - 1).
+    se = np.sqrt(n / (n - 1) * (b + c - (c - b) ** 2 / n)) / n
+    assert row["difference"] == pytest.approx(diff)
+    assert row["se"] == pytest.approx(se)
+    z = stats.norm.ppf(0.95)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((diff - z * se, diff + z * se))
+
+
+def test_alpha_reaches_every_interval(study):
+    _, ratings = study
+    wide = sensitivity_specificity(ratings, alpha=0.01)
+    narrow = sensitivity_specificity(ratings, alpha=0.2)
+    assert (wide["ci_high"] - wide["ci_low"] > narrow["ci_high"] - narrow["ci_low"]).all()
+    with pytest.raises(ValueError, match="alpha must lie strictly between 0 and 1"):
+        sensitivity_specificity(ratings, alpha=1.5)
+    with pytest.raises(ValueError, match="method must be one of"):
+        mcnemar(ratings, reference="unaided", test="aided", method="midp")
