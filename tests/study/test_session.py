@@ -288,7 +288,6 @@ def test_idle_focus_and_pause_reach_the_stored_intervals(make_study, sim_time):
         "resume",
         "slice_moves",
         "submit",
-        "amend",
     ):
         assert kind in events, kind
     assert Spell.ACTIVE.value == kinds[0]
