@@ -101,9 +101,8 @@ class Scan:
 
 
 def _dicomdir_files(path: Path) -> list[Path] | None:
-    """Files a DICOMDIR references; None when ``path`` is not a DICOMDIR."""
+    """Files a DICOMDIR references (its ReferencedFileID records); None if it is not one."""
     import pydicom
-    from pydicom.fileset import FileSet
 
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
@@ -111,10 +110,18 @@ def _dicomdir_files(path: Path) -> list[Path] | None:
         return None
     if str(ds.file_meta.get("MediaStorageSOPClassUID", "")) != DICOMDIR_SOP_CLASS:
         return None
-    try:
-        return [Path(instance.path) for instance in FileSet(ds)]
-    except Exception as exc:
-        raise UnreadableFileError(f"{path}: DICOMDIR cannot be read ({exc})") from exc
+    files = []
+    for record in ds.get("DirectoryRecordSequence", []):
+        parts = record.get("ReferencedFileID")
+        if parts:
+            parts = [parts] if isinstance(parts, str) else list(parts)
+            files.append(path.parent.joinpath(*parts))
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise UnreadableFileError(
+            f"{path}: DICOMDIR lists {len(missing)} missing file(s), e.g. {missing[0]}"
+        )
+    return files
 
 
 def candidate_files(root: Path) -> list[Path]:
