@@ -77,6 +77,33 @@ EVENT_KINDS: frozenset[str] = frozenset(
 """Kinds the study layer logs; others are accepted if they are lower_snake_case."""
 
 _SUBMISSION_FIELDS = tuple(f.name for f in fields(ReadSubmission))
+
+# Statements of the submit path, built once (building them per call costs more than the SQL).
+_HEAD_FOR_UPDATE = (
+    select(t.chain_head.c.seq, t.chain_head.c.hash)
+    .where(t.chain_head.c.study_id == bindparam("study"))
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    t.chain_head.update()
+    .where(t.chain_head.c.study_id == bindparam("study"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_FIRST_VERSION = select(
+    t.reads.c.id, t.reads.c.reader, t.reads.c.session, t.reads.c.case, t.reads.c.submitted_at
+).where(t.reads.c.study_id == bindparam("study"), t.reads.c.version == 1)
+_FIRST_VERSION_OF_ONE = _FIRST_VERSION.where(
+    t.reads.c.reader == bindparam("reader"),
+    t.reads.c.session == bindparam("session"),
+    t.reads.c.case == bindparam("case"),
+)
+_INSERT_READS = t.reads.insert().returning(t.reads.c.id, sort_by_parameter_order=True)
+_CLEAR_IN_PROGRESS = t.in_progress.delete().where(
+    t.in_progress.c.study_id == bindparam("study"),
+    t.in_progress.c.reader == bindparam("reader"),
+    t.in_progress.c.session == bindparam("session"),
+    t.in_progress.c.case == bindparam("case"),
+)
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _PG_OPEN_LOCK = 0x72656164  # advisory lock key serialising schema creation ("read")
 
@@ -179,11 +206,10 @@ class _Writer:
         """Insert the chained events and move the chain head, in the open transaction."""
         if not self._pending:
             return
-        self.conn.execute(t.audit_events.insert(), self._pending)
+        rows = self._pending
+        self.conn.execute(t.audit_events.insert(), rows[0] if len(rows) == 1 else rows)
         self.conn.execute(
-            t.chain_head.update()
-            .where(t.chain_head.c.study_id == self.study_id)
-            .values(seq=self.seq, hash=self.hash)
+            _MOVE_HEAD, {"study": self.study_id, "new_seq": self.seq, "new_hash": self.hash}
         )
         self._pending = []
 
@@ -239,11 +265,7 @@ class Store:
             with self._engine.connect() as conn:
                 conn.execution_options(**{WRITE: True})
                 with conn.begin():
-                    head = conn.execute(
-                        select(t.chain_head.c.seq, t.chain_head.c.hash)
-                        .where(t.chain_head.c.study_id == self.study_id)
-                        .with_for_update()
-                    ).one_or_none()
+                    head = conn.execute(_HEAD_FOR_UPDATE, {"study": self.study_id}).one_or_none()
                     if head is None:
                         raise StoreError(
                             f"{self.name}: the audit chain head of study {self.study_id} is "
@@ -449,16 +471,10 @@ class Store:
         with self._write() as w:
             self._refuse_duplicates(w.conn, keys)
             stored = self._insert_reads(w, subs, versions=[1] * len(subs))
-            p = t.in_progress.c
-            w.conn.execute(
-                t.in_progress.delete().where(
-                    p.study_id == self.study_id,
-                    p.reader == bindparam("r"),
-                    p.session == bindparam("s"),
-                    p.case == bindparam("c"),
-                ),
-                [{"r": r, "s": s, "c": c} for r, s, c in keys],
-            )
+            cleared = [
+                {"study": self.study_id, "reader": r, "session": s, "case": c} for r, s, c in keys
+            ]
+            w.conn.execute(_CLEAR_IN_PROGRESS, cleared[0] if len(cleared) == 1 else cleared)
         return stored
 
     def amend_read(self, sub: ReadSubmission, *, reason: str) -> StoredRead:
@@ -561,17 +577,17 @@ class Store:
         ]
 
     def _refuse_duplicates(self, conn: Connection, keys: list[tuple[str, int, str]]) -> None:
-        r = t.reads.c
         wanted = set(keys)
-        query = select(r.id, r.reader, r.session, r.case, r.submitted_at).where(
-            r.study_id == self.study_id, r.version == 1
-        )
-        readers = {k[0] for k in wanted}
-        if len(wanted) == 1:
-            query = query.where(*self._read_key(*keys[0]))
-        elif len(readers) <= 100:
-            query = query.where(r.reader.in_(readers))
-        for row in conn.execute(query):
+        if len(keys) == 1:
+            reader, session, case = keys[0]
+            params = {"study": self.study_id, "reader": reader, "session": session, "case": case}
+            rows = conn.execute(_FIRST_VERSION_OF_ONE, params)
+        else:
+            readers = sorted({k[0] for k in wanted})
+            rows = conn.execute(
+                _FIRST_VERSION.where(t.reads.c.reader.in_(readers)), {"study": self.study_id}
+            )
+        for row in rows:
             if (row.reader, row.session, row.case) in wanted:
                 raise DuplicateReadError(
                     f"reader {row.reader} already submitted case {row.case} in session "
@@ -608,13 +624,7 @@ class Store:
             }
             for sub, version in zip(subs, versions, strict=True)
         ]
-        ids = (
-            w.conn.execute(
-                t.reads.insert().returning(t.reads.c.id, sort_by_parameter_order=True), rows
-            )
-            .scalars()
-            .all()
-        )
+        ids = w.conn.execute(_INSERT_READS, rows[0] if len(rows) == 1 else rows).scalars().all()
         w.conn.execute(
             t.read_units.insert(),
             [
