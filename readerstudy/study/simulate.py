@@ -83,7 +83,7 @@ class SimulationConfig:
     seed: int = 0
     profiles: Mapping[str, ReaderProfile] = field(default_factory=dict)
     default_profiles: tuple[ReaderProfile, ...] = PAPER_READERS
-    shared_variance: float = 0.5
+    shared_variance: float = 0.7
     """Share of latent variance common to all readers (case-unit difficulty)."""
     input_every_s: float = 20.0
 

@@ -128,3 +128,21 @@ def test_profiles_validate_and_default_to_the_papers_raters():
     d_prime, threshold = ReaderProfile().operating_point(aided=False)
     assert d_prime > 0
     assert threshold == pytest.approx(1.2816, abs=1e-3)
+
+
+def test_crossover_study_reads_every_case_once_per_modality_with_ai_only_when_aided(make_study):
+    study = make_study(design="crossover", n_cases=8, readers=("r1", "r2", "r3", "r4"))
+    summary = simulate_study(study, config=SimulationConfig(seed=3), pin="2468")
+    assert summary.reads == 4 * 2 * 8
+    reads = study.store.reads()
+    pairs = {(r.reader, r.case, r.modality) for r in reads}
+    assert len(pairs) == len(reads) == 4 * 8 * 2
+    for reader in ("r1", "r2", "r3", "r4"):
+        for session in (1, 2):
+            mine = [r for r in reads if r.reader == reader and r.session == session]
+            assert {r.modality for r in mine} == {"unaided", "aided"}
+    assert all(r.extra["overlay_exposure_s"] > 0 for r in reads if r.modality == "aided")
+    assert all(r.extra["overlay_exposure_s"] == 0 for r in reads if r.modality == "unaided")
+    unaided_cases = {(r.reader, r.session, r.case) for r in reads if r.modality == "unaided"}
+    for event in study.store.events(kind="overlay_toggle"):
+        assert (event.reader, event.session, event.case) not in unaided_cases
