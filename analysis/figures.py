@@ -46,8 +46,14 @@ def roc_with_readers(results: Results) -> bytes:
     for ax, zoom in zip(axes, (False, True), strict=True):
         if curve is not None:
             auc = results.summary["model"]["auc"]["estimate"]
+            # Unclipped on the full panel, so a curve along the axes stays visible.
             ax.plot(
-                curve["fpr"], curve["tpr"], color="black", lw=1.5, label=f"model (AUC {auc:.3f})"
+                curve["fpr"],
+                curve["tpr"],
+                color="black",
+                lw=1.5,
+                label=f"model (AUC {auc:.3f})",
+                clip_on=zoom,
             )
         ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
         for i, modality in enumerate(_modalities(results)):
