@@ -364,7 +364,7 @@ class Store:
             if value is not None:
                 query = query.where(column == value)
         with self._read() as conn:
-            return [_event(row) for row in conn.execute(query)]
+            return [_event(row) for row in conn.execute(query).all()]
 
     def verify_audit(self, *, anchor: str | None = None) -> AuditVerification:
         """Check the hash chain, the chain head, and every stored read against its event.
@@ -383,7 +383,7 @@ class Store:
                 _event(row)
                 for row in conn.execute(
                     select(t.audit_events).where(e.study_id == self.study_id).order_by(e.seq)
-                )
+                ).all()
             ]
             stored = self._load_reads(conn, all_versions=True)
         return verify_chain(
@@ -525,7 +525,8 @@ class Store:
 
     def read(self, reader: str, session: int, case: str) -> StoredRead | None:
         """The latest version of one submitted read, or None."""
-        found = [r for r in self.reads(reader=reader, session=session) if r.case == case]
+        with self._read() as conn:
+            found = self._load_reads(conn, reader=reader, session=session, case=case)
         return found[0] if found else None
 
     def submitted_cases(self, reader: str, session: int) -> set[str]:
@@ -683,6 +684,7 @@ class Store:
         *,
         reader: str | None = None,
         session: int | None = None,
+        case: str | None = None,
         all_versions: bool = False,
     ) -> list[StoredRead]:
         r = t.reads.c
@@ -691,6 +693,8 @@ class Store:
             where.append(r.reader == reader)
         if session is not None:
             where.append(r.session == session)
+        if case is not None:
+            where.append(r.case == case)
         latest = [] if all_versions else [self._is_latest()]
         rows = conn.execute(
             select(t.reads).where(*where, *latest).order_by(r.reader, r.session, r.ord, r.version)

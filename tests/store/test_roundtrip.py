@@ -163,6 +163,8 @@ def test_amendment_is_a_new_version_and_the_original_stays(store):
     assert amended.id != original.id
     assert store.reads() == [amended]
     assert store.reads(all_versions=True) == [original, amended]
+    assert store.read("r1", 1, "c1") == amended
+    assert store.read("r1", 1, "c2") is None
     amend = store.events(kind="amend")[0]
     assert amend.payload["supersedes"] == original.id
     assert amend.payload["reason"] == "missed M2"
