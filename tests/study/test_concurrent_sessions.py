@@ -1,0 +1,52 @@
+"""Several workstations (processes) reading different readers of one study at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from pathlib import Path
+
+from readerstudy.study.clock import SimulatedTime
+from readerstudy.study.protocol import Study
+
+from .conftest import PIN, all_negative, write_study_folder
+
+READERS = ("r1", "r2", "r3", "r4")
+
+
+def _workstation(folder: str, reader: str) -> int:
+    time = SimulatedTime()
+    with Study.open(Path(folder), time=time) as study:
+        session = study.login(reader, PIN)
+        n = 0
+        while session.current is not None:
+            time.advance(20)
+            session.record_slice(n)
+            session.submit(all_negative(session.current))
+            n += 1
+        return n
+
+
+def test_four_workstations_read_one_study_without_lost_or_duplicated_reads(tmp_path):
+    folder = tmp_path / "study"
+    write_study_folder(folder, n_cases=8, readers=READERS)
+    with Study.open(folder) as study:
+        study.lock()
+        for reader in READERS:
+            study.set_pin(reader, PIN)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(len(READERS)) as pool:
+        counts = pool.starmap(_workstation, [(str(folder), r) for r in READERS])
+    assert counts == [8] * len(READERS)
+    with Study.open(folder) as study:
+        reads = study.store.reads()
+        keys = Counter((r.reader, r.session, r.case) for r in reads)
+        assert len(keys) == len(reads) == 8 * len(READERS)
+        assert set(keys.values()) == {1}
+        for reader in READERS:
+            plan = study.schedule.for_reader(reader, 1)
+            mine = sorted((r for r in reads if r.reader == reader), key=lambda r: r.order)
+            assert [r.case for r in mine] == [p.case for p in plan]
+        assert study.store.in_progress() == []
+        verification = study.store.verify_audit()
+        assert verification.ok, verification.reason
