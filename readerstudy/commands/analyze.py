@@ -185,6 +185,7 @@ def run_analysis(
     from analysis.tables import read_inputs, read_table
     from readerstudy.errors import ReaderStudyError
 
+    masks_asked = masks is not None or truth_masks is not None
     if source.is_dir():
         tables = _study_tables(source)
         for name, path in (("truth", truth), ("times", times), ("ai", ai), ("cases", cases)):
@@ -201,6 +202,11 @@ def run_analysis(
     mask_pair = None
     if masks is not None and truth_masks is not None and masks.is_dir() and truth_masks.is_dir():
         mask_pair = (load_masks(masks), load_masks(truth_masks))
+    elif masks_asked:
+        raise ReaderStudyError(
+            "DSC, precision and recall need both mask folders: --masks (the model's) and "
+            f"--truth-masks (the reference); got {masks} and {truth_masks}"
+        )
     results = analyze(
         tables["ratings"],
         tables.get("truth"),

@@ -244,6 +244,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert result.exit_code == 2
     assert "unknown unit(s) 'M9_left'" in result.output
     assert "Traceback" not in result.output
+    result = runner.invoke(
+        app, ["analyze", str(tmp_path / "ratings.csv"), "--masks", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "need both mask folders" in result.output
     result = runner.invoke(app, ["analyze", str(tmp_path / "ratings.csv"), "--plan-readers", "6"])
     assert result.exit_code == 2
     assert "--plan-effect" in result.output
