@@ -146,8 +146,11 @@ class StudyDefinition(_Strict):
     @field_validator("name")
     @classmethod
     def _name_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the study needs a name")
+        if not _ID.match(value):
+            raise ValueError(
+                f"study name {value!r} must be 1-64 letters, digits, '_', '.' or '-' (it keys "
+                "the study in a shared store and names exported files; use description for prose)"
+            )
         return value
 
     @field_validator("modalities")

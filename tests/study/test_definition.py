@@ -118,3 +118,8 @@ def test_the_demo_definition_matches_what_the_demo_writes():
     assert definition.reader_ids == DEMO_READERS
     assert definition.seed == DEMO_SEED
     assert definition.rating.confidence is ConfidenceScale.FIVE_POINT
+
+
+def test_the_name_is_a_plain_id():
+    with pytest.raises(ValueError, match="study name 'my study' must be"):
+        StudyDefinition(name="my study", readers=[{"id": "r1"}])
