@@ -14,7 +14,6 @@ method hash, with its mask and PNG present, is not recomputed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -66,20 +65,6 @@ def load_scan(path: Path, case: str) -> sitk.Image:
             return load_volume(nifti[0]).image
     except ImagingError as exc:
         raise ReaderStudyError(f"case {case}: {exc}") from exc
-
-
-def files_hash(path: Path) -> str:
-    """SHA-256 over the bytes of a case file, or of every file in a case folder (names too).
-
-    The cache key of a case. ``readerstudy.imaging.content_hash`` (HU and geometry only) is
-    the intended key, but it currently hashes a freed buffer and varies between calls.
-    """
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(file.relative_to(path).as_posix().encode() if file != path else b"")
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
 
 
 def _method(name: str):
@@ -200,13 +185,17 @@ def _predict_and_write(
 
 
 def _case_rows(case_path: Path, out_dir: Path, method: str, case: str) -> list[dict]:
+    from readerstudy.imaging.hashing import image_hash
+
+    method_hash = _method(method).version_hash
     if not case_path.exists():
         raise ReaderStudyError(f"case {case}: {case_path} does not exist")
-    digest = files_hash(case_path)
-    cached = _cached_rows(out_dir, case, digest, _method(method).version_hash)
+    scan = load_scan(case_path, case)
+    # Equal to readerstudy.imaging.content_hash(case_path) (HU and geometry), loading once.
+    digest = image_hash(scan)
+    cached = _cached_rows(out_dir, case, digest, method_hash)
     if cached is not None:
         return cached
-    scan = load_scan(case_path, case)
     return _predict_and_write(scan, case, out_dir, method, digest)
 
 
