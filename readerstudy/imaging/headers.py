@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from readerstudy.imaging.errors import UnreadableFileError
@@ -27,6 +29,7 @@ DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
 ENHANCED_CT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.2.1"
 _DEFER = 4096  # bytes: larger values (pixel data) are read only when accessed
+_DECIMAL = frozenset({"ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"})
 
 
 @dataclass(frozen=True)
@@ -110,16 +113,34 @@ def _floats(value: Any, count: int, what: str, path: Path) -> tuple[float, ...]:
     return tuple(values)
 
 
+def _decimal_strings(ds: Dataset, keyword: str) -> Any:
+    """A DS/IS value as its strings, parsed straight from the raw element when possible.
+
+    pydicom's DS conversion validates each number and costs more than the whole pixel read
+    for a slice; the strings are checked by :func:`_floats` instead.
+    """
+    tag = tag_for_keyword(keyword)
+    if tag is None or tag not in ds:
+        return None
+    elem = ds.get_item(tag)
+    if isinstance(elem, RawDataElement) and elem.VR in (None, "DS", "IS"):
+        raw = elem.value or b""
+        text = raw.decode("latin-1").strip(" \x00")
+        return text.split("\\") if text else None
+    return ds.get(keyword)
+
+
 def _required(ds: Dataset, keyword: str, path: Path) -> Any:
-    value = ds.get(keyword)
-    if value is None or value == "":
+    value = _decimal_strings(ds, keyword) if keyword in _DECIMAL else ds.get(keyword)
+    if value is None or value == "" or value == []:
         raise UnreadableFileError(f"{path}: {keyword} is missing")
     return value
 
 
 def rescale(ds: Dataset, path: Path) -> tuple[float, float]:
-    slope = ds.get("RescaleSlope", 1.0)
-    intercept = ds.get("RescaleIntercept", 0.0)
+    """RescaleSlope and RescaleIntercept (1 and 0 when absent)."""
+    slope = _decimal_strings(ds, "RescaleSlope")
+    intercept = _decimal_strings(ds, "RescaleIntercept")
     slope = 1.0 if slope in (None, "") else _floats(slope, 1, "RescaleSlope", path)[0]
     intercept = (
         0.0 if intercept in (None, "") else _floats(intercept, 1, "RescaleIntercept", path)[0]

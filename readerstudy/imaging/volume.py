@@ -121,19 +121,35 @@ def _stored_values(ds: Dataset, path: Path, n_frames: int) -> np.ndarray:
     return array.reshape(n_frames, rows, columns)
 
 
-def _frames_hu(instance: Instance) -> np.ndarray:
-    """HU of every frame of one file: rescale per frame, padding and sub-air values to air."""
+def _fill_hu(instance: Instance, planes: list[np.ndarray]) -> None:
+    """Write the HU of each frame of one file into ``planes`` (one 2-D float32 view per frame).
+
+    HU = stored x slope + intercept per frame; padding pixels and anything below air become
+    -1024 HU. Done in place, one pass where the slope is 1, because this is the hot loop.
+    """
     ds = instance.dataset
     stored = _stored_values(ds, instance.path, len(instance.frames))
     padding = padding_range(ds)
-    out = np.empty(stored.shape, dtype=np.float32)
-    for i, frame in enumerate(instance.frames):
-        np.multiply(stored[i], frame.slope, out=out[i], casting="unsafe")
-        out[i] += frame.intercept
+    air = np.float32(AIR_HU)
+    for values, frame, out in zip(stored, instance.frames, planes, strict=True):
+        if frame.slope == 1.0:
+            np.add(values, np.float32(frame.intercept), out=out, casting="unsafe")
+        else:
+            np.multiply(values, np.float32(frame.slope), out=out, casting="unsafe")
+            out += np.float32(frame.intercept)
         if padding is not None:
             lo, hi = padding
-            out[i][(stored[i] >= lo) & (stored[i] <= hi)] = AIR_HU
-    np.maximum(out, AIR_HU, out=out)
+            # Padding that rescales to air or below is handled by the clamp; test only the rest.
+            if max(lo * frame.slope, hi * frame.slope) + frame.intercept > AIR_HU:
+                out[(values >= lo) & (values <= hi)] = air
+        np.maximum(out, air, out=out)
+
+
+def _frames_hu(instance: Instance) -> np.ndarray:
+    """HU of every frame of one file as (frames, rows, cols)."""
+    first = instance.frames[0]
+    out = np.empty((len(instance.frames), first.rows, first.columns), dtype=np.float32)
+    _fill_hu(instance, list(out))
     return out
 
 
@@ -237,10 +253,8 @@ def volume_from_scan(
     for inst in instances:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            values = _frames_hu(inst)
+            _fill_hu(inst, [hu[slot[id(frame)]] for frame in inst.frames])
         decode_warnings.extend(f"{inst.path.name}: {w.message}" for w in caught)
-        for frame, plane in zip(inst.frames, values, strict=True):
-            hu[slot[id(frame)]] = plane
     image = _stack_image(hu, geometry)
     if geometry.tilted:
         image = _untilt(image, geometry)
