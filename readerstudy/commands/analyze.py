@@ -134,26 +134,27 @@ def analyze_command(
 
     if (plan_readers is None) != (plan_effect is None):
         raise ReaderStudyError("--plan-readers and --plan-effect go together; give both")
+    console = Console()
     try:
-        paths = run_analysis(
-            source,
-            truth=truth,
-            times=times,
-            ai=ai,
-            cases=cases,
-            masks=masks,
-            truth_masks=truth_masks,
-            reference=reference,
-            alpha=alpha,
-            covariance=covariance.value,
-            mcnemar=mcnemar.value,
-            out=out,
-            plan=(plan_readers, plan_effect, plan_power) if plan_readers is not None else None,
-            figures=figures,
-        )
+        with console.status(f"analysing {source} ..."):
+            paths = run_analysis(
+                source,
+                truth=truth,
+                times=times,
+                ai=ai,
+                cases=cases,
+                masks=masks,
+                truth_masks=truth_masks,
+                reference=reference,
+                alpha=alpha,
+                covariance=covariance.value,
+                mcnemar=mcnemar.value,
+                out=out,
+                plan=(plan_readers, plan_effect, plan_power) if plan_readers is not None else None,
+                figures=figures,
+            )
     except (AnalysisInputError, ValueError) as exc:
         raise ReaderStudyError(str(exc)) from exc
-    console = Console()
     for line in paths.pop("summary"):
         console.print(line, highlight=False, soft_wrap=True)
     for kind, path in paths.items():
