@@ -1,0 +1,90 @@
+"""The demo pipeline: wiring, caching on rerun, and degrading when a part is missing.
+
+Phantom generation and the model are swapped for small stand-ins here (the expensive calls,
+patched as the style guide says); everything else runs for real: init, lock, simulated
+readers through ReaderSession, export and the analysis report.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+import readerstudy.ai
+import readerstudy.study.demo as demo
+from analysis.units import UNITS
+
+
+def _tiny_phantoms(folder, n_cases, *, seed):
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    truth, cases = [], []
+    for i in range(n_cases):
+        case = f"P{i:03d}"
+        (folder / case).mkdir()
+        image = sitk.GetImageFromArray(rng.normal(30, 4, (4, 16, 16)).astype(np.float32))
+        sitk.WriteImage(image, str(folder / case / "image.nii.gz"))
+        side = ("left", "right", "none")[i % 3]
+        for unit in UNITS:
+            truth.append((case, unit, int(side != "none" and unit.endswith(side) and i % 2 == 0)))
+        cases.append((case, side))
+    for name, header, rows in (
+        ("truth.csv", ("case", "unit", "truth"), truth),
+        ("cases.csv", ("case", "side"), cases),
+    ):
+        with (folder / name).open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+
+
+@pytest.fixture
+def model_calls(monkeypatch):
+    calls = []
+
+    def predict_many(cases_dir, out_dir, *, method, progress=None):
+        calls.append(method)
+        rows = [
+            {"case": p.name, "unit": u, "probability": 0.3, "call": int(u.startswith("M"))}
+            for p in sorted(cases_dir.iterdir())
+            for u in UNITS
+        ]
+        frame = pd.DataFrame(rows)
+        frame.to_csv(out_dir / "ai_regions.csv", index=False)
+        return frame
+
+    monkeypatch.setattr(readerstudy.ai, "predict_many", predict_many)
+    monkeypatch.setattr(demo, "_phantom_generator", lambda: _tiny_phantoms)
+    return calls
+
+
+def test_demo_runs_end_to_end_and_reuses_its_cache(tmp_path, model_calls):
+    lines = []
+    result = demo.run_demo(tmp_path / "demo", n_cases=6, echo=lines.append)
+    assert result.complete, lines
+    assert result.steps == ["phantoms", "init", "ai", "simulate", "analysis"]
+    assert result.report.is_file()
+    assert any(line.startswith("sensitivity: unaided") for line in result.summary)
+    assert any("48 reads by 4 readers" in line for line in lines)
+    assert (tmp_path / "demo" / "export" / "ratings.csv").is_file()
+    assert model_calls == ["asymmetry"]
+
+    again = []
+    rerun = demo.run_demo(tmp_path / "demo", n_cases=6, echo=again.append)
+    assert rerun.complete
+    assert any("reusing 6 cached cases" in line for line in again)
+    assert any("reused cached outputs" in line for line in again)
+    assert model_calls == ["asymmetry"]
+
+
+def test_demo_stops_with_a_message_without_phantoms(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "_phantom_generator", lambda: None)
+    lines = []
+    result = demo.run_demo(tmp_path / "demo", echo=lines.append)
+    assert not result.complete
+    assert any("phantom generator" in line for line in lines)
+    assert not (tmp_path / "demo").exists()
