@@ -15,7 +15,22 @@ import SimpleITK as sitk
 
 from model.anatomy.labels import ASSETS, FRACTION_SCALE, LABELS, TISSUES
 
-__all__ = ["LABELS", "TISSUES", "load_atlas", "load_ct_template", "load_legend", "load_tissue_maps"]
+__all__ = [
+    "LABELS",
+    "LEVEL_REGIONS",
+    "TISSUES",
+    "level_points",
+    "load_atlas",
+    "load_ct_template",
+    "load_legend",
+    "load_tissue_maps",
+]
+
+LEVEL_REGIONS: dict[str, tuple[str, ...]] = {
+    "ganglionic": ("M1", "M2", "M3"),
+    "supraganglionic": ("M4", "M5", "M6"),
+}
+"""The cortical regions read at each ASPECTS level (Pexman et al. 2001)."""
 
 
 def _read(name: str) -> sitk.Image:
@@ -69,3 +84,20 @@ def load_tissue_maps() -> dict[str, np.ndarray]:
 def load_legend() -> dict:
     """The legend written beside the atlas (labels, grid, template densities)."""
     return json.loads((ASSETS / "legend.json").read_text())
+
+
+@lru_cache(maxsize=1)
+def level_points() -> dict[str, tuple[float, float, float]]:
+    """LPS point of each ASPECTS level: the centroid of its cortical regions, both sides.
+
+    The axial plane through this point is the level's reading slice; the mid-sagittal plane
+    of the template is x = 0 (normal (1, 0, 0)).
+    """
+    atlas = _atlas()
+    labels = sitk.GetArrayFromImage(atlas)
+    points = {}
+    for level, regions in LEVEL_REGIONS.items():
+        values = [v for u, v in LABELS.items() if u.rsplit("_", 1)[0] in regions]
+        index = np.argwhere(np.isin(labels, values)).mean(axis=0)[::-1]
+        points[level] = atlas.TransformContinuousIndexToPhysicalPoint([float(i) for i in index])
+    return points

@@ -24,8 +24,8 @@ Rules (coordinates are MNI RAS mm, y > 0 anterior; a hemisphere is one side of x
 Tissue. Nilearn's GM and WM probabilities are resampled linearly to the 1.5 mm grid.
 Intracranial space = the brain mask closed (4.5 mm ball) and hole-filled, dilated by 1.5 mm
 (subarachnoid space); CSF fraction = intracranial space minus GM and WM. Depth = distance
-to the outer surface of the intracranial space. Outside it lie the inner table (1.5 mm),
-diploe (3 mm), outer table (1.5 mm) and scalp (4.5 mm), as soft shells of that distance.
+to the outer surface of the intracranial space. Outside it lie the inner table (2.5 mm),
+diploe (2.5 mm), outer table (2.5 mm) and scalp (4.5 mm), as soft shells of that distance.
 
 Ventricles. CSF fraction >= 0.5 at depth >= 15 mm within 30 mm of the midline and between
 z = -20 and +40 mm: the lateral (and third) ventricles.
@@ -87,15 +87,15 @@ TEMPLATE_HU: dict[str, float] = {
     "gm": 40.0,
     "wm": 25.0,
     "csf": 7.0,
-    "bone": 1300.0,
-    "diploe": 500.0,
+    "bone": 1600.0,
+    "diploe": 600.0,
     "scalp": 40.0,
     "air": -1000.0,
 }
 """Mid-range densities of the CT template (the phantoms draw theirs per case)."""
 
-SKULL_MM = {"inner_table": 1.5, "diploe": 3.0, "outer_table": 1.5, "scalp": 4.5}
-"""Layer thicknesses outside the intracranial space (typical adult calvarium, ~6 mm)."""
+SKULL_MM = {"inner_table": 2.5, "diploe": 2.5, "outer_table": 2.5, "scalp": 4.5}
+"""Layer thicknesses outside the intracranial space (adult calvarium 6-10 mm)."""
 
 
 def _nifti_to_sitk(nifti) -> sitk.Image:
@@ -220,17 +220,27 @@ def ct_template_hu(stored: dict[str, np.ndarray]) -> np.ndarray:
     return np.round(hu).astype(np.int16)
 
 
+def intracranial_depth(fractions: dict[str, np.ndarray]) -> np.ndarray:
+    """Distance (mm) from each intracranial voxel to the inner table; 0 outside."""
+    intracranial = (fractions["gm"] + fractions["wm"] + fractions["csf"]) > 0.5
+    return ndi.distance_transform_edt(intracranial, sampling=SPACING_MM).astype(np.float32)
+
+
+def ventricle_mask(fractions: dict[str, np.ndarray], depth: np.ndarray) -> np.ndarray:
+    """The lateral and third ventricles by the rule of the module docstring."""
+    x, _, z = ras_coordinates()
+    return (fractions["csf"] >= 0.5) & (depth >= 15) & (np.abs(x) <= 30) & (z >= -20) & (z <= 40)
+
+
 def derive_regions(fractions: dict[str, np.ndarray]) -> np.ndarray:
     """The 20 ASPECTS units by the rules of the module docstring (uint8 labels, [z, y, x])."""
     x, y, z = ras_coordinates()
     shape = fractions["gm"].shape
     x, y, z = (np.broadcast_to(a, shape) for a in (x, y, z))
-    gm, wm, csf = fractions["gm"], fractions["wm"], fractions["csf"]
-    intracranial = (gm + wm + csf) > 0.5
-    depth = ndi.distance_transform_edt(intracranial, sampling=SPACING_MM)
+    gm, wm = fractions["gm"], fractions["wm"]
+    depth = intracranial_depth(fractions)
     ax = np.abs(x)
-
-    ventricles = (csf >= 0.5) & (depth >= 15) & (ax <= 30) & (z >= -20) & (z <= 40)
+    ventricles = ventricle_mask(fractions, depth)
     deep_gm = (depth >= 12) & ~ventricles
     near_ventricle = _distance_to(ventricles) <= 7.5
     thalamus = deep_gm & (gm >= 0.30) & (ax <= 20) & (y >= -36) & (y <= -2) & (z >= -8) & (z <= 20)

@@ -1,0 +1,143 @@
+"""Write sets of synthetic NCCT phantoms as case folders with truth tables and lesion masks.
+
+Layout of ``out_dir`` (DATA_CONTRACTS.md): ``<case>/`` one DICOM series (or ``image.nii.gz``),
+``truth.csv`` (case, unit, truth), ``cases.csv`` (case, side and the drawn parameters) and
+``masks/<case>.nii.gz`` (the acute lesion on the image grid).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis.units import UNITS
+from readerstudy.errors import ReaderStudyError
+
+FORMATS = ("dicom", "nifti")
+
+CASE_COLUMNS = (
+    "case",
+    "side",
+    "aspects",
+    "n_positive_units",
+    "lesion_volume_ml",
+    "hu_drop",
+    "noise_sd",
+    "vendor",
+    "yaw_deg",
+    "pitch_deg",
+    "roll_deg",
+    "shift_x_mm",
+    "shift_y_mm",
+    "shift_z_mm",
+    "tilt_deg",
+    "gm_hu",
+    "wm_hu",
+    "csf_hu",
+    "bone_hu",
+    "beam_hardening_hu",
+    "slice_thickness_mm",
+    "ganglionic_index",
+    "supraganglionic_index",
+    "planned_units",
+    "confounders",
+    "seed",
+)
+
+
+@dataclass(frozen=True)
+class PhantomSet:
+    """What :func:`write_phantom_set` wrote."""
+
+    out_dir: Path
+    cases: tuple[str, ...]
+    positive_units: int
+
+
+def case_seed(seed: int, index: int) -> int:
+    """The seed of case ``index`` in a set made with ``seed`` (independent streams)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def case_ids(n: int) -> list[str]:
+    width = max(3, len(str(n)))
+    return [f"case{i + 1:0{width}d}" for i in range(n)]
+
+
+def _case_row(case: str, phantom) -> dict:
+    meta = phantom.meta
+    row = {key: meta[key] for key in CASE_COLUMNS if key in meta}
+    row["case"] = case
+    for axis, value in zip("xyz", meta["shift_mm"], strict=True):
+        row[f"shift_{axis}_mm"] = value
+    row["ganglionic_index"] = phantom.levels["ganglionic"]
+    row["supraganglionic_index"] = phantom.levels["supraganglionic"]
+    return row
+
+
+def write_phantom_set(
+    out_dir: Path,
+    n: int,
+    seed: int,
+    *,
+    fmt: str = "dicom",
+    thin: bool = False,
+    config=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PhantomSet:
+    """Generate ``n`` phantoms (case i from :func:`case_seed`) and write them to ``out_dir``."""
+    import SimpleITK as sitk
+
+    from model.phantom import PhantomConfig, PhantomError, generate_phantom
+    from readerstudy.imaging import write_dicom_series, write_nifti
+
+    if fmt not in FORMATS:
+        raise ReaderStudyError(f"phantom format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if n < 1:
+        raise ReaderStudyError(f"the number of phantoms must be at least 1, got {n}")
+    out_dir = Path(out_dir)
+    if (out_dir / "truth.csv").exists():
+        raise ReaderStudyError(
+            f"{out_dir} already holds a phantom set (truth.csv); choose an empty folder"
+        )
+    config = config or PhantomConfig(thin=thin)
+    (out_dir / "masks").mkdir(parents=True, exist_ok=True)
+    ids = case_ids(n)
+    truth_rows, case_rows = [], []
+    for i, case in enumerate(ids):
+        try:
+            phantom = generate_phantom(case_seed(seed, i), config)
+        except PhantomError as exc:
+            raise ReaderStudyError(f"{case}: {exc}") from exc
+        folder = out_dir / case
+        if fmt == "dicom":
+            write_dicom_series(
+                phantom.image,
+                folder,
+                vendor=phantom.meta["vendor"],
+                tilt_deg=phantom.meta["tilt_deg"],
+                patient_name=f"PHANTOM^{case}",
+                patient_id=case,
+                series_description=(f"NCCT HEAD {phantom.meta['slice_thickness_mm']:g}mm PHANTOM"),
+                seed=case_seed(seed, i),
+            )
+        else:
+            write_nifti(phantom.image, folder / "image.nii.gz")
+        sitk.WriteImage(phantom.lesion_mask, str(out_dir / "masks" / f"{case}.nii.gz"), True)
+        truth_rows += [(case, unit, phantom.truth[unit]) for unit in UNITS]
+        case_rows.append(_case_row(case, phantom))
+        if progress is not None:
+            progress(i + 1, n)
+    with (out_dir / "truth.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("case", "unit", "truth"))
+        writer.writerows(truth_rows)
+    with (out_dir / "cases.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CASE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(case_rows)
+    return PhantomSet(out_dir, tuple(ids), sum(t for _, _, t in truth_rows))

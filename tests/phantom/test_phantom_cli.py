@@ -1,0 +1,89 @@
+"""``readerstudy phantom generate``: case folders, truth and case tables, masks, reproducibility."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import SimpleITK as sitk
+from typer.testing import CliRunner
+
+from analysis.units import UNITS
+from model.phantom import generate_phantom
+from readerstudy.cli import app
+from readerstudy.imaging import load_volume
+from readerstudy.phantoms import case_ids, case_seed
+
+runner = CliRunner()
+
+
+def _rows(path) -> list[dict]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_nifti_set_is_reproducible_and_matches_the_generator(tmp_path):
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        result = runner.invoke(
+            app,
+            [
+                "phantom",
+                "generate",
+                "--n",
+                "2",
+                "--out",
+                str(out),
+                "--seed",
+                "7",
+                "--format",
+                "nifti",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+    assert (outs[0] / "truth.csv").read_text() == (outs[1] / "truth.csv").read_text()
+    assert (outs[0] / "cases.csv").read_text() == (outs[1] / "cases.csv").read_text()
+    truth = _rows(outs[0] / "truth.csv")
+    assert [(r["case"], r["unit"]) for r in truth] == [(c, u) for c in case_ids(2) for u in UNITS]
+    cases = _rows(outs[0] / "cases.csv")
+    assert [c["case"] for c in cases] == ["case001", "case002"]
+    assert {"side", "vendor", "lesion_volume_ml", "hu_drop", "noise_sd", "yaw_deg"} <= set(cases[0])
+    phantom = generate_phantom(case_seed(7, 1))
+    image = sitk.ReadImage(str(outs[0] / "case002" / "image.nii.gz"))
+    np.testing.assert_allclose(
+        sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(phantom.image), atol=1e-3
+    )
+    mask = sitk.ReadImage(str(outs[0] / "masks" / "case002.nii.gz"))
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(mask), sitk.GetArrayFromImage(phantom.lesion_mask)
+    )
+    assert {r["unit"]: int(r["truth"]) for r in truth if r["case"] == "case002"} == phantom.truth
+    assert cases[1]["side"] == phantom.meta["side"]
+
+
+def test_dicom_set_loads_back_in_hu(tmp_path):
+    out = tmp_path / "dicom"
+    result = runner.invoke(app, ["phantom", "generate", "--n", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    phantom = generate_phantom(case_seed(0, 0))
+    volume = load_volume(out / "case001")
+    loaded = sitk.GetArrayFromImage(volume.image)
+    assert loaded.shape == sitk.GetArrayFromImage(phantom.image).shape
+    # Stored as integers by the vendor's rescale: within one HU of the generator's image.
+    assert np.abs(loaded - sitk.GetArrayFromImage(phantom.image)).max() <= 1.0
+    np.testing.assert_allclose(volume.image.GetOrigin(), phantom.image.GetOrigin(), atol=1e-3)
+    assert _rows(out / "cases.csv")[0]["vendor"] == phantom.meta["vendor"]
+
+
+def test_a_folder_holding_a_set_is_refused_with_one_line(tmp_path):
+    out = tmp_path / "set"
+    args = ["phantom", "generate", "--n", "1", "--out", str(out), "--format", "nifti"]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2
+    assert "already holds a phantom set" in again.output
+
+
+def test_zero_phantoms_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["phantom", "generate", "--n", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 2
