@@ -24,7 +24,8 @@ DEMO_SEED = 2022
 PHANTOM_MODULES = ("readerstudy.phantoms", "model.phantom")
 DATASET_WRITERS = ("write_dataset", "generate_dataset", "write_phantoms")
 """Names under which the anatomy helper's dataset writer (cases, truth.csv, cases.csv, masks/)
-is looked up; without one the demo writes NIfTI cases from ``generate_phantom`` itself."""
+is looked up; without one the demo writes DICOM series (the phantom's vendor and gantry tilt)
+from ``model.phantom.generate_phantom`` with the imaging writer."""
 
 
 @dataclass
@@ -54,14 +55,16 @@ def _phantom_generator() -> Callable[..., object] | None:
     phantom = _module("model.phantom")
     if phantom is None or not hasattr(phantom, "generate_phantom"):
         return None
-    return _nifti_dataset_writer(phantom.generate_phantom)
+    return _dicom_dataset_writer(phantom.generate_phantom)
 
 
-def _nifti_dataset_writer(generate_phantom: Callable[[int], object]):
+def _dicom_dataset_writer(generate_phantom: Callable[[int], object]):
     def write(folder: Path, n_cases: int, *, seed: int, echo=print) -> None:
         import csv
 
         import SimpleITK as sitk
+
+        from readerstudy.imaging import write_dicom_series
 
         (folder / "masks").mkdir(parents=True)
         truth_rows, case_rows = [], []
@@ -69,8 +72,15 @@ def _nifti_dataset_writer(generate_phantom: Callable[[int], object]):
             case = f"P{i + 1:03d}"
             echo(f"  phantom {i + 1}/{n_cases}")
             phantom = generate_phantom(seed * 1000 + i)
-            (folder / case).mkdir()
-            sitk.WriteImage(phantom.image, str(folder / case / "image.nii.gz"))
+            write_dicom_series(
+                phantom.image,
+                folder / case,
+                vendor=phantom.meta.get("vendor", "ge"),
+                tilt_deg=phantom.meta.get("tilt_deg", 0.0),
+                patient_name=f"PHANTOM^CASE{i + 1:03d}",
+                patient_id=f"PH{seed}{i + 1:03d}",
+                seed=seed * 1000 + i,
+            )
             sitk.WriteImage(phantom.lesion_mask, str(folder / "masks" / f"{case}.nii.gz"))
             truth_rows += [(case, unit, value) for unit, value in phantom.truth.items()]
             positive = sum(phantom.truth.values())
