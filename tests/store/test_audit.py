@@ -188,3 +188,13 @@ def test_a_chain_rewritten_from_scratch_fails_against_a_recorded_anchor(store, l
     result = store.verify_audit(anchor=anchor)
     assert not result.ok
     assert any("no longer in the chain" in reason for _, reason in result.problems)
+
+
+def test_truncate_is_refused_on_postgresql(store, location):
+    if location.backend != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    _fill(store)
+    for table in ("audit_events", "read_units", "read_intervals", "reads"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            _attack(location, f"TRUNCATE {table} CASCADE")
+    assert store.verify_audit().ok
