@@ -130,8 +130,14 @@ def open_store(
             with conn.begin():
                 if engine.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_OPEN_LOCK})
-                    if schema is not None:
-                        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                    if (
+                        schema is not None
+                        and not conn.execute(
+                            text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+                        ).first()
+                    ):
+                        # Only when missing: CREATE needs a privilege a reading user lacks.
+                        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
                 t.ensure_schema(
                     conn, store_name=name, created_by=f"readerstudy {readerstudy.__version__}"
                 )
