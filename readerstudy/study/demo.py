@@ -9,9 +9,7 @@ with what it can do; nothing is faked.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import inspect
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,11 +19,6 @@ from readerstudy.errors import ReaderStudyError
 
 DEMO_READERS = ("r1", "r2", "r3", "r4")
 DEMO_SEED = 2022
-PHANTOM_MODULES = ("readerstudy.phantoms", "model.phantom")
-DATASET_WRITERS = ("write_dataset", "generate_dataset", "write_phantoms")
-"""Names under which the anatomy helper's dataset writer (cases, truth.csv, cases.csv, masks/)
-is looked up; without one the demo writes DICOM series (the phantom's vendor and gantry tilt)
-from ``model.phantom.generate_phantom`` with the imaging writer."""
 
 
 @dataclass
@@ -37,87 +30,29 @@ class DemoResult:
     complete: bool = False
 
 
-def _module(name: str):
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        return None
+def _phantoms_available() -> bool:
+    return importlib.util.find_spec("readerstudy.phantoms") is not None
 
 
-def _phantom_generator() -> Callable[..., object] | None:
-    """``write(folder, n_cases, seed=...)``: the anatomy helper's dataset writer, else one
-    built here on ``model.phantom.generate_phantom``; None when no phantoms exist yet."""
-    for name in PHANTOM_MODULES:
-        module = _module(name)
-        for attr in DATASET_WRITERS:
-            if module is not None and hasattr(module, attr):
-                return getattr(module, attr)
-    phantom = _module("model.phantom")
-    if phantom is None or not hasattr(phantom, "generate_phantom"):
-        return None
-    return _dicom_dataset_writer(phantom.generate_phantom)
+def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -> Path:
+    """The demo's DICOM phantom set (mixed vendors), written once and reused."""
+    from readerstudy.phantoms import write_phantom_set
 
-
-def _dicom_dataset_writer(generate_phantom: Callable[[int], object]):
-    def write(folder: Path, n_cases: int, *, seed: int, echo=print) -> None:
-        import csv
-
-        import SimpleITK as sitk
-
-        from readerstudy.imaging import write_dicom_series
-
-        (folder / "masks").mkdir(parents=True)
-        truth_rows, case_rows = [], []
-        for i in range(n_cases):
-            case = f"P{i + 1:03d}"
-            echo(f"  phantom {i + 1}/{n_cases}")
-            phantom = generate_phantom(seed * 1000 + i)
-            write_dicom_series(
-                phantom.image,
-                folder / case,
-                vendor=phantom.meta.get("vendor", "ge"),
-                tilt_deg=phantom.meta.get("tilt_deg", 0.0),
-                patient_name=f"PHANTOM^CASE{i + 1:03d}",
-                patient_id=f"PH{seed}{i + 1:03d}",
-                seed=seed * 1000 + i,
-            )
-            sitk.WriteImage(phantom.lesion_mask, str(folder / "masks" / f"{case}.nii.gz"))
-            truth_rows += [(case, unit, value) for unit, value in phantom.truth.items()]
-            positive = sum(phantom.truth.values())
-            side = phantom.meta.get("side", "none") if positive else "none"
-            case_rows.append((case, side, phantom.meta.get("vendor", ""), positive))
-        for name, header, rows in (
-            ("truth.csv", ("case", "unit", "truth"), truth_rows),
-            ("cases.csv", ("case", "side", "vendor", "positive_units"), case_rows),
-        ):
-            with (folder / name).open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                writer.writerows(rows)
-
-    return write
-
-
-def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -> Path | None:
     folder = out / "phantoms"
     marker = folder / f".complete-{n_cases}-{seed}"
     if marker.is_file() and (folder / "truth.csv").is_file():
         echo(f"  phantoms: reusing {n_cases} cached cases in {folder}")
         return folder
-    write = _phantom_generator()
-    if write is None:
-        echo(
-            "  the phantom generator (model.phantom, anatomy issue) is not installed yet; "
-            "the demo cannot build its cases"
-        )
-        return None
     if folder.exists():
         shutil.rmtree(folder)
-    echo(f"  phantoms: generating {n_cases} synthetic NCCT cases in {folder} ...")
-    if "echo" in inspect.signature(write).parameters:
-        write(folder, n_cases, seed=seed, echo=echo)
-    else:
-        write(folder, n_cases, seed=seed)
+    echo(f"  phantoms: generating {n_cases} synthetic NCCT cases (DICOM) in {folder} ...")
+    write_phantom_set(
+        folder,
+        n_cases,
+        seed,
+        fmt="dicom",
+        progress=lambda done, total: echo(f"  phantom {done}/{total}"),
+    )
     marker.touch()
     return folder
 
@@ -143,18 +78,16 @@ def run_demo(
     study_dir = out / "study"
     result = DemoResult(study=study_dir)
     echo("1/5 cases")
-    if _phantom_generator() is None and not (out / "phantoms" / "truth.csv").is_file():
+    if not _phantoms_available() and not (out / "phantoms" / "truth.csv").is_file():
         echo(
-            "  the phantom generator (model.phantom, anatomy issue) is not installed yet; "
-            "the demo cannot build its cases"
+            "  the phantom generator (readerstudy.phantoms, anatomy issue) is not installed "
+            "yet; the demo cannot build its cases"
         )
         return result
     if fresh and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     phantoms = _phantoms(out, n_cases, seed, echo)
-    if phantoms is None:
-        return result
     result.steps.append("phantoms")
 
     echo("2/5 study init (4 readers, sequential, 14-day washout)")

@@ -19,7 +19,12 @@ import readerstudy.study.demo as demo
 from analysis.units import UNITS
 
 
-def _tiny_phantoms(folder, n_cases, *, seed):
+def _tiny_phantoms(out, n_cases, seed, echo):
+    """Stand-in for the DICOM phantom set: tiny NIfTI cases with truth, written once."""
+    folder = out / "phantoms"
+    if (folder / "truth.csv").is_file():
+        echo(f"  phantoms: reusing {n_cases} cached cases in {folder}")
+        return folder
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     truth, cases = [], []
@@ -40,6 +45,7 @@ def _tiny_phantoms(folder, n_cases, *, seed):
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(rows)
+    return folder
 
 
 @pytest.fixture
@@ -58,7 +64,7 @@ def model_calls(monkeypatch):
         return frame
 
     monkeypatch.setattr(readerstudy.ai, "predict_many", predict_many)
-    monkeypatch.setattr(demo, "_phantom_generator", lambda: _tiny_phantoms)
+    monkeypatch.setattr(demo, "_phantoms", _tiny_phantoms)
     return calls
 
 
@@ -82,7 +88,7 @@ def test_demo_runs_end_to_end_and_reuses_its_cache(tmp_path, model_calls):
 
 
 def test_demo_stops_with_a_message_without_phantoms(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "_phantom_generator", lambda: None)
+    monkeypatch.setattr(demo, "_phantoms_available", lambda: False)
     lines = []
     result = demo.run_demo(tmp_path / "demo", echo=lines.append)
     assert not result.complete
