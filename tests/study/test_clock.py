@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from readerstudy.study.clock import (
     ClockError,
@@ -144,3 +147,37 @@ def test_simulated_time_refuses_to_go_backwards():
 def test_interval_json_round_trip():
     interval = Interval(Spell.IDLE, 1.5, 70.25)
     assert Interval.from_json(interval.to_json()) == interval
+
+
+EVENTS = ("input", "tick", "pause", "resume", "focus_lost", "focus_gained")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 200, allow_nan=False), st.sampled_from(EVENTS)), max_size=40)
+)
+def test_any_valid_event_stream_partitions_the_read(script):
+    """Whatever happens, the intervals tile [0, wall] and active time is their active sum."""
+    time = SimulatedTime()
+    clock = ReadingClock(time, idle_timeout_s=60)
+    for gap, event in script:
+        time.advance(gap)
+        try:
+            getattr(clock, event)()
+        except ClockError:
+            continue  # refused transitions leave the clock unchanged
+    if clock.state.value == "paused":
+        clock.resume()
+    result = clock.stop()
+    intervals = result.intervals
+    if result.wall_s == 0:
+        assert intervals == ()
+        return
+    assert intervals[0].start_s == 0
+    assert intervals[-1].end_s == pytest.approx(result.wall_s)
+    for before, after in itertools.pairwise(intervals):
+        assert before.end_s == after.start_s
+        assert before.spell is not after.spell
+        assert before.seconds > 0
+    assert result.active_s == pytest.approx(active_seconds(intervals))
+    assert 0 <= result.active_s <= result.wall_s
