@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import uuid
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.protocol import Study
@@ -50,3 +53,20 @@ def test_four_workstations_read_one_study_without_lost_or_duplicated_reads(tmp_p
         assert study.store.in_progress() == []
         verification = study.store.verify_audit()
         assert verification.ok, verification.reason
+
+
+@pytest.mark.requires_postgres
+def test_a_study_reads_the_same_on_postgresql(tmp_path, postgres_url):
+    folder = tmp_path / "study"
+    write_study_folder(folder, n_cases=3, readers=("r1",), name=f"pg-{uuid.uuid4().hex[:12]}")
+    time = SimulatedTime()
+    with Study.open(folder, db=postgres_url, time=time) as study:
+        study.lock()
+        study.set_pin("r1", PIN)
+        session = study.login("r1", PIN)
+        while session.current is not None:
+            time.advance(15)
+            session.submit(all_negative(session.current))
+        assert len(study.store.reads(reader="r1")) == 3
+        assert study.status()[0].done == 3
+        assert study.store.verify_audit().ok
