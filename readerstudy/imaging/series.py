@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydicom.dataset import Dataset
+
 from readerstudy.imaging.errors import (
     ImagingError,
     SeriesSelectionError,
@@ -138,6 +140,19 @@ def candidate_files(root: Path) -> list[Path]:
     )
 
 
+def _thickness(ds: Dataset) -> float | None:
+    """SliceThickness (top level, else Enhanced CT shared pixel measures); None if unusable."""
+    try:
+        value = ds.get("SliceThickness")
+        if value in (None, "") and ds.get("SharedFunctionalGroupsSequence"):
+            measures = ds.SharedFunctionalGroupsSequence[0].get("PixelMeasuresSequence")
+            value = measures[0].get("SliceThickness") if measures else None
+        thickness = float(value) if value not in (None, "") else None
+    except Exception:  # corrupt values fail in many ways inside pydicom
+        return None
+    return thickness if thickness is not None and 0 < thickness < 1e3 else None
+
+
 def _series_info(
     uid: str, instances: list[Instance]
 ) -> tuple[SeriesInfo, StackGeometry | ImagingError]:
@@ -148,15 +163,9 @@ def _series_info(
         warnings_.extend(inst.read_warnings)
     error: ImagingError | None = next((i.problem for i in instances if i.problem), None)
     geometry = None
-    thickness = None
-    try:
-        thickness = float(ds.get("SliceThickness")) if ds.get("SliceThickness") else None
-    except (TypeError, ValueError):
-        warnings_.append(f"SliceThickness {ds.get('SliceThickness')!r} is not a number")
-    if ds.get("SharedFunctionalGroupsSequence") and thickness is None:
-        measures = ds.SharedFunctionalGroupsSequence[0].get("PixelMeasuresSequence")
-        if measures and measures[0].get("SliceThickness"):
-            thickness = float(measures[0].SliceThickness)
+    thickness = _thickness(ds)
+    if thickness is None and text(ds, "SliceThickness"):
+        warnings_.append(f"SliceThickness {text(ds, 'SliceThickness')!r} is not usable")
     label = f"series {uid}"
     if error is None:
         try:
