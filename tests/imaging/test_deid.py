@@ -236,3 +236,36 @@ def test_nifti_errors(tmp_path: Path) -> None:
         load_volume(bad)
     with pytest.raises(ValueError, match=r"must end in \.nii or \.nii\.gz"):
         write_nifti(sitk.Image([4, 4, 4], sitk.sitkFloat32), tmp_path / "x.nrrd")
+
+
+def test_references_inside_sequences_follow_the_remapping(tmp_path: Path, phantom: sitk.Image):
+    src = tmp_path / "src"
+    files = write_dicom_series(phantom, src, seed=1)
+    target = pydicom.dcmread(files[0])
+    ds = pydicom.dcmread(files[1])
+    ref = pydicom.Dataset()
+    ref.ReferencedSOPClassUID = target.SOPClassUID
+    ref.ReferencedSOPInstanceUID = target.SOPInstanceUID
+    ref.ReferencedFrameNumber = 1
+    ds.ReferencedImageSequence = pydicom.Sequence([ref])
+    ds.save_as(files[1])
+    report = deidentify_tree(src, tmp_path / "out", salt="x")
+    outputs = {c.source: pydicom.dcmread(tmp_path / "out" / c.output) for c in report.files}
+    new_ref = outputs["CT0002.dcm"].ReferencedImageSequence[0]
+    assert new_ref.ReferencedSOPInstanceUID == outputs["CT0001.dcm"].SOPInstanceUID
+    assert new_ref.ReferencedSOPClassUID == target.SOPClassUID
+    change = next(c for c in report.files if c.source == "CT0002.dcm")
+    assert "ReferencedImageSequence[0].ReferencedSOPInstanceUID" in change.uids_remapped
+
+
+def test_inspect_nifti_and_dicom_progress(tmp_path: Path, phantom: sitk.Image) -> None:
+    from typer.testing import CliRunner
+
+    from readerstudy.cli import build_app
+
+    path = write_nifti(phantom, tmp_path / "case.nii.gz")
+    result = CliRunner().invoke(build_app(), ["dicom", "inspect", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["size"] == [64, 64, 20]
+    assert info["origin_mm"] == pytest.approx(list(phantom.GetOrigin()))

@@ -209,3 +209,45 @@ def test_real_dicomdir_is_followed() -> None:
     assert volume.image.GetSize()[2] == 5
     gappy = next(s for s in series if s.modality == "CT" and s.n_slices == 4)
     assert "161 slices missing between z=-99.5 and z=103.0 mm" in gappy.problem
+
+
+def test_two_series_mixed_in_one_folder_are_told_apart(tmp_path: Path, phantom: sitk.Image) -> None:
+    """Shuffled, extension-less files of two series in one folder: grouped by UID, not by name."""
+    write_dicom_series(phantom, tmp_path, shuffle_names=True, seed=1, vendor="ge")
+    shifted = sitk.Image(phantom)
+    shifted.SetOrigin((0.0, 0.0, 0.0))
+    write_dicom_series(
+        shifted, tmp_path, shuffle_names=True, seed=2, vendor="siemens", series_description="BONE"
+    )
+    calls: list[tuple[int, int]] = []
+    series = discover_series(tmp_path, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (40, 40)
+    assert sorted(s.n_slices for s in series) == [20, 20]
+    assert all(s.problem is None for s in series)
+    volume = load_volume(tmp_path)
+    assert volume.series_uid == choose_series(series).uid
+    np.testing.assert_allclose(volume.image.GetOrigin(), phantom.GetOrigin(), atol=1e-4)
+
+
+def test_tilt_on_a_rotated_grid(tmp_path: Path, phantom: sitk.Image) -> None:
+    """Tilt about a rotated row axis still lands every voxel where the source has it."""
+    angle = np.radians(8.0)
+    rot = np.array(
+        [[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]]
+    )
+    phantom.SetDirection(rot.ravel().tolist())
+    write_dicom_series(phantom, tmp_path, tilt_deg=15.0, seed=3)
+    volume = load_volume(tmp_path)
+    assert volume.tilt_deg == pytest.approx(15.0, abs=0.01)
+    loaded = sitk.GetArrayFromImage(
+        sitk.Resample(volume.image, phantom, sitk.Transform(), sitk.sitkLinear, np.nan)
+    )
+    source = sitk.GetArrayFromImage(phantom)
+    from scipy import ndimage
+
+    footprint = np.ones((5, 5, 5), dtype=bool)
+    lo = ndimage.minimum_filter(source, footprint=footprint, mode="constant", cval=-1e6)
+    hi = ndimage.maximum_filter(source, footprint=footprint, mode="constant", cval=1e6)
+    inside = lo == hi
+    assert inside.mean() > 0.2
+    np.testing.assert_allclose(loaded[inside], source[inside], atol=0.5)
