@@ -88,11 +88,17 @@ def _bare_insert(engine: sa.Engine, sub: ReadSubmission) -> None:
             ).inserted_primary_key[0]
             conn.execute(
                 tables.read_units.insert(),
-                [{"read_id": read_id, "unit": u, **a} for u, a in sub.units.items()],
+                [
+                    {"study_id": "bare", "read_id": read_id, "unit": u, **a}
+                    for u, a in sub.units.items()
+                ],
             )
             conn.execute(
                 tables.read_intervals.insert(),
-                [{"read_id": read_id, "idx": i, **iv} for i, iv in enumerate(sub.intervals)],
+                [
+                    {"study_id": "bare", "read_id": read_id, "idx": i, **iv}
+                    for i, iv in enumerate(sub.intervals)
+                ],
             )
 
 

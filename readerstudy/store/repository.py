@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    Select,
     Table,
     and_,
     bindparam,
@@ -635,13 +636,19 @@ class Store:
         w.conn.execute(
             t.read_units.insert(),
             [
-                {"read_id": read_id, "unit": unit, "call": a["call"], "rating": a["rating"]}
+                {
+                    "study_id": self.study_id,
+                    "read_id": read_id,
+                    "unit": unit,
+                    "call": a["call"],
+                    "rating": a["rating"],
+                }
                 for read_id, sub in zip(ids, subs, strict=True)
                 for unit, a in sub.units.items()
             ],
         )
         intervals = [
-            {"read_id": read_id, "idx": i, **interval}
+            {"study_id": self.study_id, "read_id": read_id, "idx": i, **interval}
             for read_id, sub in zip(ids, subs, strict=True)
             for i, interval in enumerate(sub.intervals)
         ]
@@ -711,23 +718,37 @@ class Store:
         units: dict[int, dict[str, dict]] = {read_id: {} for read_id in wanted}
         u = t.read_units.c
         for read_id, unit, call, rating in conn.execute(
-            select(u.read_id, u.unit, u.call, u.rating)
-            .join(t.reads, t.reads.c.id == u.read_id)
-            .where(*where)
+            _children(
+                select(u.read_id, u.unit, u.call, u.rating),
+                t.read_units,
+                where,
+                study_id=self.study_id,
+            )
         ).all():
             if read_id in wanted:
                 units[read_id][unit] = {"call": call, "rating": rating}
         intervals: dict[int, list[dict]] = {}
         i = t.read_intervals.c
         for read_id, kind, start, end in conn.execute(
-            select(i.read_id, i.kind, i.start, i.end)
-            .join(t.reads, t.reads.c.id == i.read_id)
-            .where(*where)
-            .order_by(i.read_id, i.idx)
+            _children(
+                select(i.read_id, i.kind, i.start, i.end),
+                t.read_intervals,
+                where,
+                study_id=self.study_id,
+            ).order_by(i.read_id, i.idx)
         ).all():
             if read_id in wanted:
                 intervals.setdefault(read_id, []).append({"kind": kind, "start": start, "end": end})
         return [_stored_read(row, units[row.id], tuple(intervals.get(row.id, ()))) for row in rows]
+
+
+def _children(
+    query: Select, table: Table, where: list[ColumnElement[bool]], *, study_id: str
+) -> Select:
+    """Rows of a read's child table for the reads selected by ``where``."""
+    if len(where) == 1:  # the whole study: the child rows carry the study id themselves
+        return query.where(table.c.study_id == study_id)
+    return query.join(t.reads, t.reads.c.id == table.c.read_id).where(*where)
 
 
 def _stored_read(row: Any, units: dict[str, dict], intervals: tuple[dict, ...]) -> StoredRead:

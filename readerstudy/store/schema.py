@@ -18,7 +18,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
-    ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -128,25 +128,34 @@ reads = Table(
     Column("extra", Text, nullable=False),  # canonical JSON object
     Column("amend_reason", Text),
     UniqueConstraint("study_id", "reader", "session", "case", "version", name="uq_read_version"),
+    UniqueConstraint("study_id", "id", name="uq_read_study"),  # target of the child tables' FK
 )
 
 read_units = Table(
     "read_units",
     metadata,
-    Column("read_id", Integer, ForeignKey("reads.id", ondelete="RESTRICT"), primary_key=True),
+    Column("study_id", String(128), nullable=False),
+    Column("read_id", Integer, primary_key=True),
     Column("unit", String(32), primary_key=True),
     Column("call", SmallInteger),
     Column("rating", Float(53)),
+    ForeignKeyConstraint(
+        ["study_id", "read_id"], ["reads.study_id", "reads.id"], ondelete="RESTRICT"
+    ),
 )
 
 read_intervals = Table(
     "read_intervals",
     metadata,
-    Column("read_id", Integer, ForeignKey("reads.id", ondelete="RESTRICT"), primary_key=True),
+    Column("study_id", String(128), nullable=False),
+    Column("read_id", Integer, primary_key=True),
     Column("idx", Integer, primary_key=True, autoincrement=False),
     Column("kind", String(16), nullable=False),
     Column("start", UTCDateTime, nullable=False),
     Column("end", UTCDateTime),
+    ForeignKeyConstraint(
+        ["study_id", "read_id"], ["reads.study_id", "reads.id"], ondelete="RESTRICT"
+    ),
 )
 
 in_progress = Table(
