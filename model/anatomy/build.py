@@ -30,10 +30,11 @@ diploe (2.5 mm), outer table (2.5 mm) and scalp (4.5 mm), as soft shells of that
 Ventricles. CSF fraction >= 0.5 at depth >= 15 mm within 30 mm of the midline and between
 z = -20 and +40 mm: the lateral (and third) ventricles.
 
-Caudate (C). Deep grey matter (GM >= 0.20, depth >= 12 mm, not ventricle: nilearn's GM map
-underestimates the weakly contrasted deep nuclei) within 7.5 mm of the lateral ventricle and
+Caudate (C). Deep grey matter (GM >= 0.15, depth >= 12 mm, not ventricle: nilearn's GM map
+underestimates the weakly contrasted deep nuclei) within 9 mm of the lateral ventricle and
 lateral to it (10-26 mm from the midline), from the interventricular foramen (y = -8 mm) to
-the tip of the frontal horn, z -4..+28 mm: the caudate head and body beside the frontal horn.
+30 mm in front of it or the tip of the frontal horn, z -4..+24 mm: the caudate head beside
+the frontal horn and the start of its body.
 
 Thalamus (a boundary, not a unit). Deep grey matter (GM >= 0.30) within 20 mm of the
 midline between y = -36 and -2 mm and z = -8 and +20 mm.
@@ -242,7 +243,7 @@ def derive_regions(fractions: dict[str, np.ndarray]) -> np.ndarray:
     ax = np.abs(x)
     ventricles = ventricle_mask(fractions, depth)
     deep_gm = (depth >= 12) & ~ventricles
-    near_ventricle = _distance_to(ventricles) <= 7.5
+    near_ventricle = _distance_to(ventricles) <= 9.0
     thalamus = deep_gm & (gm >= 0.30) & (ax <= 20) & (y >= -36) & (y <= -2) & (z >= -8) & (z <= 20)
     tissue = (gm + wm) >= 0.5
     not_ventricle = tissue & ~ventricles
@@ -254,14 +255,14 @@ def derive_regions(fractions: dict[str, np.ndarray]) -> np.ndarray:
         caudate = (
             deep_gm
             & hemi
-            & (gm >= 0.20)
+            & (gm >= 0.15)
             & near_ventricle
             & (ax >= 10)
             & (ax <= 26)
             & (y >= -8)
-            & (y <= frontal_horn_tip)
+            & (y <= min(frontal_horn_tip, 22.0))
             & (z >= -4)
-            & (z <= 28)
+            & (z <= 24)
         )
         putamen = _largest_component(
             hemi

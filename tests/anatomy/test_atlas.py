@@ -86,13 +86,11 @@ def test_atlas_agrees_with_an_independent_atlas(refdata):
     rows = compare_with_reference(load_atlas(), LABELS, refdata / "aspects_atlas_mni152")
     print("\n" + format_table(rows))
     dice = {r.unit: r.dice for r in rows}
-    # Targets of issue 4: mean Dice >= 0.6, every centroid within 8 mm, every region >= 0.4.
-    assert np.mean(list(dice.values())) >= 0.65
+    # Targets of issue 4: mean Dice >= 0.6, every region >= 0.4, every centroid within
+    # 8 mm. Reached: mean 0.69, lowest 0.41 (caudate), farthest centroid 6.6 mm.
+    assert np.mean(list(dice.values())) >= 0.68
+    assert min(dice.values()) >= 0.40
     assert all(r.centroid_mm <= 8.0 for r in rows)
-    # Shortfall: the reference caudate sits ~4 mm lateral of the caudate of nilearn's MNI152
-    # 2009 (on the anterior limb of the internal capsule there); ours follows the grey matter.
-    assert min(d for u, d in dice.items() if not u.startswith("C_")) >= 0.55
-    assert min(dice["C_left"], dice["C_right"]) >= 0.28
 
 
 def test_atlas_export_writes_one_mask_per_unit(tmp_path):
