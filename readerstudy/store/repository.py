@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
@@ -572,6 +573,30 @@ class Store:
         )
         with self._read() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def backup(self, destination: str | Path) -> Path:
+        """Copy a SQLite store, with its write-ahead log, to a new file while it stays in use.
+
+        Copying ``results.sqlite`` with the file manager can miss reads still in the WAL file;
+        this uses SQLite's online backup. PostgreSQL stores are backed up with ``pg_dump``.
+        """
+        self._check_open()
+        if self.backend != "sqlite":
+            raise StoreError(f"{self.name}: back up a PostgreSQL store with pg_dump")
+        destination = Path(destination)
+        if destination.exists():
+            raise StoreError(f"backup {destination} exists already; choose a new file")
+        if not destination.parent.is_dir():
+            raise StoreError(f"backup {destination}: folder {destination.parent} does not exist")
+        target = sqlite3.connect(destination)
+        try:
+            with self._engine.connect() as conn:
+                conn.connection.driver_connection.backup(target)
+        except (sqlite3.Error, DBAPIError) as exc:
+            raise StoreError(f"backup of {self.name} to {destination} failed: {exc}") from exc
+        finally:
+            target.close()
+        return destination
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -291,3 +291,18 @@ def test_a_free_text_study_name_is_a_valid_study_id(location):
     with location.open("Demo study (2026, site B)") as store:
         assert len(store.reads()) == 1
         assert store.verify_audit().ok
+
+
+def test_an_online_backup_holds_every_committed_read(study_dir, tmp_path):
+    with open_store(study_dir) as store:
+        store.submit_many(make_submission("r1", 1, f"c{i}", i) for i in range(1, 31))
+        store.append_event("lock", payload={"by": "coordinator"})
+        assert (study_dir / "results.sqlite-wal").stat().st_size > 0  # not yet checkpointed
+        copy = store.backup(tmp_path / "backup.sqlite")
+        with pytest.raises(StoreError, match="exists already"):
+            store.backup(copy)
+        expected = store.reads()
+    with open_store(copy) as restored:
+        assert restored.reads() == expected
+        assert restored.verify_audit().ok
+        assert restored.events()[-1].kind == "lock"
