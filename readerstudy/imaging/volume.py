@@ -90,14 +90,15 @@ def _load_nifti(path: Path) -> CTVolume:
 
 def _stored_values(ds: Dataset, path: Path, n_frames: int) -> np.ndarray:
     """Stored pixel values as (frames, rows, cols), in the file's pixel representation."""
-    rows, columns = int(ds.Rows), int(ds.Columns)
-    samples = int(ds.get("SamplesPerPixel", 1))
-    if samples != 1:
-        raise UnreadableFileError(f"{path}: {samples} samples per pixel; CT is greyscale")
     syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
-    bits = int(ds.get("BitsAllocated", 16))
-    signed = int(ds.get("PixelRepresentation", 0)) == 1
     try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        samples = int(ds.get("SamplesPerPixel", 1))
+        bits = int(ds.get("BitsAllocated", 16))
+        bits_stored = int(ds.get("BitsStored", bits))
+        signed = int(ds.get("PixelRepresentation", 0)) == 1
+        if samples != 1:
+            raise UnreadableFileError(f"{path}: {samples} samples per pixel; CT is greyscale")
         if syntax in _NATIVE_SYNTAXES and bits == 16:
             data = ds.PixelData
             expected = rows * columns * n_frames * 2
@@ -106,11 +107,15 @@ def _stored_values(ds: Dataset, path: Path, n_frames: int) -> np.ndarray:
                     f"{path}: pixel data truncated ({len(data)} of {expected} bytes)"
                 )
             array = np.frombuffer(data, dtype="<i2" if signed else "<u2", count=expected // 2)
+            if signed and 0 < bits_stored < 16:
+                # Sign-extend from the high bit, as pydicom does for signed stored values.
+                shift = 16 - bits_stored
+                array = (array << shift) >> shift
         else:
             array = ds.pixel_array
     except ImagingError:
         raise
-    except Exception as exc:  # decoders raise many types on corrupt or truncated data
+    except Exception as exc:  # decoders and header conversions fail in many ways
         name = getattr(ds.file_meta.get("TransferSyntaxUID"), "name", syntax)
         raise UnreadableFileError(
             f"{path}: pixel data cannot be decoded ({name}; {type(exc).__name__}: {exc})"
