@@ -29,6 +29,7 @@ DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
 ENHANCED_CT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.2.1"
 _DEFER = 4096  # bytes: larger values (pixel data) are read only when accessed
+_TAGS: dict[str, int] = {}
 _DECIMAL = frozenset({"ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"})
 
 
@@ -77,8 +78,6 @@ def read_dataset(path: Path) -> tuple[Dataset, tuple[str, ...]]:
         warnings.simplefilter("always")
         try:
             ds = pydicom.dcmread(path, defer_size=_DEFER, force=True)
-            # Touch the elements we rely on so that a corrupt header fails here, not later.
-            _ = ds.get("SOPClassUID"), ds.get("SeriesInstanceUID"), ds.get("Modality")
         except Exception as exc:  # pydicom raises many types on corrupt input
             raise UnreadableFileError(
                 f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})"
@@ -96,7 +95,7 @@ def read_dataset(path: Path) -> tuple[Dataset, tuple[str, ...]]:
 
 def is_image(ds: Dataset) -> bool:
     """An image object has pixel data and a size; SR, KO, PR, RT plans and DICOMDIRs do not."""
-    sop_class = str(ds.get("SOPClassUID", ds.file_meta.get("MediaStorageSOPClassUID", "")))
+    sop_class = fast_text(ds, "SOPClassUID") or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
     if sop_class == DICOMDIR_SOP_CLASS:
         return False
     return "PixelData" in ds and "Rows" in ds and "Columns" in ds
@@ -151,7 +150,12 @@ def rescale(ds: Dataset, path: Path) -> tuple[float, float]:
 
 
 def _size(ds: Dataset, path: Path) -> tuple[int, int]:
-    rows, columns = (int(_required(ds, k, path)) for k in ("Rows", "Columns"))
+    try:
+        rows, columns = fast_int(ds, "Rows"), fast_int(ds, "Columns")
+    except (TypeError, ValueError) as exc:
+        raise UnreadableFileError(f"{path}: Rows/Columns are not numbers") from exc
+    if rows is None or columns is None:
+        raise UnreadableFileError(f"{path}: Rows or Columns is missing")
     if rows < 1 or columns < 1:
         raise UnreadableFileError(f"{path}: image size {rows}x{columns} is empty")
     return rows, columns
@@ -261,6 +265,36 @@ def read_instance(path: Path) -> Instance | None:
     return Instance(path, ds, frames, read_warnings=read_warnings)
 
 
+def _tag(keyword: str) -> int:
+    tag = _TAGS.get(keyword)
+    if tag is None:
+        tag = _TAGS[keyword] = tag_for_keyword(keyword)
+    return tag
+
+
+def fast_int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
+    """A single US value, unpacked from the raw element when possible (pydicom's conversion
+    costs more than the rest of a header check); pydicom's value otherwise."""
+    elem = ds.get_item(_tag(keyword))
+    if elem is None:
+        return default
+    if isinstance(elem, RawDataElement) and elem.VR in (None, "US") and len(elem.value or b"") == 2:
+        return int.from_bytes(elem.value, "little" if elem.is_little_endian else "big")
+    value = ds.get(keyword)
+    return default if value is None or value == "" else int(value)
+
+
+def fast_text(ds: Dataset, keyword: str) -> str:
+    """A UI or CS value as text, decoded from the raw element when possible ('' if absent)."""
+    try:
+        elem = ds.get_item(_tag(keyword))
+    except Exception:
+        return ""
+    if isinstance(elem, RawDataElement) and elem.VR in (None, "UI", "CS"):
+        return (elem.value or b"").decode("ascii", "replace").strip("\x00 ")
+    return text(ds, keyword)
+
+
 def text(ds: Dataset, keyword: str) -> str:
     """A header value as a plain string ('' when absent or unreadable)."""
     try:
@@ -279,10 +313,10 @@ def padding_range(ds: Dataset) -> tuple[int, int] | None:
     try:
         value = ds.get("PixelPaddingValue")
         limit = ds.get("PixelPaddingRangeLimit")
-        signed = int(ds.get("PixelRepresentation", 0)) == 1
-        bits = int(ds.get("BitsAllocated", 16))
-    except (TypeError, ValueError):
-        return None
+        signed = fast_int(ds, "PixelRepresentation", 0) == 1
+        bits = fast_int(ds, "BitsAllocated", 16) or 16
+    except Exception as exc:  # corrupt raw values fail in many ways inside pydicom
+        raise UnreadableFileError(f"{ds.filename}: unreadable pixel padding ({exc})") from exc
     if value is None or value == "":
         return None
 

@@ -19,6 +19,7 @@ from readerstudy.imaging.headers import (
     DICOM_SUFFIXES,
     DICOMDIR_SOP_CLASS,
     Instance,
+    fast_text,
     looks_like_dicom,
     read_instance,
     text,
@@ -221,7 +222,10 @@ def scan(paths: Iterable[Path], *, progress: Progress | None = None) -> Scan:
                 if instance is None:
                     result.skipped += 1
                 else:
-                    uid = text(instance.dataset, "SeriesInstanceUID") or f"(no UID) {path.parent}"
+                    uid = (
+                        fast_text(instance.dataset, "SeriesInstanceUID")
+                        or f"(no UID) {path.parent}"
+                    )
                     grouped.setdefault(uid, []).append(instance)
         else:
             result.skipped += 1

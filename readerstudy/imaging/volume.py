@@ -27,6 +27,7 @@ from readerstudy.imaging.geometry import StackGeometry
 from readerstudy.imaging.headers import (
     FrameRef,
     Instance,
+    fast_int,
     padding_range,
     read_instance,
     rescale,
@@ -92,11 +93,11 @@ def _stored_values(ds: Dataset, path: Path, n_frames: int) -> np.ndarray:
     """Stored pixel values as (frames, rows, cols), in the file's pixel representation."""
     syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
     try:
-        rows, columns = int(ds.Rows), int(ds.Columns)
-        samples = int(ds.get("SamplesPerPixel", 1))
-        bits = int(ds.get("BitsAllocated", 16))
-        bits_stored = int(ds.get("BitsStored", bits))
-        signed = int(ds.get("PixelRepresentation", 0)) == 1
+        rows, columns = fast_int(ds, "Rows", 0), fast_int(ds, "Columns", 0)
+        samples = fast_int(ds, "SamplesPerPixel", 1)
+        bits = fast_int(ds, "BitsAllocated", 16)
+        bits_stored = fast_int(ds, "BitsStored", bits)
+        signed = fast_int(ds, "PixelRepresentation", 0) == 1
         if samples != 1:
             raise UnreadableFileError(f"{path}: {samples} samples per pixel; CT is greyscale")
         if syntax in _NATIVE_SYNTAXES and bits == 16:
