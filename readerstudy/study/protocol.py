@@ -99,16 +99,18 @@ class Study:
         path: str | Path,
         *,
         db: str | None = None,
+        db_schema: str | None = None,
         time: TimeSource | None = None,
         check_definition: bool = True,
     ) -> Study:
-        """Open a study folder (``db`` overrides the definition's store URL)."""
+        """Open a study folder (``db`` overrides the definition's store URL; ``db_schema``
+        puts the tables in that PostgreSQL schema)."""
         from readerstudy.store import open_store
 
         path = Path(path)
         definition = load_definition(path)
         target = db or definition.db or path
-        store = open_store(target, study_id=definition.name)
+        store = open_store(target, study_id=definition.name, schema=db_schema)
         study = cls(path, definition, store, time or SystemTime())
         if check_definition:
             study.check_definition()

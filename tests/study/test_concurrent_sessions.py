@@ -60,7 +60,20 @@ def test_a_study_reads_the_same_on_postgresql(tmp_path, postgres_url):
     folder = tmp_path / "study"
     write_study_folder(folder, n_cases=3, readers=("r1",), name=f"pg-{uuid.uuid4().hex[:12]}")
     time = SimulatedTime()
-    with Study.open(folder, db=postgres_url, time=time) as study:
+    schema = f"study_test_{uuid.uuid4().hex[:12]}"
+    try:
+        _read_on(folder, postgres_url, schema, time)
+    finally:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(postgres_url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        engine.dispose()
+
+
+def _read_on(folder, url, schema, time):
+    with Study.open(folder, db=url, db_schema=schema, time=time) as study:
         study.lock()
         study.set_pin("r1", PIN)
         session = study.login("r1", PIN)
