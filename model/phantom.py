@@ -118,7 +118,7 @@ class PhantomConfig:
     bone_hu: tuple[float, float] = (1300.0, 1900.0)
     diploe_hu: tuple[float, float] = (400.0, 800.0)
     scalp_hu: tuple[float, float] = (20.0, 60.0)
-    asymmetry_hu: float = 1.5
+    asymmetry_hu: float = 1.25
     """Standard deviation of the smooth, unmirrored left-right density variation."""
     asymmetry_scale_mm: float = 24.0
     beam_hardening_hu: tuple[float, float] = (2.0, 6.0)

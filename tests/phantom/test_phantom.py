@@ -198,7 +198,7 @@ def test_acute_lesion_is_darker_than_the_mirror_region(thin):
         mirror = regions == LABELS[mirror_unit(unit)]
         differences.append(hu[affected].mean() - hu[mirror].mean())
     # GM drops by hu_drop, WM by half of it and the soft edge by less; the natural asymmetry
-    # (SD 1.5 HU) adds or hides a little in each unit.
+    # (SD asymmetry_hu) adds or hides a little in each unit.
     assert max(differences) < 0
     assert np.mean(differences) < -phantom.meta["hu_drop"] / 4
 
