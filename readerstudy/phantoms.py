@@ -11,11 +11,15 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.units import UNITS
 from readerstudy.errors import ReaderStudyError
+
+if TYPE_CHECKING:
+    from model.phantom import Phantom, PhantomConfig
 
 FORMATS = ("dicom", "nifti")
 
@@ -68,7 +72,7 @@ def case_ids(n: int) -> list[str]:
     return [f"case{i + 1:0{width}d}" for i in range(n)]
 
 
-def _case_row(case: str, phantom) -> dict:
+def _case_row(case: str, phantom: Phantom) -> dict:
     meta = phantom.meta
     row = {key: meta[key] for key in CASE_COLUMNS if key in meta}
     row["case"] = case
@@ -86,10 +90,14 @@ def write_phantom_set(
     *,
     fmt: str = "dicom",
     thin: bool = False,
-    config=None,
+    config: PhantomConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> PhantomSet:
-    """Generate ``n`` phantoms (case i from :func:`case_seed`) and write them to ``out_dir``."""
+    """Generate ``n`` phantoms (case i from :func:`case_seed`) and write them to ``out_dir``.
+
+    ``config`` defaults to :class:`model.phantom.PhantomConfig` with ``thin``; its
+    ``tilt_deg`` range is written into the DICOM series by the imaging writer.
+    """
     import SimpleITK as sitk
 
     from model.phantom import PhantomConfig, PhantomError, generate_phantom

@@ -9,10 +9,10 @@ import SimpleITK as sitk
 from typer.testing import CliRunner
 
 from analysis.units import UNITS
-from model.phantom import generate_phantom
+from model.phantom import PhantomConfig, generate_phantom
 from readerstudy.cli import app
 from readerstudy.imaging import load_volume
-from readerstudy.phantoms import case_ids, case_seed
+from readerstudy.phantoms import case_ids, case_seed, write_phantom_set
 
 runner = CliRunner()
 
@@ -87,3 +87,13 @@ def test_a_folder_holding_a_set_is_refused_with_one_line(tmp_path):
 def test_zero_phantoms_is_a_usage_error(tmp_path):
     result = runner.invoke(app, ["phantom", "generate", "--n", "0", "--out", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def test_gantry_tilt_is_written_by_the_dicom_writer_and_undone_on_loading(tmp_path):
+    config = PhantomConfig(tilt_deg=(12.0, 12.0))
+    write_phantom_set(tmp_path / "tilted", 1, 3, config=config)
+    phantom = generate_phantom(case_seed(3, 0), config)
+    assert phantom.meta["tilt_deg"] == 12.0
+    volume = load_volume(tmp_path / "tilted" / "case001")
+    assert abs(volume.tilt_deg) == 12.0
+    assert _rows(tmp_path / "tilted" / "cases.csv")[0]["tilt_deg"] == "12.0"
