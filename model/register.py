@@ -16,9 +16,10 @@ Method, in the order it runs:
    deterministic.
 4. **Outputs.** The atlas is resampled onto the scan grid with nearest-neighbour
    interpolation; the template's mid-sagittal plane (x = 0 in MNI) and its ganglionic and
-   supraganglionic levels (the centroids of the M1-M3 and M4-M6 regions) are mapped into the
-   scan. The quality score is the correlation between the scan and the warped template inside
-   the head; below ``MIN_QUALITY`` the registration is rejected.
+   supraganglionic levels (:func:`model.anatomy.level_points`: the centroids of the M1-M3 and
+   M4-M6 regions) are mapped into the scan. The quality score is the correlation between
+   the scan and the warped template inside the head; below ``MIN_QUALITY`` the registration
+   is rejected.
 
 The transform maps scan (fixed) points to template (moving) points, as SimpleITK
 registrations do; world coordinates are LPS throughout.
@@ -27,7 +28,6 @@ registrations do; world coordinates are LPS throughout.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -43,8 +43,8 @@ MIN_QUALITY = 0.6
 WORK_SPACING_MM = 3.0
 """In-plane spacing of the working grid (slices keep their own spacing, at least this)."""
 
-GANGLIONIC = ("M1", "M2", "M3")
-SUPRAGANGLIONIC = ("M4", "M5", "M6")
+AFFINE_LR = 0.5
+"""Initial step of the affine stage: small, since matrix entries are unitless."""
 
 
 class RegistrationError(ValueError):
@@ -217,31 +217,19 @@ def _symmetry_plane(
     return centre + shift * normal, normal
 
 
-def _prepare_template(
-    template: sitk.Image, atlas: sitk.Image, labels: Mapping[str, int]
-) -> _Template:
-    coarse = _resample_to_spacing(
-        _windowed(template), (WORK_SPACING_MM, WORK_SPACING_MM, WORK_SPACING_MM)
-    )
-    head = sitk.GetArrayFromImage(_head_mask(sitk.Cast(template, sitk.sitkFloat32)))
-    centroid = _voxel_points(template, head.astype(bool)).mean(axis=0)
-    label_arr = sitk.GetArrayViewFromImage(atlas)
-    level_points = {}
-    for level, regions in (("ganglionic", GANGLIONIC), ("supraganglionic", SUPRAGANGLIONIC)):
-        values = [labels[f"{r}_{s}"] for r in regions for s in ("left", "right")]
-        points = _voxel_points(atlas, np.isin(label_arr, values))
-        if len(points) == 0:
-            raise RegistrationError(f"the atlas has no {level} regions ({', '.join(regions)})")
-        level_points[level] = points.mean(axis=0)
-    return _Template(coarse, atlas, centroid, level_points)
-
-
 @lru_cache(maxsize=1)
 def _reference() -> _Template:
     """The committed template and atlas of :mod:`model.anatomy`, prepared once."""
-    from model.anatomy import LABELS, load_atlas, load_ct_template
+    from model.anatomy import level_points, load_atlas, load_ct_template
 
-    return _prepare_template(load_ct_template(), load_atlas(), LABELS)
+    template = load_ct_template()
+    coarse = _resample_to_spacing(
+        _windowed(template), (WORK_SPACING_MM, WORK_SPACING_MM, WORK_SPACING_MM)
+    )
+    head = sitk.GetArrayFromImage(_head_mask(template)).astype(bool)
+    centroid = _voxel_points(template, head).mean(axis=0)
+    levels = {level: np.asarray(point) for level, point in level_points().items()}
+    return _Template(coarse, load_atlas(), centroid, levels)
 
 
 def _register(
@@ -253,6 +241,7 @@ def _register(
     sigmas: list[float],
     iterations: int,
     fixed_mask: sitk.Image,
+    learning_rate: float,
 ) -> tuple[sitk.Transform, str]:
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsCorrelation()
@@ -261,7 +250,7 @@ def _register(
     method.SetMetricFixedMask(fixed_mask)
     method.SetInterpolator(sitk.sitkLinear)
     method.SetOptimizerAsRegularStepGradientDescent(
-        learningRate=2.0,
+        learningRate=learning_rate,
         minStep=0.01,
         numberOfIterations=iterations,
         relaxationFactor=0.6,
@@ -281,6 +270,16 @@ def _affine_parts(transform: sitk.Transform) -> tuple[np.ndarray, np.ndarray]:
     origin = np.array(transform.TransformPoint((0.0, 0.0, 0.0)))
     columns = [np.array(transform.TransformPoint(tuple(e))) - origin for e in np.eye(3)]
     return np.stack(columns, axis=1), origin
+
+
+def _as_affine(transform: sitk.Transform, centre: np.ndarray) -> sitk.AffineTransform:
+    """The same linear map as an AffineTransform centred at ``centre``."""
+    matrix, offset = _affine_parts(transform)
+    affine = sitk.AffineTransform(3)
+    affine.SetCenter(centre.tolist())
+    affine.SetMatrix(matrix.ravel().tolist())
+    affine.SetTranslation((offset + matrix @ centre - centre).tolist())
+    return affine
 
 
 def _quality(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, mask) -> float:
@@ -344,12 +343,9 @@ def register_to_scan(scan: sitk.Image) -> Registration:
         sigmas=[4.0, 2.0],
         iterations=60,
         fixed_mask=dilated,
+        learning_rate=2.0,
     )
-    affine = sitk.AffineTransform(3)
-    affine.SetCenter(centre.tolist())
-    matrix, offset = _affine_parts(rigid_result)
-    affine.SetMatrix(matrix.ravel().tolist())
-    affine.SetTranslation((offset + matrix @ centre - centre).tolist())
+    affine = _as_affine(rigid_result, centre)
     result, stop = _register(
         fixed,
         ref.image,
@@ -358,20 +354,21 @@ def register_to_scan(scan: sitk.Image) -> Registration:
         sigmas=[2.0, 1.0],
         iterations=60,
         fixed_mask=dilated,
+        learning_rate=AFFINE_LR,
     )
-    transform = sitk.AffineTransform(3)
-    transform.SetCenter(centre.tolist())
-    matrix, offset = _affine_parts(result)
-    transform.SetMatrix(matrix.ravel().tolist())
-    transform.SetTranslation((offset + matrix @ centre - centre).tolist())
-
+    transform = _as_affine(result, centre)
+    quality = _quality(fixed, ref.image, transform, mask)
+    rigid_quality = _quality(fixed, ref.image, rigid_result, mask)
+    if rigid_quality > quality:
+        # The affine stage may wander off on a noisy scan; the rigid fit is then kept.
+        transform, quality = _as_affine(rigid_result, centre), rigid_quality
+    matrix, offset = _affine_parts(transform)
     det = float(np.linalg.det(matrix))
     if not 0.6 < det < 1.7:
         raise RegistrationError(
             f"registration did not converge: the template would be scaled by {det:.2f} in "
             f"volume (expected 0.6-1.7; optimizer: {stop})"
         )
-    quality = _quality(fixed, ref.image, transform, mask)
     if quality < MIN_QUALITY:
         raise RegistrationError(
             f"registration did not converge: correlation with the template {quality:.2f} "

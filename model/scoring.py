@@ -6,7 +6,8 @@ CSF, bone and air excluded) with the same mean in the mirror unit on the other h
 (:func:`analysis.units.mirror_unit`), as a difference (HU) and a ratio. A logistic model of
 these two features, fitted on training phantoms (:func:`fit_calibration`, parameters in
 ``model/weights/asymmetry.json``), turns them into a probability of early ischemic change; the
-unit is called positive at the threshold that maximised Youden's J on the training units.
+unit is called positive at the threshold that maximised Youden's J on the training units
+among those keeping a unit-level specificity of at least ``MIN_SPECIFICITY``.
 Each hemisphere's ASPECTS is 10 minus its called regions (:func:`analysis.units.aspects_score`).
 
 The lesion-likelihood map applies the same model voxel by voxel: the scan is mirrored about
@@ -36,7 +37,9 @@ BRAIN_HU = (10.0, 60.0)
 LIKELIHOOD_SIGMA_MM = 4.0
 """Gaussian neighbourhood of the voxelwise asymmetry in the lesion-likelihood map."""
 
-FEATURES = ("difference", "ratio")
+MIN_SPECIFICITY = 0.9
+"""Unit-level specificity the call threshold must keep on the training units: a case has 20
+units, so at the unconstrained Youden optimum false calls pile up in lesion-free cases."""
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "asymmetry.json"
 
@@ -191,21 +194,30 @@ def _logistic_fit(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
     raise CalibrationError("the logistic calibration did not converge in 100 Newton steps")
 
 
-def youden_threshold(probability: np.ndarray, truth: np.ndarray) -> float:
-    """The probability cut-off maximising sensitivity + specificity - 1 (calls are p >= t)."""
+def youden_threshold(
+    probability: np.ndarray, truth: np.ndarray, *, min_specificity: float = 0.0
+) -> float:
+    """The cut-off maximising sensitivity + specificity - 1 (calls are p >= t).
+
+    Only cut-offs with at least ``min_specificity`` are considered; the first maximum wins.
+    """
     probability, truth = np.asarray(probability, float), np.asarray(truth, int)
-    best, best_j = 0.5, -np.inf
+    best, best_j = float(probability.max()) + 1e-9, -np.inf
     for t in np.unique(probability):
         call = probability >= t
         sens = call[truth == 1].mean()
         spec = (~call[truth == 0]).mean()
-        if sens + spec - 1 > best_j:
+        if spec >= min_specificity and sens + spec - 1 > best_j:
             best, best_j = float(t), sens + spec - 1
     return best
 
 
 def fit_calibration(
-    features: pd.DataFrame, *, ridge: float = 1e-3, provenance: Mapping | None = None
+    features: pd.DataFrame,
+    *,
+    ridge: float = 1e-3,
+    min_specificity: float = MIN_SPECIFICITY,
+    provenance: Mapping | None = None,
 ) -> Calibration:
     """Fit the logistic model and Youden threshold to features with a 0/1 ``truth`` column."""
     missing = {"difference", "ratio", "truth"} - set(features.columns)
@@ -220,5 +232,6 @@ def fit_calibration(
     x = np.column_stack([features["difference"], features["ratio"] - 1.0])
     beta = _logistic_fit(x, truth.astype(float), ridge)
     calibration = Calibration(float(beta[0]), (float(beta[1]), float(beta[2])), 0.5)
-    threshold = youden_threshold(calibration.probability(x[:, 0], x[:, 1] + 1.0), truth)
+    probability = calibration.probability(x[:, 0], x[:, 1] + 1.0)
+    threshold = youden_threshold(probability, truth, min_specificity=min_specificity)
     return Calibration(calibration.intercept, calibration.coef, threshold, dict(provenance or {}))

@@ -74,15 +74,17 @@ def test_calibration_fit_matches_statsmodels():
     )
     probability = fitted.probability(difference, ratio)
     np.testing.assert_allclose(probability, reference.predict(), rtol=1e-6)
-    assert fitted.threshold == youden_threshold(probability, truth)
+    assert fitted.threshold == youden_threshold(probability, truth, min_specificity=0.9)
 
 
 def test_youden_threshold_on_a_hand_checked_example():
-    # Cut-offs: 0.35 -> sens 1, spec 2/3 (J 0.67); 0.4 -> sens 2/3, spec 1 (J 0.67);
-    # 0.6 -> sens 2/3, spec 1; the first maximum wins.
+    # Cut-offs: 0.35 -> sens 1, spec 2/3 (J 0.67); 0.4 -> sens 2/3, spec 2/3 (J 0.33);
+    # 0.6 -> sens 2/3, spec 1 (J 0.67); 0.9 -> sens 1/3, spec 1. The first maximum wins.
     probability = np.array([0.1, 0.2, 0.35, 0.4, 0.6, 0.9])
     truth = np.array([0, 0, 1, 0, 1, 1])
     assert youden_threshold(probability, truth) == 0.35
+    # With a specificity floor of 0.9 only 0.6 and 0.9 qualify.
+    assert youden_threshold(probability, truth, min_specificity=0.9) == 0.6
 
 
 def test_calibration_rejects_one_class_and_missing_columns():
