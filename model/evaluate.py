@@ -150,6 +150,7 @@ def summarize(features: pd.DataFrame, cases: pd.DataFrame, calibration=None) -> 
     ]
     failures = cases[cases["failure"] != ""]
     cases = cases[cases["failure"] == ""]
+    false_calls = scored[scored["case"].isin(free)]["call"].sum()
     return {
         "registration_failures": dict(zip(failures["case"], failures["failure"], strict=True)),
         "calibration": {
@@ -172,6 +173,7 @@ def summarize(features: pd.DataFrame, cases: pd.DataFrame, calibration=None) -> 
         "lesion_free_cases": len(free),
         "lesion_free_aspects_10_both_sides": len(ten),
         "lesion_free_aspects_10_share": len(ten) / len(free) if free else None,
+        "false_calls_per_lesion_free_case": float(false_calls / len(free)) if free else None,
     }
 
 
