@@ -66,34 +66,18 @@ def posed_scan(
     return PosedScan(noisy, regions, pose)
 
 
-def standin_calibration(path):
-    """A hand-set calibration (p = 0.5 at -4 HU) for tests that run before the fitted one."""
-    from model.scoring import Calibration
-
-    Calibration(-4.0, (-1.0, 0.0), 0.5, {"source": "hand-set test calibration"}).save(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def asymmetry_method(tmp_path_factory):
-    """The asymmetry method, with the committed calibration when present."""
-    from model.infer import AsymmetryMethod
-    from model.scoring import WEIGHTS_PATH
-
-    path = WEIGHTS_PATH
-    if not path.is_file():
-        path = standin_calibration(tmp_path_factory.mktemp("weights") / "asymmetry.json")
-    return AsymmetryMethod(path)
-
-
 @pytest.fixture
-def use_test_method(asymmetry_method, monkeypatch):
-    """Route ``predict(..., method="asymmetry")`` to the test anatomy's method."""
+def use_test_method(monkeypatch):
+    """A fresh asymmetry method (committed calibration) behind ``method="asymmetry"``.
+
+    Tests may patch the instance (e.g. to prove a cached case is not recomputed).
+    """
     from model import infer
 
-    monkeypatch.setitem(infer.METHODS, "asymmetry", lambda: asymmetry_method)
+    method = infer.AsymmetryMethod()
+    monkeypatch.setitem(infer.METHODS, "asymmetry", lambda: method)
     infer.get_method.cache_clear()
-    yield asymmetry_method
+    yield method
     infer.get_method.cache_clear()
 
 
