@@ -94,3 +94,26 @@ def test_demo_stops_with_a_message_without_phantoms(tmp_path, monkeypatch):
     assert not result.complete
     assert any("phantom generator" in line for line in lines)
     assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.slow
+def test_the_real_demo_runs_end_to_end_on_phantoms_and_the_embedded_model(tmp_path):
+    """No stand-ins: DICOM phantoms, de-identified import, predict_many, readers, analysis."""
+    lines = []
+    result = demo.run_demo(tmp_path / "demo", n_cases=4, echo=lines.append)
+    assert result.complete, lines
+    assert result.report.is_file()
+    from readerstudy.study.protocol import Study
+
+    with Study.open(result.study) as study:
+        assert study.store.verify_audit().ok
+        assert len(study.store.reads()) == 4 * 2 * 4
+        assert {r["format"] for r in _manifest(study)} == {"dicom"}
+        ai = pd.read_csv(study.ai_dir / "ai_regions.csv")
+        assert set(ai.case) == set(study.case_codes())
+        assert ai.probability.between(0, 1).all()
+
+
+def _manifest(study):
+    with (study.path / "manifest.csv").open() as handle:
+        return list(csv.DictReader(handle))
