@@ -217,14 +217,21 @@ def predict_case(
     return _write_regions(_case_rows(case_path, out_dir, method, case), out_dir)
 
 
+NOT_CASES = frozenset({"masks"})
+"""Folder names beside the cases that are not cases (a phantom set's lesion masks)."""
+
+
 def find_cases(cases_dir: Path) -> list[Path]:
-    """Case folders (and NIfTI files) directly inside ``cases_dir``, sorted by name."""
+    """Case folders (and NIfTI files) directly inside ``cases_dir``, sorted by name.
+
+    Hidden entries and ``masks/`` (the lesion masks of a phantom set) are skipped.
+    """
     if not cases_dir.is_dir():
         raise ReaderStudyError(f"{cases_dir} is not a folder of cases")
     cases = sorted(
         p
         for p in cases_dir.iterdir()
-        if (p.is_dir() and not p.name.startswith(".")) or _is_nifti(p)
+        if not p.name.startswith(".") and ((p.is_dir() and p.name not in NOT_CASES) or _is_nifti(p))
     )
     if not cases:
         raise ReaderStudyError(f"{cases_dir} holds no case folders or NIfTI files")

@@ -57,6 +57,8 @@ def test_predict_many_reads_dicom_and_nifti_and_caches(tmp_path, lesion_scan, us
     write_dicom_series(lesion_scan, cases / "A01", vendor="siemens", seed=1)
     (cases / "B02").mkdir()
     sitk.WriteImage(lesion_scan, str(cases / "B02" / "scan.nii.gz"))
+    (cases / "masks").mkdir()  # a phantom set keeps its lesion masks beside the cases
+    sitk.WriteImage(sitk.Image([4, 4, 4], sitk.sitkUInt8), str(cases / "masks" / "A01.nii.gz"))
     out = tmp_path / "ai"
     seen = []
     table = predict_many(cases, out, progress=lambda case, done, total: seen.append((case, done)))
