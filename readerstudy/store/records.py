@@ -41,7 +41,9 @@ def _finite(value: Any, *, what: str, minimum: float | None = None) -> float:
         raise ValueError(f"{what} must be finite, got {number}")
     if minimum is not None and number < minimum:
         raise ValueError(f"{what} must be >= {minimum}, got {number}")
-    return number
+    # SQLite stores -0.0 as 0.0; normalising here keeps the digest of a read the same
+    # before and after storage.
+    return number + 0.0
 
 
 def _text(value: Any, *, what: str) -> str:

@@ -55,6 +55,16 @@ def test_microseconds_and_time_zones_survive(store):
     assert back == read
 
 
+def test_negative_zero_rating_keeps_the_audit_verifying(store):
+    # SQLite stores -0.0 as 0.0; the digest is taken over the normalised value, so the read
+    # still matches its submit event after storage (found by the hypothesis round trip).
+    sub = make_submission("r1", 1, "c", 1)
+    units = {**sub.units, "M5_left": {"call": 0, "rating": -0.0}}
+    store.submit_read(dataclasses.replace(sub, units=units, active_s=-0.0))
+    verification = store.verify_audit()
+    assert verification.ok, verification.reason
+
+
 def test_meta_round_trips_json_values(store, location):
     store.put_meta("definition", {"name": "demo", "readers": ["r1", "r2"], "washout_days": 14})
     store.put_meta("design_hash", "ab" * 32)
