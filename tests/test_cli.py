@@ -71,8 +71,19 @@ def test_debug_shows_the_exception():
     assert isinstance(result.exception, ReaderStudyError)
 
 
-def test_demo_never_touches_qt_when_headless(monkeypatch):
+def test_demo_simulates_where_no_display_exists(monkeypatch, tmp_path):
+    import readerstudy.study.demo as demo
+
+    calls = []
+
+    def fake_run_demo(out, **kwargs):
+        calls.append((out, kwargs["n_cases"]))
+        return demo.DemoResult(study=out / "study", summary=["sensitivity: unaided 0.2"])
+
+    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0
-    assert "simulate" in result.output
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--cases", "6"])
+    assert result.exit_code == 0, result.output
+    assert "simulate the four readers through the reading API (no display)" in result.output
+    assert "sensitivity: unaided 0.2" in result.output
+    assert calls == [(tmp_path, 6)]

@@ -3,13 +3,11 @@
 Steps: synthetic NCCT phantoms (cached in ``<out>/phantoms``), ``study init`` (4 readers,
 sequential, 14-day washout), AI outputs with the embedded model (``predict_many``, reused on a
 rerun), lock, simulated readers through ``ReaderSession``, export, and the analysis report.
-A step whose component is not installed yet is reported in one line and the demo goes on
-with what it can do; nothing is faked.
+A failing step raises a ReaderStudyError naming it; nothing is faked.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,11 +25,6 @@ class DemoResult:
     steps: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     report: Path | None = None
-    complete: bool = False
-
-
-def _phantoms_available() -> bool:
-    return importlib.util.find_spec("readerstudy.phantoms") is not None
 
 
 def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -> Path:
@@ -78,12 +71,6 @@ def run_demo(
     study_dir = out / "study"
     result = DemoResult(study=study_dir)
     echo("1/5 cases")
-    if not _phantoms_available() and not (out / "phantoms" / "truth.csv").is_file():
-        echo(
-            "  the phantom generator (readerstudy.phantoms, anatomy issue) is not installed "
-            "yet; the demo cannot build its cases"
-        )
-        return result
     if fresh and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,19 +105,11 @@ def run_demo(
 
     with Study.open(study_dir, time=SimulatedTime()) as study:
         echo("3/5 AI outputs for the aided session (embedded model, asymmetry method)")
-        if importlib.util.find_spec("readerstudy.ai") is None:
-            echo("  the embedded model (readerstudy.ai) is not installed yet; stopping here")
-            return result
         from readerstudy.study.precompute import precompute_ai
 
-        try:
-            precomputed = precompute_ai(
-                study, progress=lambda case, done, total: echo(f"  AI {done}/{total}")
-            )
-        except ReaderStudyError as exc:
-            echo(f"  the embedded model cannot run yet: {exc}")
-            echo(f"  the study is built in {study_dir}; the demo stops before locking it")
-            return result
+        precomputed = precompute_ai(
+            study, progress=lambda case, done, total: echo(f"  AI {done}/{total}")
+        )
         echo(f"  {'reused cached' if precomputed.cached else 'computed'} outputs")
         study.lock()
         result.steps.append("ai")
@@ -148,10 +127,6 @@ def run_demo(
         tables = tables_from_study(study)
 
     echo("5/5 analysis")
-    if importlib.util.find_spec("analysis.analyze") is None:
-        echo("  the analysis package (analysis.analyze) is not installed yet; tables are in")
-        echo(f"  {out / 'export'}")
-        return result
     from analysis.analyze import analyze
     from analysis.report import summary_lines, write_reports
 
@@ -166,5 +141,4 @@ def run_demo(
     result.summary = list(summary_lines(results))
     result.report = Path(paths["html"])
     result.steps.append("analysis")
-    result.complete = True
     return result

@@ -1,4 +1,4 @@
-"""The demo pipeline: wiring, caching on rerun, and degrading when a part is missing.
+"""The demo pipeline: wiring and caching on rerun.
 
 Phantom generation and the model are swapped for small stand-ins here (the expensive calls,
 patched as the style guide says); everything else runs for real: init, lock, simulated
@@ -71,7 +71,6 @@ def model_calls(monkeypatch):
 def test_demo_runs_end_to_end_and_reuses_its_cache(tmp_path, model_calls):
     lines = []
     result = demo.run_demo(tmp_path / "demo", n_cases=6, echo=lines.append)
-    assert result.complete, lines
     assert result.steps == ["phantoms", "init", "ai", "simulate", "analysis"]
     assert result.report.is_file()
     assert any(line.startswith("sensitivity: unaided") for line in result.summary)
@@ -81,19 +80,10 @@ def test_demo_runs_end_to_end_and_reuses_its_cache(tmp_path, model_calls):
 
     again = []
     rerun = demo.run_demo(tmp_path / "demo", n_cases=6, echo=again.append)
-    assert rerun.complete
+    assert rerun.steps == result.steps
     assert any("reusing 6 cached cases" in line for line in again)
     assert any("reused cached outputs" in line for line in again)
     assert model_calls == ["asymmetry"]
-
-
-def test_demo_stops_with_a_message_without_phantoms(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "_phantoms_available", lambda: False)
-    lines = []
-    result = demo.run_demo(tmp_path / "demo", echo=lines.append)
-    assert not result.complete
-    assert any("phantom generator" in line for line in lines)
-    assert not (tmp_path / "demo").exists()
 
 
 @pytest.mark.slow
@@ -101,7 +91,7 @@ def test_the_real_demo_runs_end_to_end_on_phantoms_and_the_embedded_model(tmp_pa
     """No stand-ins: DICOM phantoms, de-identified import, predict_many, readers, analysis."""
     lines = []
     result = demo.run_demo(tmp_path / "demo", n_cases=4, echo=lines.append)
-    assert result.complete, lines
+    assert result.steps == ["phantoms", "init", "ai", "simulate", "analysis"], lines
     assert result.report.is_file()
     from readerstudy.study.protocol import Study
 
