@@ -16,7 +16,8 @@ from analysis.units import CASE_UNIT
 
 
 def _score_column(ratings: pd.DataFrame) -> str:
-    if "rating" in ratings:
+    """The confidence rating where every read has one, else the binary call."""
+    if "rating" in ratings and ratings["rating"].notna().all():
         return "rating"
     if "call" in ratings:
         return "call"

@@ -108,32 +108,6 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, units) -> Path:
     return path
 
 
-def write_imrmc(tables: dict[str, pd.DataFrame], path: Path) -> Path:
-    """iMRMC input: a description, then ``BEGIN DATA:`` and reader,case,modality,score rows.
-
-    Each ASPECTS unit of a case is one iMRMC case (``<case>_<unit>``), as the paper analyses
-    units; the score is the confidence rating, or the binary call without one. Truth rows use
-    reader ``-1`` and modality ``0`` (iMRMC user manual, 4.1.1 Study Raw Data).
-    """
-    ratings, truth = tables["ratings"], tables["truth"]
-    score = "rating" if "rating" in ratings and ratings["rating"].notna().all() else "call"
-    ids = truth["case"].astype(str) + "_" + truth["unit"].astype(str)
-    lines = [
-        "readerstudy export: unit-level MRMC data (one iMRMC case per case and unit)",
-        f"N0={int((truth.truth == 0).sum())}",
-        f"N1={int((truth.truth == 1).sum())}",
-        f"NR={ratings.reader.nunique()}",
-        f"NM={ratings.modality.nunique()}",
-        "BEGIN DATA:",
-    ]
-    lines += [f"-1,{i},0,{int(t)}" for i, t in zip(ids, truth.truth, strict=True)]
-    for row in ratings.itertuples(index=False):
-        value = getattr(row, score)
-        lines.append(f"{row.reader},{row.case}_{row.unit},{row.modality},{float(value):g}")
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return Path(path)
-
-
 def export_study(study: Study, out: Path) -> dict[str, Path]:
     """Write ratings.csv, times.csv, truth.csv, cases.csv (ai_regions.csv), the workbook and
     the iMRMC file into ``out``; returns what was written."""
@@ -148,5 +122,8 @@ def export_study(study: Study, out: Path) -> dict[str, Path]:
     written["xlsx"] = write_workbook(
         tables, out / f"{study.definition.name}_readings.xlsx", study.definition.units
     )
-    written["imrmc"] = write_imrmc(tables, out / "imrmc_input.imrmc")
+    from analysis.exports import to_imrmc
+
+    unit_truth = tables["ratings"].merge(tables["truth"], on=["case", "unit"], how="left")
+    written["imrmc"], written["imrmc_ids"] = to_imrmc(unit_truth, out / "imrmc_input.imrmc")
     return written

@@ -107,9 +107,10 @@ def test_workbook_has_one_sheet_per_reader_and_session(simulated, tmp_path):
 
 def test_imrmc_file_has_truth_once_per_unit_and_a_score_per_read(simulated, tmp_path):
     study, _ = simulated
-    lines = export_study(study, tmp_path / "out")["imrmc"].read_text().splitlines()
+    written = export_study(study, tmp_path / "out")
+    lines = written["imrmc"].read_text().splitlines()
     begin = lines.index("BEGIN DATA:")
-    header = dict(line.split("=") for line in lines[1:begin])
+    header = dict(line.split(": ") for line in lines[1:begin] if ": " in line)
     assert int(header["N0"]) + int(header["N1"]) == N_CASES * 20
     assert header["NR"] == "4"
     assert header["NM"] == "2"
@@ -118,6 +119,8 @@ def test_imrmc_file_has_truth_once_per_unit_and_a_score_per_read(simulated, tmp_
     assert len(truth_rows) == N_CASES * 20
     assert len({r[1] for r in truth_rows}) == N_CASES * 20
     assert len(rows) - len(truth_rows) == 4 * 2 * N_CASES * 20
+    ids = pd.read_csv(written["imrmc_ids"])
+    assert set(ids.loc[ids.kind == "reader", "label"]) == {"r1", "r2", "r3", "r4"}
 
 
 def test_profiles_validate_and_default_to_the_papers_raters():
