@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -19,36 +17,11 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="dicom")
 
 
-@contextlib.contextmanager
-def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar on stderr that appears once a folder has many files."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+def _progress(description: str):
+    """A progress bar that appears once a folder has many files."""
+    from readerstudy.commands._progress import progress_bar
 
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal task
-        if total < PROGRESS_MIN_FILES:
-            return
-        if task is None:
-            bar.start()
-            task = bar.add_task(description, total=total)
-        bar.update(task, completed=done)
-
-    try:
-        yield update
-    finally:
-        if task is not None:
-            bar.stop()
+    return progress_bar(description, min_total=PROGRESS_MIN_FILES)
 
 
 def _fmt(value: float | None, unit: str = "") -> str:

@@ -56,24 +56,16 @@ def predict_many_cmd(
     method: MethodOption = "asymmetry",
 ) -> None:
     """Score every case in a folder (finished cases are taken from the cache)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from readerstudy.ai import predict_many
+    from readerstudy.commands._progress import progress_bar
 
-    from readerstudy.ai import find_cases, predict_many
-
-    total = len(find_cases(cases))
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=False,
-    ) as bar:
-        task = bar.add_task("predicting", total=total)
-
-        def advance(case_id: str, done: int, _total: int) -> None:
-            bar.update(task, completed=done, description=f"case {case_id}")
-
-        table = predict_many(cases, out, method=method, progress=advance)
+    with progress_bar("predicting") as update:
+        table = predict_many(
+            cases,
+            out,
+            method=method,
+            progress=lambda case_id, done, total: update(done, total, f"case {case_id}"),
+        )
     typer.echo(f"{table['case'].nunique()} case(s) scored; {out / 'ai_regions.csv'}")
 
 

@@ -47,27 +47,12 @@ def generate_command(
     ] = False,
 ) -> None:
     """Write N phantoms with per-unit ASPECTS truth (seeded, reproducible)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
+    from readerstudy.commands._progress import progress_bar
     from readerstudy.phantoms import write_phantom_set
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("phantoms", total=n)
+    with progress_bar("phantoms") as update:
         result = write_phantom_set(
-            out,
-            n,
-            seed,
-            fmt=fmt.value,
-            thin=thin,
-            progress=lambda done, _total: bar.update(task, completed=done),
+            out, n, seed, fmt=fmt.value, thin=thin, progress=lambda done, total: update(done, total)
         )
     typer.echo(
         f"wrote {len(result.cases)} phantoms ({result.positive_units} positive units of "

@@ -71,8 +71,7 @@ def init(
     name: Annotated[str | None, typer.Option("--name", help="Study name (folder name).")] = None,
 ) -> None:
     """Create a study: import and de-identify cases, validate truth, write study.toml."""
-    from rich.progress import Progress
-
+    from readerstudy.commands._progress import progress_bar
     from readerstudy.errors import ReaderStudyError
     from readerstudy.study.definition import ConfidenceScale, Design
     from readerstudy.study.importer import init_study
@@ -82,12 +81,7 @@ def init(
         scale = ConfidenceScale(confidence)
     except ValueError as exc:
         raise ReaderStudyError(f"{exc}") from None
-    with Progress(transient=True) as bar:
-        task = bar.add_task("importing cases", total=None)
-
-        def step(i: int, n: int, code: str) -> None:
-            bar.update(task, completed=i, total=n, description=f"importing {code}")
-
+    with progress_bar("importing cases") as update:
         definition = init_study(
             study,
             cases=cases,
@@ -100,7 +94,7 @@ def init(
             ai=ai,
             name=name,
             definition_overrides={"rating": {"confidence": scale}},
-            progress=step,
+            progress=lambda i, n, code: update(i, n, f"importing {code}"),
         )
     typer.echo(
         f"study {definition.name}: {study}/study.toml written ({definition.design.value}, "
