@@ -31,14 +31,13 @@ import pandas as pd
 
 from analysis.errors import AnalysisInputError
 from analysis.mrmc import (
-    FOMS,
     RANDOM,
     Contrast,
     f_test_p,
     hillis_df,
     jackknife_foms,
     make_contrast,
-    prepare_mrmc,
+    prepare_for_fom,
 )
 
 __all__ = ["DBMResult", "dbm_analysis", "dbm_from_pseudovalues", "pseudovalues"]
@@ -207,14 +206,10 @@ def dbm_analysis(
     case jackknife); ``normalize`` selects normalised pseudovalues (default, and what makes
     the result identical to OR with jackknife covariance).
     """
-    if fom not in FOMS:
-        raise AnalysisInputError(f"fom must be one of {FOMS}, got {fom!r}")
-    if rating is None:
-        rating = "rating" if fom == "auc" else "call"
-    prepared = prepare_mrmc(
+    prepared = prepare_for_fom(
         data,
+        fom,
         rating=rating,
-        binary=fom != "auc",
         reference=reference,
         reader=reader,
         modality=modality,

@@ -247,6 +247,35 @@ def prepare_mrmc(
 # --------------------------------------------------------------------------------------------
 
 
+def prepare_for_fom(
+    data: pd.DataFrame,
+    fom: str,
+    *,
+    rating: str | None = None,
+    reference: object | None = None,
+    reader: str = "reader",
+    modality: str = "modality",
+    case: str = "case",
+    unit: str = "unit",
+    truth: str = "truth",
+) -> MRMCData:
+    """:func:`prepare_mrmc` for one figure of merit: the rating column defaults to
+    ``rating`` for the AUC and ``call`` for sensitivity and specificity (0/1 required)."""
+    if fom not in FOMS:
+        raise AnalysisInputError(f"fom must be one of {FOMS}, got {fom!r}")
+    return prepare_mrmc(
+        data,
+        rating=rating or ("rating" if fom == "auc" else "call"),
+        binary=fom != "auc",
+        reference=reference,
+        reader=reader,
+        modality=modality,
+        case=case,
+        unit=unit,
+        truth=truth,
+    )
+
+
 def _binary_parts(prepared: MRMCData, fom: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-case successes (t x r x c), trials per case (c,), and the jackknife case mask."""
     positive = fom == "sensitivity"
@@ -903,12 +932,10 @@ def or_analysis(
         )
     if not 0 < alpha < 1:
         raise AnalysisInputError(f"alpha must lie in (0, 1), got {alpha}")
-    if rating is None:
-        rating = "rating" if fom == "auc" else "call"
-    prepared = prepare_mrmc(
+    prepared = prepare_for_fom(
         data,
+        fom,
         rating=rating,
-        binary=fom != "auc",
         reference=reference,
         reader=reader,
         modality=modality,
