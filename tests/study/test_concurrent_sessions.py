@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,13 @@ from readerstudy.study.protocol import Study
 
 from .conftest import PIN, all_negative, write_study_folder
 
-READERS = ("r1", "r2", "r3", "r4")
+READERS = tuple(f"r{i}" for i in range(1, 9))
+N_CASES = 6
 
 
-def _workstation(folder: str, reader: str) -> int:
+def _workstation(folder: str, reader: str, db: str | None, schema: str | None) -> int:
     time = SimulatedTime()
-    with Study.open(Path(folder), time=time) as study:
+    with Study.open(Path(folder), db=db, db_schema=schema, time=time) as study:
         session = study.login(reader, PIN)
         n = 0
         while session.current is not None:
@@ -30,21 +32,38 @@ def _workstation(folder: str, reader: str) -> int:
         return n
 
 
-def test_four_workstations_read_one_study_without_lost_or_duplicated_reads(tmp_path):
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.requires_postgres)])
+def backend(request, postgres_url) -> Iterator[tuple[str | None, str | None]]:
+    """(db URL, schema): the study folder's SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None, None
+        return
+    schema = f"study_test_{uuid.uuid4().hex[:12]}"
+    yield postgres_url, schema
+    from sqlalchemy import create_engine
+
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    engine.dispose()
+
+
+def test_eight_workstations_read_one_study_without_lost_or_duplicated_reads(tmp_path, backend):
+    db, schema = backend
     folder = tmp_path / "study"
-    write_study_folder(folder, n_cases=8, readers=READERS)
-    with Study.open(folder) as study:
+    write_study_folder(folder, n_cases=N_CASES, readers=READERS, name=f"ws-{uuid.uuid4().hex[:12]}")
+    with Study.open(folder, db=db, db_schema=schema) as study:
         study.lock()
         for reader in READERS:
             study.set_pin(reader, PIN)
     context = multiprocessing.get_context("spawn")
     with context.Pool(len(READERS)) as pool:
-        counts = pool.starmap(_workstation, [(str(folder), r) for r in READERS])
-    assert counts == [8] * len(READERS)
-    with Study.open(folder) as study:
+        counts = pool.starmap(_workstation, [(str(folder), r, db, schema) for r in READERS])
+    assert counts == [N_CASES] * len(READERS)
+    with Study.open(folder, db=db, db_schema=schema) as study:
         reads = study.store.reads()
         keys = Counter((r.reader, r.session, r.case) for r in reads)
-        assert len(keys) == len(reads) == 8 * len(READERS)
+        assert len(keys) == len(reads) == N_CASES * len(READERS)
         assert set(keys.values()) == {1}
         for reader in READERS:
             plan = study.schedule.for_reader(reader, 1)
