@@ -386,7 +386,11 @@ def summary_lines(results: Results) -> list[str]:
         )
     if "model" in s:
         auc = s["model"]["auc"]
-        lines.append(
-            f"model AUC {_fmt(auc['estimate'])} ({_fmt(auc['ci'][0])}, {_fmt(auc['ci'][1])})"
-        )
+        line = f"model AUC {_fmt(auc['estimate'])} ({_fmt(auc['ci'][0])}, {_fmt(auc['ci'][1])})"
+        if s["model"].get("dsc") is not None:
+            line += (
+                f"; lesion DSC {_fmt(s['model']['dsc'])}, precision "
+                f"{_fmt(s['model']['precision'])}, recall {_fmt(s['model']['recall'])} (pooled)"
+            )
+        lines.append(line)
     return lines

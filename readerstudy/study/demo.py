@@ -61,7 +61,7 @@ def run_demo(
     """Build, read and analyse the demo study under ``out``; returns what was done."""
     from readerstudy.study.clock import SimulatedTime
     from readerstudy.study.definition import ConfidenceScale, Design
-    from readerstudy.study.importer import init_study
+    from readerstudy.study.importer import TRUTH_MASKS_DIR, init_study
     from readerstudy.study.protocol import AI_DIR, Study
     from readerstudy.study.simulate import SimulationConfig, simulate_study
 
@@ -129,13 +129,16 @@ def run_demo(
     echo("5/5 analysis")
     from analysis.analyze import analyze
     from analysis.report import summary_lines, write_reports
+    from analysis.segmentation import load_masks
 
+    ai_masks, truth_masks = study_dir / AI_DIR / "masks", study_dir / TRUTH_MASKS_DIR
     results = analyze(
         tables["ratings"],
         tables["truth"],
         times=tables["times"],
         cases=tables["cases"],
         ai=tables.get("ai"),
+        masks=(load_masks(ai_masks), load_masks(truth_masks)) if truth_masks.is_dir() else None,
     )
     paths = write_reports(results, out / "analysis")
     result.summary = list(summary_lines(results))

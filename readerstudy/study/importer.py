@@ -41,6 +41,8 @@ from readerstudy.study.protocol import (
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 SKIP_DIRS = {"masks", "ai"}
+TRUTH_MASKS_DIR = "truth_masks"
+"""Reference lesion masks of the study, one ``<code>.nii.gz`` per case that has one."""
 
 
 class CaseImportError(ReaderStudyError):
@@ -203,7 +205,8 @@ def init_study(
     salt: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> StudyDefinition:
-    """Create ``study_dir`` (study.toml, cases/, truth.csv, cases.csv, manifest.csv, ai/).
+    """Create ``study_dir`` (study.toml, cases/, truth.csv, cases.csv, manifest.csv, ai/, and
+    truth_masks/ when ``cases`` has reference lesion masks in ``masks/<case>.nii.gz``).
 
     ``salt`` keys the de-identified UIDs; a random one by default (a fixed salt gives
     reproducible content hashes, which the demo uses to reuse its AI outputs).
@@ -282,6 +285,7 @@ def init_study(
             }
         )
     _write_csv(study_dir / MANIFEST_FILE, ("case", "format", "content_hash", "source"), manifest)
+    _import_truth_masks(cases / "masks", study_dir / TRUTH_MASKS_DIR, codes)
     _write_csv(
         study_dir / TRUTH_FILE,
         ("case", "unit", "truth"),
@@ -303,6 +307,16 @@ def init_study(
         _import_ai(Path(ai), study_dir / AI_DIR, ai_rows, codes)
     write_definition(study_dir, definition)
     return definition
+
+
+def _import_truth_masks(src: Path, dst: Path, codes: dict[str, str]) -> None:
+    """Reference lesion masks ``<cases>/masks/<case>.nii.gz`` (as phantom sets write them),
+    renamed to the study's case codes, for the model's DSC in ``readerstudy analyze``."""
+    for source, code in codes.items():
+        mask = src / f"{source}.nii.gz"
+        if mask.is_file():
+            dst.mkdir(exist_ok=True)
+            shutil.copyfile(mask, dst / f"{code}.nii.gz")
 
 
 def _side_from_truth(units: dict[str, int]) -> str:

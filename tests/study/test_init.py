@@ -115,6 +115,24 @@ def test_init_imports_nifti_cases_under_neutral_codes(source, tmp_path):
         assert load_volume(image).image.GetSize() == (24, 24, 6)
 
 
+def test_reference_lesion_masks_follow_their_cases_under_neutral_codes(source, tmp_path):
+    (source / "masks").mkdir()
+    mask = sitk.GetImageFromArray(np.zeros((6, 24, 24), np.uint8))
+    mask[5, 6, 2] = 1  # one lesion voxel at x=5, y=6, z=2
+    sitk.WriteImage(mask, str(source / "masks" / "patient-smith.nii.gz"))
+    args = ["--cases", str(source), "--truth", str(source / "truth.csv"), "--readers", "r1,r2"]
+    result = _init(args, tmp_path)
+    assert result.exit_code == 0, result.output
+    study = tmp_path / "study"
+    with (study / "manifest.csv").open() as handle:
+        code_of = {m["source"]: m["case"] for m in csv.DictReader(handle)}
+    copied = sorted(p.name for p in (study / "truth_masks").iterdir())
+    assert copied == [f"{code_of['patient-smith']}.nii.gz"]
+    back = sitk.GetArrayFromImage(sitk.ReadImage(str(study / "truth_masks" / copied[0])))
+    assert np.argwhere(back).tolist() == [[2, 6, 5]]
+    assert "masks" not in {p.name for p in (study / "cases").iterdir()}
+
+
 def test_init_refuses_an_existing_study(source, tmp_path):
     args = ["--cases", str(source), "--truth", str(source / "truth.csv"), "--readers", "r1"]
     assert _init(args, tmp_path).exit_code == 0
