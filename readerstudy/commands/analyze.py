@@ -124,9 +124,12 @@ def analyze_command(
         bool, typer.Option(help="Draw the figures of report.html (matplotlib).")
     ] = True,
 ) -> None:
-    """Analyse a reader study: the paper's Tables 2 and 3, clustered comparisons, ICCs,
-    clinical ASPECTS views, MRMC ROC (OR/DBM), model standalone; writes results.json,
-    report.xlsx, report.html and exports for iMRMC and RJafroc/MRMCaov."""
+    """Analyse a reader study: the paper's statistics, MRMC ROC and reports.
+
+    Tables 2-3, clustered tests, ICCs, ASPECTS views, OR/DBM ROC, the model's standalone AUC.
+
+    Writes results.json, report.xlsx, report.html and exports for iMRMC and RJafroc/MRMCaov.
+    """
     from rich.console import Console
 
     from analysis.errors import AnalysisInputError
