@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -182,6 +182,11 @@ class StoredRead(ReadSubmission):
     id: int
     version: int
     amend_reason: str | None = None
+
+    def revised(self, **changes: Any) -> ReadSubmission:
+        """This read as a submission, with ``changes``: the starting point of an amendment."""
+        values = {f.name: getattr(self, f.name) for f in fields(ReadSubmission)}
+        return ReadSubmission(**{**values, **changes})
 
 
 @dataclass(frozen=True)

@@ -483,24 +483,8 @@ class ReaderSession:
             raise SessionError(f"{code}: no read submitted under this code in this session")
         units = self._validated(code, answers)
         original = self._store.read(self.reader, self.session, slot.read.case)
-        from readerstudy.store import ReadSubmission
-
         self._store.amend_read(
-            ReadSubmission(
-                reader=self.reader,
-                session=self.session,
-                modality=original.modality,
-                case=original.case,
-                order=original.order,
-                units=units,
-                active_s=original.active_s,
-                wall_s=original.wall_s,
-                started_at=original.started_at,
-                submitted_at=self._time.now(),
-                intervals=original.intervals,
-                flags=original.flags,
-                extra=original.extra,
-            ),
+            original.revised(units=units, submitted_at=self._time.now()),
             reason=reason,
         )
 
