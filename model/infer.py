@@ -134,7 +134,9 @@ def get_method(name: str) -> Method:
 
 
 def predict(scan: sitk.Image, method: str = "asymmetry") -> Prediction:
-    """Run ``method`` on ``scan`` (Float32 HU, LPS)."""
+    """Run ``method`` on ``scan`` (HU, LPS; an Int16 scan is read as Float32, as methods expect)."""
     if not isinstance(scan, sitk.Image):
         raise TypeError(f"scan must be a SimpleITK.Image, got {type(scan).__name__}")
+    if scan.GetPixelID() != sitk.sitkFloat32:
+        scan = sitk.Cast(scan, sitk.sitkFloat32)
     return get_method(method).predict(scan)

@@ -44,6 +44,7 @@ def inspect(
         info = {
             "path": str(path),
             "size": list(volume.image.GetSize()),
+            "pixel_type": volume.pixel_type,
             "spacing_mm": list(volume.image.GetSpacing()),
             "origin_mm": list(volume.image.GetOrigin()),
             "direction": list(volume.image.GetDirection()),
@@ -137,7 +138,7 @@ def convert(
     size = "x".join(str(v) for v in volume.image.GetSize())
     spacing = " x ".join(f"{v:.3g}" for v in volume.image.GetSpacing())
     tilt = f", gantry tilt {volume.tilt_deg:.2f} deg corrected" if volume.tilt_deg else ""
-    typer.echo(f"wrote {out}: {size} voxels, {spacing} mm{tilt}")
+    typer.echo(f"wrote {out}: {size} voxels, {spacing} mm, {volume.pixel_type} HU{tilt}")
     for line in volume.warnings:
         typer.echo(f"warning: {line}", err=True)
 

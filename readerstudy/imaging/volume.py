@@ -1,14 +1,21 @@
-"""Load a head CT (DICOM series or NIfTI) as a Float32 SimpleITK image in HU with LPS geometry.
+"""Load a head CT (DICOM series or NIfTI) as a SimpleITK image in HU with LPS geometry.
 
 DICOM: stored values are decoded (native or compressed), padding pixels become air, each
 slice's RescaleSlope/Intercept gives HU, slices are placed by position along the normal, and
 a gantry-tilted (sheared) stack is resampled onto an orthogonal grid that contains it, so a
 voxel's world coordinate is exact. NIfTI: SimpleITK converts the file's RAS affine to LPS.
+
+The image is Int16 when every voxel is a whole HU value, as it is for nearly every CT
+(integral slope and intercept, no tilt resampling): that is how scanners store CT, what
+SimpleITK's own series reader returns, and half the memory of Float32. Otherwise (fractional
+rescale, interpolated tilt correction, floating-point NIfTI) it is Float32, so no value is
+ever rounded.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from readerstudy.imaging.errors import (
@@ -37,12 +45,17 @@ from readerstudy.imaging.series import MIN_SLICES, Scan, choose_series, scan_tre
 AIR_HU = -1024.0
 """Floor of the HU scale: padding pixels, values below it (GE writes -2000 or -3024 outside the
 reconstruction circle, not always declared as padding) and voxels outside a tilted stack."""
+MAX_WHOLE_HU = 32767
+"""Ceiling of an Int16 volume; the extended CT scale for metal stops near 30000 HU."""
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+PIXEL_DATA_TAG = 0x7FE00010
+UNDEFINED_LENGTH = 0xFFFFFFFF
+DEFLATED_SYNTAX = "1.2.840.10008.1.2.1.99"
 _NATIVE_SYNTAXES = {
     "1.2.840.10008.1.2",  # Implicit VR Little Endian
     "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
-    "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian (inflated on reading)
+    DEFLATED_SYNTAX,  # Deflated Explicit VR Little Endian (inflated on reading)
 }
 
 
@@ -50,23 +63,31 @@ _NATIVE_SYNTAXES = {
 class CTVolume:
     """A CT volume in Hounsfield units on an orthogonal LPS grid."""
 
-    image: sitk.Image  # Float32, HU, LPS world geometry
+    image: sitk.Image  # HU (Int16 when every voxel is a whole HU value, else Float32), LPS
     source: str
     series_uid: str | None
     tilt_deg: float
     warnings: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.image.GetPixelID() != sitk.sitkFloat32 or self.image.GetDimension() != 3:
-            raise TypeError("CTVolume.image must be a 3-D Float32 SimpleITK image")
+        if (
+            self.image.GetPixelID() not in (sitk.sitkInt16, sitk.sitkFloat32)
+            or self.image.GetDimension() != 3
+        ):
+            raise TypeError("CTVolume.image must be a 3-D Int16 or Float32 SimpleITK image")
         direction = np.array(self.image.GetDirection()).reshape(3, 3)
         if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-4):
             raise ValueError(f"CTVolume.image direction is not orthonormal: {direction.tolist()}")
 
     @property
+    def pixel_type(self) -> str:
+        """'int16' or 'float32': how the image stores HU (see the module docstring)."""
+        return "int16" if self.image.GetPixelID() == sitk.sitkInt16 else "float32"
+
+    @property
     def hu(self) -> np.ndarray:
-        """The HU voxels as a (z, y, x) float32 array (a copy)."""
-        return sitk.GetArrayFromImage(self.image)
+        """The HU voxels as a (z, y, x) float32 array (a copy), whatever the image's type."""
+        return sitk.GetArrayViewFromImage(self.image).astype(np.float32)
 
 
 def is_nifti(path: Path) -> bool:
@@ -75,7 +96,7 @@ def is_nifti(path: Path) -> bool:
 
 def _load_nifti(path: Path) -> CTVolume:
     try:
-        image = sitk.ReadImage(str(path), sitk.sitkFloat32)
+        image = sitk.ReadImage(str(path))
     except RuntimeError as exc:
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
         raise UnreadableFileError(f"{path}: not a readable NIfTI file ({message})") from exc
@@ -83,14 +104,73 @@ def _load_nifti(path: Path) -> CTVolume:
         raise ImagingError(f"{path}: a CT volume must be 3-D, the file is {image.GetDimension()}-D")
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise ImagingError(f"{path}: a CT volume must have one value per voxel")
+    image = sitk.Cast(image, sitk.sitkInt16 if _whole_hu_fits_int16(image) else sitk.sitkFloat32)
     warnings_ = ()
     if image.GetSize()[2] < MIN_SLICES:
         warnings_ = (f"only {image.GetSize()[2]} slice(s)",)
     return CTVolume(image, str(path), None, 0.0, warnings_)
 
 
-def _stored_values(ds: Dataset, path: Path, n_frames: int) -> np.ndarray:
-    """Stored pixel values as (frames, rows, cols), in the file's pixel representation."""
+def _whole_hu_fits_int16(image: sitk.Image) -> bool:
+    """True for an integer-typed image whose values all fit Int16 (a float image is kept)."""
+    integer_types = {sitk.sitkInt8, sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt16}
+    integer_types |= {sitk.sitkInt32, sitk.sitkUInt32, sitk.sitkInt64, sitk.sitkUInt64}
+    if image.GetPixelID() not in integer_types:
+        return False
+    extremes = sitk.MinimumMaximumImageFilter()
+    extremes.Execute(image)
+    return extremes.GetMinimum() >= -32768 and extremes.GetMaximum() <= MAX_WHOLE_HU
+
+
+class PixelBuffer:
+    """Memory reused for the pixel data of every file of a series.
+
+    Reading each slice into fresh memory costs a page fault per 4 KiB, more than the read.
+    An array it returns is valid until the next read.
+    """
+
+    def __init__(self) -> None:
+        self._memory = np.empty(0, dtype=np.uint8)
+
+    def read(self, filename: str, offset: int, size: int) -> np.ndarray:
+        """Up to ``size`` bytes of ``filename`` from ``offset`` (fewer at the end of the file)."""
+        if self._memory.size < size:
+            self._memory = np.empty(size, dtype=np.uint8)
+        with open(filename, "rb") as fh:
+            fh.seek(offset)
+            count = fh.readinto(self._memory[:size])
+        return self._memory[:count]
+
+
+def _native_pixel_bytes(
+    ds: Dataset, path: Path, syntax: str, expected: int, buffer: PixelBuffer | None
+) -> bytes | np.ndarray:
+    """Uncompressed pixel data, read straight from the file when discovery deferred it.
+
+    pydicom's deferred read re-parses the element from the file, which costs as much as
+    decoding the slice; its offset is known, so one seek and one read suffice.
+    """
+    elem = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
+    direct = (
+        isinstance(elem, RawDataElement)
+        and elem.value is None
+        and elem.length != UNDEFINED_LENGTH
+        and syntax != DEFLATED_SYNTAX  # its offsets count inflated bytes
+        and isinstance(ds.filename, str)
+    )
+    if not direct:
+        return ds.PixelData
+    timestamp = getattr(ds, "timestamp", None)
+    if timestamp is not None and os.stat(ds.filename).st_mtime != timestamp:
+        raise UnreadableFileError(f"{path}: the file changed after it was scanned; load it again")
+    return (buffer or PixelBuffer()).read(ds.filename, elem.value_tell, min(elem.length, expected))
+
+
+def _stored_values(
+    ds: Dataset, path: Path, n_frames: int, buffer: PixelBuffer | None = None
+) -> np.ndarray:
+    """Stored pixel values as (frames, rows, cols), in the file's pixel representation (valid
+    until ``buffer``'s next read when one is given)."""
     syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
     try:
         rows, columns = fast_int(ds, "Rows", 0), fast_int(ds, "Columns", 0)
@@ -101,8 +181,8 @@ def _stored_values(ds: Dataset, path: Path, n_frames: int) -> np.ndarray:
         if samples != 1:
             raise UnreadableFileError(f"{path}: {samples} samples per pixel; CT is greyscale")
         if syntax in _NATIVE_SYNTAXES and bits == 16:
-            data = ds.PixelData
             expected = rows * columns * n_frames * 2
+            data = _native_pixel_bytes(ds, path, syntax, expected, buffer)
             if len(data) < expected:
                 raise UnreadableFileError(
                     f"{path}: pixel data truncated ({len(data)} of {expected} bytes)"
@@ -128,28 +208,66 @@ def _stored_values(ds: Dataset, path: Path, n_frames: int) -> np.ndarray:
     return array.reshape(n_frames, rows, columns)
 
 
-def _fill_hu(instance: Instance, planes: list[np.ndarray]) -> None:
-    """Write the HU of each frame of one file into ``planes`` (one 2-D float32 view per frame).
+def _fill_hu(
+    instance: Instance, planes: list[np.ndarray], buffer: PixelBuffer | None = None
+) -> None:
+    """Write the HU of each frame of one file into ``planes`` (one 2-D view per frame).
 
     HU = stored x slope + intercept per frame; padding pixels and anything below air become
-    -1024 HU. Done in place, one pass where the slope is 1, because this is the hot loop.
+    -1024 HU. ``planes`` are Int16 (integral slope and intercept) or Float32. This is the hot
+    loop, so each frame takes two passes at most besides the padding mask.
     """
     ds = instance.dataset
-    stored = _stored_values(ds, instance.path, len(instance.frames))
+    stored = _stored_values(ds, instance.path, len(instance.frames), buffer)
     padding = padding_range(ds)
-    air = np.float32(AIR_HU)
+    rescale_into = _rescale_whole if planes[0].dtype == np.int16 else _rescale_float
     for values, frame, out in zip(stored, instance.frames, planes, strict=True):
-        if frame.slope == 1.0:
-            np.add(values, np.float32(frame.intercept), out=out, casting="unsafe")
-        else:
-            np.multiply(values, np.float32(frame.slope), out=out, casting="unsafe")
-            out += np.float32(frame.intercept)
+        rescale_into(values, frame, out)
         if padding is not None:
             lo, hi = padding
             # Padding that rescales to air or below is handled by the clamp; test only the rest.
             if max(lo * frame.slope, hi * frame.slope) + frame.intercept > AIR_HU:
-                out[(values >= lo) & (values <= hi)] = air
-        np.maximum(out, air, out=out)
+                out[(values >= lo) & (values <= hi)] = AIR_HU
+
+
+def _rescale_float(values: np.ndarray, frame: FrameRef, out: np.ndarray) -> None:
+    if frame.slope == 1.0:
+        np.add(values, np.float32(frame.intercept), out=out, casting="unsafe")
+    else:
+        np.multiply(values, np.float32(frame.slope), out=out, casting="unsafe")
+        out += np.float32(frame.intercept)
+    np.maximum(out, np.float32(AIR_HU), out=out)
+
+
+def _rescale_whole(values: np.ndarray, frame: FrameRef, out: np.ndarray) -> None:
+    """Integral rescale into Int16 HU, clamped to [-1024, 32767].
+
+    With slope 1 the stored values are first clamped to the range that maps inside that scale,
+    then the intercept is added in 16 bits: the sum is exact modulo 2**16 and lies in Int16's
+    range, so its bits read as Int16 are the HU, with no wider temporary array.
+    """
+    slope, intercept = int(frame.slope), int(frame.intercept)
+    info = np.iinfo(values.dtype)
+    floor = max(int(AIR_HU) - intercept, info.min)
+    ceiling = min(MAX_WHOLE_HU - intercept, info.max)
+    if slope != 1 or info.bits != 16 or floor > ceiling:
+        wide = values.astype(np.int64) * slope + intercept
+        _warn_saturated(int(np.count_nonzero(wide > MAX_WHOLE_HU)))
+        np.clip(wide, int(AIR_HU), MAX_WHOLE_HU, out=out, casting="unsafe")
+        return
+    if ceiling < info.max and values.max() > ceiling:
+        _warn_saturated(int(np.count_nonzero(values > ceiling)))
+    kind = values.dtype.type  # numpy scalars keep clip on its fast same-type loop
+    np.clip(values, kind(floor), kind(ceiling), out=out.view(values.dtype))
+    bits = out.view(np.uint16)
+    np.add(bits, np.uint16(intercept % 2**16), out=bits)
+
+
+def _warn_saturated(count: int) -> None:
+    if count:
+        warnings.warn(
+            f"{count} voxel(s) above {MAX_WHOLE_HU} HU kept as {MAX_WHOLE_HU}", stacklevel=3
+        )
 
 
 def _frames_hu(instance: Instance) -> np.ndarray:
@@ -217,25 +335,25 @@ def _orthogonal_grid(geometry: StackGeometry) -> sitk.Image:
     return grid
 
 
-def _stack_image(geometry: StackGeometry) -> tuple[sitk.Image, np.ndarray]:
-    """An empty Float32 image for the stack on its own (possibly sheared) grid, and a
+def _stack_image(geometry: StackGeometry, pixel_type: int) -> tuple[sitk.Image, np.ndarray]:
+    """An empty image of ``pixel_type`` for the stack on its own (possibly sheared) grid, and a
     writable (z, y, x) numpy view of its pixel buffer.
 
-    Decoding straight into the image's buffer saves a 4-bytes-per-voxel allocation and copy
+    Decoding straight into the image's buffer saves an allocation and copy of the volume
     (``GetImageFromArray``), the largest cost after parsing. SimpleITK only hands out
     read-only views, so the writable one is made from the buffer address; it is valid while
     ``image`` lives and nothing else shares its buffer (a new image shares nothing).
     """
     columns, rows, n = geometry.size
-    image = sitk.Image([columns, rows, n], sitk.sitkFloat32)
+    image = sitk.Image([columns, rows, n], pixel_type)
     length = float(np.linalg.norm(geometry.step))
     image.SetSpacing((*geometry.pixel_spacing, length))
     image.SetOrigin(geometry.origin.tolist())
     axes = np.column_stack([geometry.row_dir, geometry.col_dir, geometry.step / length])
     image.SetDirection(axes.ravel().tolist())
     view = sitk.GetArrayViewFromImage(image)
-    buffer = (ctypes.c_float * view.size).from_address(view.__array_interface__["data"][0])
-    return image, np.frombuffer(buffer, dtype=np.float32).reshape(view.shape)
+    buffer = (ctypes.c_char * view.nbytes).from_address(view.__array_interface__["data"][0])
+    return image, np.frombuffer(buffer, dtype=view.dtype).reshape(view.shape)
 
 
 def _untilt(image: sitk.Image, geometry: StackGeometry) -> sitk.Image:
@@ -263,13 +381,15 @@ def volume_from_scan(
     geometry = result.geometry[uid]
     instances = result.instances[uid]
     frames: list[FrameRef] = [f for inst in instances for f in inst.frames]
-    image, hu = _stack_image(geometry)
+    whole = all(f.slope.is_integer() and f.intercept.is_integer() for f in frames)
+    image, hu = _stack_image(geometry, sitk.sitkInt16 if whole else sitk.sitkFloat32)
     slot = {id(frames[k]): z for z, k in enumerate(geometry.order)}
     decode_warnings: list[str] = []
+    buffer = PixelBuffer()
     for inst in instances:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            _fill_hu(inst, [hu[slot[id(frame)]] for frame in inst.frames])
+            _fill_hu(inst, [hu[slot[id(frame)]] for frame in inst.frames], buffer)
         decode_warnings.extend(f"{inst.path.name}: {w.message}" for w in caught)
     del hu  # the view must not outlive the image, which _untilt may replace
     if geometry.tilted:

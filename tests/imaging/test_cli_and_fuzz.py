@@ -51,7 +51,9 @@ def test_convert_writes_hu_nifti_with_geometry(tmp_path: Path, phantom: sitk.Ima
     result = runner.invoke(build_app(), ["dicom", "convert", str(tmp_path / "in"), str(out)])
     assert result.exit_code == 0, result.output
     assert "64x64x20 voxels" in result.stdout
+    assert "int16 HU" in result.stdout
     image = sitk.ReadImage(str(out))
+    assert image.GetPixelID() == sitk.sitkInt16  # half the size of a Float32 NIfTI
     np.testing.assert_allclose(image.GetOrigin(), phantom.GetOrigin(), atol=1e-4)
     np.testing.assert_allclose(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(phantom))
 

@@ -268,4 +268,5 @@ def test_inspect_nifti_and_dicom_progress(tmp_path: Path, phantom: sitk.Image) -
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["size"] == [64, 64, 20]
+    assert info["pixel_type"] == "float32"  # a floating-point NIfTI stays so, whole values or not
     assert info["origin_mm"] == pytest.approx(list(phantom.GetOrigin()))

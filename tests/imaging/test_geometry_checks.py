@@ -251,3 +251,18 @@ def test_tilt_on_a_rotated_grid(tmp_path: Path, phantom: sitk.Image) -> None:
     inside = lo == hi
     assert inside.mean() > 0.2
     np.testing.assert_allclose(loaded[inside], source[inside], atol=0.5)
+
+
+def test_a_file_changed_between_scan_and_decode_is_named(tmp_path: Path, phantom: sitk.Image):
+    """Pixel data is read after discovery; a slice rewritten in between is not silently mixed."""
+    import os
+
+    from readerstudy.imaging.series import scan_tree
+    from readerstudy.imaging.volume import volume_from_scan
+
+    files = _series(tmp_path, phantom)
+    scanned = scan_tree(tmp_path)
+    stat = files[5].stat()
+    os.utime(files[5], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    with pytest.raises(UnreadableFileError, match=r"CT0006\.dcm: the file changed after it was"):
+        volume_from_scan(scanned, scanned.series[0].uid, str(tmp_path))

@@ -146,3 +146,26 @@ def test_writer_rejects_bad_arguments(tmp_path: Path, phantom: sitk.Image) -> No
         write_dicom_series(phantom, tmp_path, tilt_deg=60)
     with pytest.raises(TypeError, match="3-D SimpleITK image"):
         write_dicom_series(sitk.GetArrayFromImage(phantom), tmp_path)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "syntax",
+    [
+        "1.2.840.10008.1.2",  # Implicit VR Little Endian
+        "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian
+    ],
+)
+def test_other_native_syntaxes_give_the_same_hu(tmp_path: Path, phantom: sitk.Image, syntax):
+    """Pixel data read straight from the file (implicit VR) or after inflating (deflated)."""
+    import pydicom
+
+    files = write_dicom_series(phantom, tmp_path / "src", vendor="ge", shuffle_names=True)
+    expected = load_volume(tmp_path / "src").hu
+    (tmp_path / "out").mkdir()
+    for f in files:
+        ds = pydicom.dcmread(f)
+        ds.file_meta.TransferSyntaxUID = syntax
+        ds.save_as(tmp_path / "out" / f.name, implicit_vr=syntax == "1.2.840.10008.1.2")
+    written = pydicom.dcmread(tmp_path / "out" / files[0].name, stop_before_pixels=True)
+    assert written.file_meta.TransferSyntaxUID == syntax
+    np.testing.assert_array_equal(load_volume(tmp_path / "out").hu, expected)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
@@ -52,6 +53,18 @@ def test_another_method_plugs_in_beside_asymmetry(monkeypatch):
     assert isinstance(_ConstantMethod(), Method)
     image = sitk.Image([4, 4, 4], sitk.sitkFloat32)
     assert predict(image, method="constant").method == "constant"
+    infer.get_method.cache_clear()
+
+
+def test_methods_see_an_int16_scan_as_float32_with_the_same_hu(monkeypatch):
+    """load_volume returns Int16 for most CT; every method is written for Float32 HU."""
+    monkeypatch.setattr(infer, "METHODS", dict(infer.METHODS))
+    register_method("constant", _ConstantMethod)
+    values = np.arange(-1024, 3072, 16, dtype=np.int16).reshape(4, 16, 4)
+    scan = sitk.GetImageFromArray(values)
+    seen = predict(scan, method="constant").likelihood  # the constant method echoes its input
+    assert seen.GetPixelID() == sitk.sitkFloat32
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(seen), values)
     infer.get_method.cache_clear()
 
 
