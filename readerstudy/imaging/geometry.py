@@ -4,6 +4,12 @@ Frames are ordered by ImagePositionPatient projected on the slice normal (row x 
 direction), never by file name or InstanceNumber. The stack must be regular: one orientation,
 one matrix size, one pixel spacing, no duplicated positions and no gaps. Gantry tilt shows as
 a stacking direction (from one slice position to the next) that is not parallel to the normal.
+
+One irregularity is a protocol, not an accident: sequential head CT often reconstructs the
+posterior fossa thinner than the cerebrum (2.5 mm then 5 mm) in one series. Spacing that
+changes in such zones (each spacing one contiguous run of at least ``MIN_ZONE_STEPS`` steps)
+is accepted and described; the loader resamples it to the finest spacing. An isolated wide
+step is still a missing slice.
 """
 
 from __future__ import annotations
@@ -23,6 +29,23 @@ MISSING_FACTOR = 1.5  # a gap this many times the median gap means slices are mi
 DUPLICATE_TOL_MM = 0.01
 TILT_TOL_DEG = 0.01  # below this the stack is treated as orthogonal
 LINE_TOL_MM = 0.5  # max distance of a slice position from the stacking line
+MIN_ZONE_STEPS = 3  # a spacing zone spans at least this many slice steps
+
+
+@dataclass(frozen=True)
+class SpacingZone:
+    """A run of slices with one spacing, as positions along the normal (mm)."""
+
+    spacing_mm: float
+    start_mm: float
+    end_mm: float
+    n_slices: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.spacing_mm:.2f} mm from z={self.start_mm:.1f} to z={self.end_mm:.1f} mm "
+            f"({self.n_slices} slices)"
+        )
 
 
 @dataclass(frozen=True)
@@ -37,10 +60,18 @@ class StackGeometry:
     origin: np.ndarray  # position of the first ordered frame
     step: np.ndarray  # mean vector from one slice position to the next (mm)
     size: tuple[int, int, int]  # (columns, rows, slices)
+    zones: tuple[SpacingZone, ...] = ()  # two or more when the spacing changes in zones
+    offsets_mm: tuple[float, ...] = ()  # with zones: each ordered slice's distance from the first
+
+    @property
+    def zoned(self) -> bool:
+        return len(self.zones) > 1
 
     @property
     def spacing_mm(self) -> float:
-        """Distance between slices along the normal."""
+        """Distance between slices along the normal (the finest zone's, when zoned)."""
+        if self.zoned:
+            return min(zone.spacing_mm for zone in self.zones)
         return float(abs(self.step @ self.normal))
 
     @property
@@ -110,8 +141,32 @@ def _frame_name(frame: FrameRef) -> str:
     return frame.path.name if frame.frame is None else f"{frame.path.name}#{frame.frame + 1}"
 
 
-def _check_gaps(z: np.ndarray, frames: Sequence[FrameRef], label: str) -> None:
-    """No duplicated positions, no missing slices, no irregular spacing (z sorted ascending)."""
+def spacing_zones(z: np.ndarray) -> tuple[SpacingZone, ...]:
+    """Zones of constant spacing along sorted positions ``z``; () unless there are several and
+    each spacing is one contiguous run of at least MIN_ZONE_STEPS steps."""
+    gaps = np.diff(z)
+    runs: list[tuple[int, int]] = []  # (first step, last step) of each run
+    first = 0
+    for i in range(1, len(gaps)):
+        if abs(gaps[i] - gaps[first]) > SPACING_REL_TOL * gaps[first] + 1e-3:
+            runs.append((first, i - 1))
+            first = i
+    runs.append((first, len(gaps) - 1))
+    if len(runs) < 2 or any(last - first + 1 < MIN_ZONE_STEPS for first, last in runs):
+        return ()
+    spacings = [float(np.median(gaps[first : last + 1])) for first, last in runs]
+    for i, a in enumerate(spacings):
+        if any(abs(a - b) <= SPACING_REL_TOL * min(a, b) for b in spacings[i + 1 :]):
+            return ()  # one spacing in two runs: slices are missing in between, not a protocol
+    return tuple(
+        SpacingZone(spacing, float(z[first]), float(z[last + 1]), last - first + 2)
+        for spacing, (first, last) in zip(spacings, runs, strict=True)
+    )
+
+
+def _check_gaps(z: np.ndarray, frames: Sequence[FrameRef], label: str) -> tuple[SpacingZone, ...]:
+    """No duplicated positions, no missing slices, no irregular spacing (z sorted ascending);
+    spacing zones are returned (empty for a uniform stack)."""
     gaps = np.diff(z)
     dup = np.flatnonzero(gaps < DUPLICATE_TOL_MM)
     if dup.size:
@@ -121,6 +176,9 @@ def _check_gaps(z: np.ndarray, frames: Sequence[FrameRef], label: str) -> None:
             f"({_frame_name(frames[i])} and {_frame_name(frames[i + 1])}; "
             f"{dup.size} duplicate(s) in all)"
         )
+    zones = spacing_zones(z)
+    if zones:
+        return zones
     median = float(np.median(gaps))
     missing = np.flatnonzero(gaps > MISSING_FACTOR * median)
     if missing.size:
@@ -140,6 +198,7 @@ def _check_gaps(z: np.ndarray, frames: Sequence[FrameRef], label: str) -> None:
             f"{label}: irregular slice spacing: {gaps[i]:.2f} mm between z={z[i]:.1f} and "
             f"z={z[i + 1]:.1f} mm where the series has {median:.2f} mm"
         )
+    return ()
 
 
 def analyse_stack(
@@ -160,10 +219,13 @@ def analyse_stack(
     z, positions = z[order], positions[order]
     ordered = [frames[i] for i in order]
     n = len(frames)
+    zones: tuple[SpacingZone, ...] = ()
     if n > 1:
-        _check_gaps(z, ordered, label)
+        zones = _check_gaps(z, ordered, label)
         step = (positions[-1] - positions[0]) / (n - 1)
-        expected = positions[0] + np.outer(np.arange(n), step)
+        # Where each slice should lie on the line from the first to the last position.
+        along = (z - z[0]) / (z[-1] - z[0]) if zones else np.arange(n) / (n - 1)
+        expected = positions[0] + np.outer(along, positions[-1] - positions[0])
         off_line = float(np.max(np.linalg.norm(positions - expected, axis=1)))
         if off_line > LINE_TOL_MM:
             raise GeometryError(
@@ -175,7 +237,7 @@ def analyse_stack(
     row_spacing, col_spacing = frames[0].pixel_spacing
     if row_spacing <= 0 or col_spacing <= 0:
         raise GeometryError(f"{label}: PixelSpacing {frames[0].pixel_spacing} is not positive")
-    return StackGeometry(
+    geometry = StackGeometry(
         order=tuple(int(i) for i in order),
         row_dir=row,
         col_dir=col,
@@ -185,4 +247,13 @@ def analyse_stack(
         origin=positions[0],
         step=step,
         size=(frames[0].columns, frames[0].rows, n),
+        zones=zones,
+        offsets_mm=tuple(float(v) for v in z - z[0]) if zones else (),
     )
+    if geometry.zoned and geometry.tilted:
+        raise GeometryError(
+            f"{label}: gantry tilt ({geometry.tilt_deg:.2f} deg) together with slice spacing "
+            f"that changes ({'; '.join(zone.describe() for zone in zones)}) is not supported; "
+            "export each zone as its own series"
+        )
+    return geometry

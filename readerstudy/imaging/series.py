@@ -180,6 +180,12 @@ def _series_info(
         warnings_.append(f"only {len(frames)} slice(s); a head CT volume needs {MIN_SLICES}")
     if geometry is not None and geometry.tilted:
         warnings_.append(f"gantry tilt {geometry.tilt_deg:.2f} deg (corrected on loading)")
+    if geometry is not None and geometry.zoned:
+        zones = "; ".join(zone.describe() for zone in geometry.zones)
+        warnings_.append(
+            f"slice spacing changes along the series: {zones} "
+            f"(resampled to {geometry.spacing_mm:.2f} mm on loading)"
+        )
     transfer_syntax = instances[0].dataset.file_meta.get("TransferSyntaxUID")
     info = SeriesInfo(
         uid=uid,

@@ -362,6 +362,33 @@ def _untilt(image: sitk.Image, geometry: StackGeometry) -> sitk.Image:
     return sitk.Resample(image, grid, sitk.Transform(), sitk.sitkLinear, AIR_HU, sitk.sitkFloat32)
 
 
+def _resample_zones(image: sitk.Image, geometry: StackGeometry) -> sitk.Image:
+    """A stack whose slice spacing changes in zones, on a regular grid at the finest spacing.
+
+    Linear along the normal; a target slice that falls on a source slice is that slice. The
+    spacing is shrunk slightly where needed so that the grid ends on the last slice.
+    """
+    offsets = np.asarray(geometry.offsets_mm)
+    steps = int(np.ceil(offsets[-1] / geometry.spacing_mm - 1e-6))
+    spacing = offsets[-1] / steps
+    target = np.arange(steps + 1) * spacing
+    below = np.clip(np.searchsorted(offsets, target + 1e-3, side="right") - 1, 0, len(offsets) - 2)
+    weight = (target - offsets[below]) / (offsets[below + 1] - offsets[below])
+    source = sitk.GetArrayViewFromImage(image)
+    out = np.empty((len(target), *source.shape[1:]), dtype=np.float32)
+    for k, (i, w) in enumerate(zip(below, weight, strict=True)):
+        if w < 1e-4:
+            out[k] = source[i]
+        else:
+            np.multiply(source[i + 1], np.float32(w), out=out[k], casting="unsafe")
+            out[k] += np.float32(1.0 - w) * source[i]
+    regular = sitk.GetImageFromArray(out)
+    regular.SetOrigin(image.GetOrigin())
+    regular.SetDirection(image.GetDirection())
+    regular.SetSpacing((*image.GetSpacing()[:2], float(spacing)))
+    return regular
+
+
 def volume_from_scan(
     result: Scan, uid: str, source: str, *, min_slices: int = MIN_SLICES
 ) -> CTVolume:
@@ -394,6 +421,8 @@ def volume_from_scan(
     del hu  # the view must not outlive the image, which _untilt may replace
     if geometry.tilted:
         image = _untilt(image, geometry)
+    elif geometry.zoned:
+        image = _resample_zones(image, geometry)
     return CTVolume(
         image=image,
         source=source,

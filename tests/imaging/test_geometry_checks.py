@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from readerstudy.imaging import (
     GeometryError,
@@ -266,3 +269,91 @@ def test_a_file_changed_between_scan_and_decode_is_named(tmp_path: Path, phantom
     os.utime(files[5], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     with pytest.raises(UnreadableFileError, match=r"CT0006\.dcm: the file changed after it was"):
         volume_from_scan(scanned, scanned.series[0].uid, str(tmp_path))
+
+
+def _two_zone_series(tmp_path: Path, **kwargs) -> tuple[sitk.Image, list[Path]]:
+    """A 2.5 mm phantom series with every other slice from the tenth on removed: slices 0-8
+    at 2.5 mm, then 10, 12, ... at 5 mm, as sequential head CT reconstructs them."""
+    from tests.imaging.conftest import head_phantom
+
+    source = head_phantom(spacing=(3.5, 3.5, 2.5))
+    files = _series(tmp_path, source, **kwargs)
+    for index in range(9, len(files), 2):
+        files[index].unlink()
+    return source, [f for f in files if f.exists()]
+
+
+def test_spacing_that_changes_in_zones_is_resampled_to_the_finest(tmp_path: Path) -> None:
+    source, _ = _two_zone_series(tmp_path)
+    (info,) = discover_series(tmp_path)
+    assert info.problem is None
+    assert info.spacing_mm == pytest.approx(2.5)
+    assert any(
+        "slice spacing changes along the series: 2.50 mm from z=20.0 to z=40.0 mm (9 slices); "
+        "5.00 mm from z=40.0 to z=65.0 mm (6 slices) (resampled to 2.50 mm on loading)" in w
+        for w in info.warnings
+    )
+    volume = load_volume(tmp_path)
+    assert volume.image.GetSize() == (64, 64, 19)
+    np.testing.assert_allclose(volume.image.GetSpacing(), (3.5, 3.5, 2.5))
+    np.testing.assert_allclose(volume.image.GetOrigin(), source.GetOrigin(), atol=1e-4)
+    assert volume.pixel_type == "float32"
+    hu = sitk.GetArrayFromImage(source)[:19]
+    expected = hu.copy()
+    for k in range(9, 19, 2):  # the slices the 5 mm zone lacks: halfway between neighbours
+        expected[k] = (hu[k - 1] + hu[k + 1]) / 2
+    np.testing.assert_allclose(volume.hu, expected, atol=1e-3)
+    assert not np.allclose(expected[9:19:2], hu[9:19:2])  # interpolation is not the truth
+
+
+def test_one_spacing_in_two_runs_is_missing_slices_not_zones(tmp_path: Path, phantom) -> None:
+    files = _series(tmp_path, phantom)  # z = 20, 25, ..., 115 mm
+    for index in (6, 8, 10):
+        files[index].unlink()  # 5 mm, then three 10 mm steps, then 5 mm again
+    with pytest.raises(GeometryError, match=r"1 slice missing between z=45\.0 and z=55\.0 mm"):
+        load_volume(tmp_path)
+
+
+def test_a_short_wide_run_is_missing_slices_not_a_zone(tmp_path: Path) -> None:
+    from tests.imaging.conftest import head_phantom
+
+    files = _series(tmp_path, head_phantom(spacing=(3.5, 3.5, 2.5)))
+    for index in (17, 19):
+        files[index].unlink()  # two 5 mm steps at the top: too short for a zone
+    with pytest.raises(GeometryError, match=r"1 slice missing between z=60\.0 and z=65\.0 mm"):
+        load_volume(tmp_path)
+
+
+def test_tilt_with_spacing_zones_is_refused(tmp_path: Path) -> None:
+    _two_zone_series(tmp_path, tilt_deg=15.0)
+    with pytest.raises(GeometryError, match=r"gantry tilt \(15\.00 deg\) together with slice"):
+        load_volume(tmp_path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spacings=st.lists(st.sampled_from([0.625, 1.0, 1.25, 2.5, 3.0, 5.0]), min_size=2, max_size=3),
+    steps=st.lists(st.integers(3, 30), min_size=3, max_size=3),
+    start=st.floats(-200, 200),
+)
+def test_spacing_zones_are_recovered(spacings: list[float], steps: list[int], start: float):
+    from readerstudy.imaging.geometry import spacing_zones
+
+    assume(all(a != b for a, b in itertools.combinations(spacings, 2)))
+    gaps = np.concatenate([np.full(n, s) for s, n in zip(spacings, steps, strict=False)])
+    z = start + np.concatenate([[0.0], np.cumsum(gaps)])
+    zones = spacing_zones(z)
+    assert [zone.spacing_mm for zone in zones] == pytest.approx(spacings)
+    assert [zone.n_slices for zone in zones] == [n + 1 for n in steps[: len(spacings)]]
+    assert zones[0].start_mm == pytest.approx(z[0])
+    assert zones[-1].end_mm == pytest.approx(z[-1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(8, 60), spacing=st.sampled_from([1.0, 2.5, 5.0]), data=st.data())
+def test_a_missing_slice_is_never_a_zone(n: int, spacing: float, data) -> None:
+    from readerstudy.imaging.geometry import spacing_zones
+
+    z = np.arange(n) * spacing
+    gone = data.draw(st.integers(1, n - 2))
+    assert spacing_zones(np.delete(z, gone)) == ()
