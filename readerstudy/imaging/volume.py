@@ -3,13 +3,15 @@
 DICOM: stored values are decoded (native or compressed), padding pixels become air, each
 slice's RescaleSlope/Intercept gives HU, slices are placed by position along the normal, and
 a gantry-tilted (sheared) stack is resampled onto an orthogonal grid that contains it, so a
-voxel's world coordinate is exact. NIfTI: SimpleITK converts the file's RAS affine to LPS.
+voxel's world coordinate is exact; a stack whose spacing changes in zones (thin posterior
+fossa, thicker above) is resampled along the normal to its finest spacing. NIfTI: SimpleITK
+converts the file's RAS affine to LPS.
 
 The image is Int16 when every voxel is a whole HU value, as it is for nearly every CT
-(integral slope and intercept, no tilt resampling): that is how scanners store CT, what
-SimpleITK's own series reader returns, and half the memory of Float32. Otherwise (fractional
-rescale, interpolated tilt correction, floating-point NIfTI) it is Float32, so no value is
-ever rounded.
+(integral slope and intercept, no resampling): that is how scanners store CT, what
+SimpleITK's own series reader returns for most, and half the memory of Float32. Otherwise
+(fractional rescale, interpolated tilt or zone correction, floating-point NIfTI) it is
+Float32, so no value is ever rounded.
 """
 
 from __future__ import annotations
