@@ -42,7 +42,7 @@ def run() -> None:
             reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder)))
             reader.Execute()
 
-        compare("load_volume_vs_pydicom_loop", candidate, bare_pydicom, repeats=9, target=1.3)
+        compare("load_volume_vs_pydicom_loop", candidate, bare_pydicom, repeats=15, target=1.3)
         compare(
-            "load_volume_vs_sitk_series_reader", candidate, itk_series_reader, repeats=5, target=1.0
+            "load_volume_vs_sitk_series_reader", candidate, itk_series_reader, repeats=9, target=1.0
         )
