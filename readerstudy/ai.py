@@ -49,22 +49,26 @@ def case_id_of(path: Path) -> str:
 
 
 def load_scan(path: Path, case: str) -> sitk.Image:
-    """The case's CT volume as Float32 HU in LPS: a DICOM series, or a NIfTI file or folder.
+    """The case's CT volume as Float32 HU in LPS (what model methods take): a DICOM series, or
+    a NIfTI file or folder.
 
     A folder without a DICOM series is read through its single NIfTI file.
     """
+    import SimpleITK as sitk
+
     from readerstudy.imaging import ImagingError, SeriesSelectionError, load_volume
 
     try:
         try:
-            return load_volume(path).image
+            image = load_volume(path).image
         except SeriesSelectionError:
             nifti = sorted(p for p in path.rglob("*") if _is_nifti(p)) if path.is_dir() else []
             if len(nifti) != 1:
                 raise
-            return load_volume(nifti[0]).image
+            image = load_volume(nifti[0]).image
     except ImagingError as exc:
         raise ReaderStudyError(f"case {case}: {exc}") from exc
+    return sitk.Cast(image, sitk.sitkFloat32)
 
 
 def _method(name: str):

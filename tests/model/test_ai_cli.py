@@ -121,3 +121,16 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, use_test_method):
 def test_python_api_names_the_case(tmp_path, use_test_method):
     with pytest.raises(ReaderStudyError, match="case c9: "):
         predict_case(tmp_path / "missing.nii.gz", tmp_path / "o", case_id="c9")
+
+
+def test_cases_reach_the_model_as_float32_hu(tmp_path):
+    """load_volume gives Int16 for whole-HU DICOM; model methods are handed Float32 HU."""
+    from readerstudy.ai import load_scan
+    from readerstudy.imaging import load_volume, write_dicom_series
+
+    hu = np.resize(np.arange(-1024, 1200, 7, dtype=np.float32), (6, 16, 16))
+    write_dicom_series(sitk.GetImageFromArray(hu), tmp_path / "case", vendor="philips")
+    assert load_volume(tmp_path / "case").pixel_type == "int16"
+    scan = load_scan(tmp_path / "case", "c1")
+    assert scan.GetPixelID() == sitk.sitkFloat32
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(scan), hu)
