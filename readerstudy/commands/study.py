@@ -227,7 +227,12 @@ def audit(
 ) -> None:
     """Summarise the audit log; with --verify check the hash chain and stored reads."""
     with _open(study, db, check_definition=False) as opened:
-        result = opened.store.verify_audit() if verify else None
+        result = None
+        if verify:
+            from readerstudy.commands._progress import progress_bar
+
+            with progress_bar("verifying the audit chain", min_total=5000) as update:
+                result = opened.store.verify_audit(progress=update)
         n_events = len(opened.store.events())
     if result is None:
         typer.echo(f"{n_events} audit events (use --verify to check the chain)")

@@ -10,7 +10,7 @@ breaks the match between the read and the chain.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,9 @@ GENESIS = "0" * 64
 
 READ_EVENT_KINDS = frozenset({"submit", "amend"})
 """Event kinds written only by the store, each covering one read version."""
+
+PROGRESS_EVERY = 1000
+"""Events or reads between two progress reports of :func:`verify_chain`."""
 
 
 def read_digest(study: str, read_id: int, version: int, content: dict[str, Any]) -> str:
@@ -62,11 +65,12 @@ def event_hash(
 
 def verify_chain(
     study: str,
-    events: Iterable[AuditEvent],
-    reads: Iterable[StoredRead],
+    events: Sequence[AuditEvent],
+    reads: Sequence[StoredRead],
     *,
     head: tuple[int, str] | None,
     anchor: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AuditVerification:
     """Check every link, the chain head, and each read against its submit/amend digest.
 
@@ -75,13 +79,17 @@ def verify_chain(
     which reveals a chain rewritten from scratch.
 
     ``events`` must come in sequence order; ``head`` is the stored ``(last seq, last hash)``.
+    ``progress(done, total)`` is called every PROGRESS_EVERY events and reads, and at the end.
     """
+    total = len(events) + len(reads)
     problems: list[tuple[int | None, str]] = []
     covered: dict[int, tuple[int, str, int]] = {}  # read id -> (event seq, digest, version)
     prev_hash, expected_seq, n_events = GENESIS, 1, 0
     anchored = anchor is None
     for event in events:
         n_events += 1
+        if progress is not None and n_events % PROGRESS_EVERY == 0:
+            progress(n_events, total)
         anchored = anchored or event.hash == anchor
         if event.seq != expected_seq:
             missing = (
@@ -145,6 +153,8 @@ def verify_chain(
     n_reads = 0
     for read in reads:
         n_reads += 1
+        if progress is not None and n_reads % PROGRESS_EVERY == 0:
+            progress(n_events + n_reads, total)
         where = (
             f"read {read.id} (reader {read.reader}, session {read.session}, case {read.case}, "
             f"version {read.version})"
@@ -161,6 +171,8 @@ def verify_chain(
     for read_id, (seq, _, _) in covered.items():
         problems.append((seq, f"event {seq} covers read {read_id}, which is not in the store"))
 
+    if progress is not None:
+        progress(total, total)
     problems.sort(key=lambda p: (p[0] is None, p[0] or 0))
     first_seq, first_reason = problems[0] if problems else (None, None)
     return AuditVerification(

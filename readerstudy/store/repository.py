@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -374,11 +374,17 @@ class Store:
         with self._read() as conn:
             return [_event(row) for row in conn.execute(query).all()]
 
-    def verify_audit(self, *, anchor: str | None = None) -> AuditVerification:
+    def verify_audit(
+        self,
+        *,
+        anchor: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> AuditVerification:
         """Check the hash chain, the chain head, and every stored read against its event.
 
         ``anchor``: a ``head_hash`` recorded earlier outside the store, which must still be in
-        the chain (detects a chain rewritten and re-hashed from scratch).
+        the chain (detects a chain rewritten and re-hashed from scratch). ``progress(done,
+        total)`` counts events and reads checked, once they are loaded.
         """
         e = t.audit_events.c
         with self._read() as conn:
@@ -400,6 +406,7 @@ class Store:
             stored,
             head=None if head is None else tuple(head),
             anchor=anchor,
+            progress=progress,
         )
 
     # -- reads in progress -------------------------------------------------------------------

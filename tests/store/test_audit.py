@@ -50,6 +50,17 @@ def test_untouched_chain_verifies(store):
     assert store.verify_audit(anchor=store.events()[3].hash).ok
 
 
+def test_verification_reports_progress_over_events_then_reads(store, monkeypatch):
+    from readerstudy.store import chain
+
+    _fill(store)
+    monkeypatch.setattr(chain, "PROGRESS_EVERY", 2)
+    calls: list[tuple[int, int]] = []
+    assert store.verify_audit(progress=lambda done, total: calls.append((done, total))).ok
+    # 9 events (every 2nd reported), then 4 reads (every 2nd), then the end.
+    assert calls == [(2, 13), (4, 13), (6, 13), (8, 13), (11, 13), (13, 13), (13, 13)]
+
+
 @pytest.mark.parametrize(
     "statement",
     [
