@@ -49,6 +49,11 @@ AIR_HU = -1024.0
 reconstruction circle, not always declared as padding) and voxels outside a tilted stack."""
 MAX_WHOLE_HU = 32767
 """Ceiling of an Int16 volume; the extended CT scale for metal stops near 30000 HU."""
+MAX_SLOPE = 1e3
+MAX_ABS_INTERCEPT = 1e6
+"""CT stores HU with slope 1 (rarely 0.5 or 2) and intercept 0, -1024 or -8192; a slope that
+is not positive or rescale values far beyond these bounds are a corrupt header, not a scanner
+habit."""
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 PIXEL_DATA_TAG = 0x7FE00010
@@ -364,6 +369,15 @@ def _untilt(image: sitk.Image, geometry: StackGeometry) -> sitk.Image:
     return sitk.Resample(image, grid, sitk.Transform(), sitk.sitkLinear, AIR_HU, sitk.sitkFloat32)
 
 
+def _check_rescale(frames: list[FrameRef]) -> None:
+    for frame in frames:
+        if not 0 < frame.slope <= MAX_SLOPE or abs(frame.intercept) > MAX_ABS_INTERCEPT:
+            raise UnreadableFileError(
+                f"{frame.path}: RescaleSlope {frame.slope:g} and RescaleIntercept "
+                f"{frame.intercept:g} cannot be a CT rescale (a corrupt header?)"
+            )
+
+
 def _resample_zones(image: sitk.Image, geometry: StackGeometry) -> sitk.Image:
     """A stack whose slice spacing changes in zones, on a regular grid at the finest spacing.
 
@@ -410,6 +424,7 @@ def volume_from_scan(
     geometry = result.geometry[uid]
     instances = result.instances[uid]
     frames: list[FrameRef] = [f for inst in instances for f in inst.frames]
+    _check_rescale(frames)
     whole = all(f.slope.is_integer() and f.intercept.is_integer() for f in frames)
     image, hu = _stack_image(geometry, sitk.sitkInt16 if whole else sitk.sitkFloat32)
     slot = {id(frames[k]): z for z, k in enumerate(geometry.order)}

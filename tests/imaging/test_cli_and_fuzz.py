@@ -168,3 +168,37 @@ def test_mutated_headers_raise_only_domain_errors(
     except ImagingError:
         return
     assert volume.image.GetDimension() == 3
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(
+    index=st.integers(0, 5),
+    slope=st.sampled_from([1.0, 0.5, 2.0, -1.0, 1e-9]) | st.floats(-1e40, 1e40),
+    intercept=st.sampled_from([-1024.0, 0.0, -8192.0, 3e4]) | st.floats(-1e40, 1e40),
+)
+def test_any_rescale_gives_finite_hu_or_a_domain_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    clean_series: tuple[Path, ...],
+    index: int,
+    slope: float,
+    intercept: float,
+) -> None:
+    folder = tmp_path_factory.mktemp("rescale")
+    for i, f in enumerate(clean_series):
+        (folder / f"IM{i}").write_bytes(f.read_bytes())
+    ds = pydicom.dcmread(folder / f"IM{index}")
+    ds.RescaleSlope, ds.RescaleIntercept = f"{slope:.6g}", f"{intercept:.6g}"
+    ds.save_as(folder / f"IM{index}")
+    slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
+    if not (0 < slope <= 1e3 and abs(intercept) <= 1e6):
+        with pytest.raises(ImagingError, match=rf"IM{index}: RescaleSlope"):
+            load_volume(folder)
+        return
+    hu = load_volume(folder).hu
+    assert np.isfinite(hu).all()
+    assert hu.min() >= -1024
