@@ -5,7 +5,7 @@ cope with on real data: GE-like signed 16-bit with PixelPaddingValue -2000 outsi
 reconstruction circle (intercept -1024, or 0 for ``ge-hu``), Philips-like unsigned 12-bit with
 intercept -1024, Siemens-like unsigned 12-bit with its private groups; optionally a gantry-tilted
 slice grid, shuffled extension-less file names with scrambled InstanceNumbers, compressed pixel
-data (RLE or JPEG 2000 lossless), and PHI-looking patient fields for de-identification to
+data (RLE, JPEG 2000 or JPEG-LS lossless), and PHI-looking patient fields for de-identification to
 remove. HU are clipped to the 12-bit CT range [-1024, 3071] and rounded to integers.
 """
 
@@ -25,12 +25,18 @@ from pydicom.uid import (
     EnhancedCTImageStorage,
     ExplicitVRLittleEndian,
     JPEG2000Lossless,
+    JPEGLSLossless,
     RLELossless,
     generate_uid,
 )
 
 HU_RANGE = (-1024, 3071)
-COMPRESSIONS = {"rle": RLELossless, "j2k": JPEG2000Lossless, "jpeg2000": JPEG2000Lossless}
+COMPRESSIONS = {
+    "rle": RLELossless,
+    "j2k": JPEG2000Lossless,
+    "jpeg2000": JPEG2000Lossless,
+    "jpegls": JPEGLSLossless,
+}
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 

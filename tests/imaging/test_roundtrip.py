@@ -32,7 +32,7 @@ def _interior(source: sitk.Image, margin: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("vendor", ["ge", "ge-hu", "philips", "siemens"])
-@pytest.mark.parametrize("compression", [None, "rle", "j2k"])
+@pytest.mark.parametrize("compression", [None, "rle", "j2k", "jpegls"])
 def test_untilted_round_trip_is_exact(
     tmp_path: Path, phantom: sitk.Image, vendor: str, compression: str | None
 ) -> None:
@@ -91,9 +91,10 @@ def test_multiframe_enhanced_ct_round_trip(tmp_path: Path, phantom: sitk.Image) 
     np.testing.assert_allclose(volume.hu, sitk.GetArrayFromImage(phantom), atol=0.5)
 
 
-def test_multiframe_compressed_tilted(tmp_path: Path, phantom: sitk.Image) -> None:
+@pytest.mark.parametrize("compression", ["rle", "jpegls"])
+def test_multiframe_compressed_tilted(tmp_path: Path, phantom: sitk.Image, compression: str):
     write_dicom_series(
-        phantom, tmp_path, vendor="siemens", multiframe=True, compression="rle", tilt_deg=12
+        phantom, tmp_path, vendor="siemens", multiframe=True, compression=compression, tilt_deg=12
     )
     volume = load_volume(tmp_path)
     assert volume.tilt_deg == pytest.approx(12.0, abs=0.01)
