@@ -126,12 +126,23 @@ def clean_series(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
     return tuple(write_dicom_series(image, folder, seed=1))
 
 
-@settings(
-    max_examples=40,
+_FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     derandomize=True,
 )
+"""Fuzz tests share a module-scoped clean series and run the same examples every time."""
+
+
+def _copy_series(tmp_path_factory: pytest.TempPathFactory, series: tuple[Path, ...]) -> Path:
+    """A fresh folder holding the files of ``series`` as IM0, IM1, ..."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    for i, f in enumerate(series):
+        (folder / f"IM{i}").write_bytes(f.read_bytes())
+    return folder
+
+
+@settings(_FUZZ, max_examples=40)
 @given(
     index=st.integers(0, 5),
     field=st.sampled_from(_FIELDS),
@@ -146,10 +157,7 @@ def test_mutated_headers_raise_only_domain_errors(
     value: object,
     cut: int | None,
 ) -> None:
-    folder = tmp_path_factory.mktemp("fuzz")
-    originals = [f.read_bytes() for f in clean_series]
-    for i, data in enumerate(originals):
-        (folder / f"IM{i}").write_bytes(data)
+    folder = _copy_series(tmp_path_factory, clean_series)
     target = folder / f"IM{index}"
     ds = pydicom.dcmread(target)
     try:
@@ -160,7 +168,7 @@ def test_mutated_headers_raise_only_domain_errors(
             setattr(ds, field, value)
         ds.save_as(target)
     except Exception:  # pydicom refuses to write this value: mutate raw bytes instead
-        target.write_bytes(originals[index][: cut or 300])
+        target.write_bytes(clean_series[index].read_bytes()[: cut or 300])
     if cut is not None:
         target.write_bytes(target.read_bytes()[:cut])
     try:
@@ -170,12 +178,7 @@ def test_mutated_headers_raise_only_domain_errors(
     assert volume.image.GetDimension() == 3
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-    derandomize=True,
-)
+@settings(_FUZZ, max_examples=60)
 @given(
     index=st.integers(0, 5),
     slope=st.sampled_from([1.0, 0.5, 2.0, -1.0, 1e-9]) | st.floats(-1e40, 1e40),
@@ -188,9 +191,7 @@ def test_any_rescale_gives_finite_hu_or_a_domain_error(
     slope: float,
     intercept: float,
 ) -> None:
-    folder = tmp_path_factory.mktemp("rescale")
-    for i, f in enumerate(clean_series):
-        (folder / f"IM{i}").write_bytes(f.read_bytes())
+    folder = _copy_series(tmp_path_factory, clean_series)
     ds = pydicom.dcmread(folder / f"IM{index}")
     ds.RescaleSlope, ds.RescaleIntercept = f"{slope:.6g}", f"{intercept:.6g}"
     ds.save_as(folder / f"IM{index}")
