@@ -84,10 +84,10 @@ def read_dataset(path: Path) -> tuple[Dataset, tuple[str, ...]]:
             ) from exc
     messages = [str(w.message) for w in caught]
     truncated = next((m for m in messages if "End of file" in m or "bytes" in m), None)
-    if truncated and "PixelData" not in ds:
+    if truncated and _tag("PixelData") not in ds:
         raise UnreadableFileError(f"{path}: truncated file ({truncated})")
     sop_class = str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
-    if "SOPClassUID" not in ds and sop_class != DICOMDIR_SOP_CLASS:
+    if _tag("SOPClassUID") not in ds and sop_class != DICOMDIR_SOP_CLASS:
         what = "truncated or incomplete header" if sop_class else "not a DICOM file"
         raise UnreadableFileError(f"{path}: {what} (no SOP Class UID in the data set)")
     return ds, tuple(f"{path.name}: {m}" for m in messages)
@@ -98,7 +98,7 @@ def is_image(ds: Dataset) -> bool:
     sop_class = fast_text(ds, "SOPClassUID") or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
     if sop_class == DICOMDIR_SOP_CLASS:
         return False
-    return "PixelData" in ds and "Rows" in ds and "Columns" in ds
+    return _tag("PixelData") in ds and _tag("Rows") in ds and _tag("Columns") in ds
 
 
 def _floats(value: Any, count: int, what: str, path: Path) -> tuple[float, ...]:
@@ -118,10 +118,9 @@ def _decimal_strings(ds: Dataset, keyword: str) -> Any:
     pydicom's DS conversion validates each number and costs more than the whole pixel read
     for a slice; the strings are checked by :func:`_floats` instead.
     """
-    tag = tag_for_keyword(keyword)
-    if tag is None or tag not in ds:
+    elem = ds.get_item(_tag(keyword))
+    if elem is None:
         return None
-    elem = ds.get_item(tag)
     if isinstance(elem, RawDataElement) and elem.VR in (None, "DS", "IS"):
         raw = elem.value or b""
         text = raw.decode("latin-1").strip(" \x00")
@@ -194,7 +193,7 @@ def _single_frame(ds: Dataset, path: Path) -> list[FrameRef]:
 
 def _multi_frame(ds: Dataset, path: Path, n_frames: int) -> list[FrameRef]:
     """Frames of an enhanced (functional-group) multi-frame image, e.g. Enhanced CT."""
-    if "PerFrameFunctionalGroupsSequence" not in ds:
+    if _tag("PerFrameFunctionalGroupsSequence") not in ds:
         raise UnreadableFileError(
             f"{path}: multi-frame image without per-frame functional groups (no slice positions)"
         )
@@ -243,7 +242,7 @@ def describe_frames(ds: Dataset, path: Path) -> list[FrameRef]:
         raise UnreadableFileError(f"{path}: NumberOfFrames is not a number") from exc
     if n_frames < 1:
         raise UnreadableFileError(f"{path}: NumberOfFrames is {n_frames}")
-    if n_frames == 1 and "PerFrameFunctionalGroupsSequence" not in ds:
+    if n_frames == 1 and _tag("PerFrameFunctionalGroupsSequence") not in ds:
         return _single_frame(ds, path)
     return _multi_frame(ds, path, n_frames)
 
@@ -252,7 +251,11 @@ def read_instance(path: Path) -> Instance | None:
     """Parse one file; None for a non-image object (SR, presentation state, DICOMDIR ...)."""
     ds, read_warnings = read_dataset(path)
     if not is_image(ds):
-        if "Rows" in ds and "PixelData" not in ds and "DirectoryRecordSequence" not in ds:
+        if (
+            _tag("Rows") in ds
+            and _tag("PixelData") not in ds
+            and _tag("DirectoryRecordSequence") not in ds
+        ):
             raise UnreadableFileError(f"{path}: image header without pixel data (truncated?)")
         return None
     try:
@@ -266,6 +269,8 @@ def read_instance(path: Path) -> Instance | None:
 
 
 def _tag(keyword: str) -> int:
+    """The tag of a dictionary keyword, cached: pydicom's lookup by keyword costs more than the
+    membership test or element access it feeds."""
     tag = _TAGS.get(keyword)
     if tag is None:
         tag = _TAGS[keyword] = tag_for_keyword(keyword)
