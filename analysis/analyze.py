@@ -15,10 +15,10 @@ import pandas as pd
 
 from analysis import agreement, binary, clinical, timing
 from analysis.errors import AnalysisInputError
+from analysis.mrmc import COVARIANCES, or_analysis
 from analysis.tables import StudyTables, load_study_tables
 
 SCHEMA = "readerstudy.results/1"
-COVARIANCES = ("jackknife", "delong", "obuchowski")
 ICC_REPORTED = "ICC(A,1)"
 
 
@@ -221,8 +221,6 @@ def _binary(
 
 
 def _reader_average(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> dict:
-    from analysis.mrmc import or_analysis
-
     section, rows = {}, []
     for metric in binary.METRICS:
         result = or_analysis(
@@ -365,7 +363,6 @@ def _reading_time(
 def _roc_mrmc(data: pd.DataFrame, reference: str, covariance: str, alpha: float, tables: dict):
     """OR analysis of the AUC (random and fixed readers/cases) and the DBM cross-check."""
     from analysis.dbm import dbm_analysis
-    from analysis.mrmc import or_analysis
 
     result = or_analysis(
         data, fom="auc", rating="rating", covariance=covariance, reference=reference, alpha=alpha

@@ -731,36 +731,37 @@ def or_from_covariance(
     c4 = cov.reshape(t, r, t, r)
     reader_rows = []
     for j, rd in enumerate(readers):
+        fom_ref = float(theta[reference, j])
         ref_se = math.sqrt(max(c4[reference, j, reference, j], 0.0))
+        ref_lo, ref_hi = _interval(fom_ref, ref_se, z, 0.0, 1.0)
         for i in range(t):
             if i == reference:
                 continue
-            d = float(theta[i, j] - theta[reference, j])
+            fom_i = float(theta[i, j])
+            d = fom_i - fom_ref
             var_d = c4[i, j, i, j] + c4[reference, j, reference, j] - 2 * c4[i, j, reference, j]
             se_d = math.sqrt(max(var_d, 0.0))
             se_i = math.sqrt(max(c4[i, j, i, j], 0.0))
+            lo_i, hi_i = _interval(fom_i, se_i, z, 0.0, 1.0)
+            lo_d, hi_d = _interval(d, se_d, z, -1.0, 1.0)
             zstat = d / se_d if se_d > 0 else math.nan
             reader_rows.append(
                 {
                     "reader": rd,
                     "test": modalities[i],
                     "reference": modalities[reference],
-                    "fom_test": float(theta[i, j]),
+                    "fom_test": fom_i,
                     "se_test": se_i,
-                    "ci_low_test": _interval(float(theta[i, j]), se_i, z, 0.0, 1.0)[0],
-                    "ci_high_test": _interval(float(theta[i, j]), se_i, z, 0.0, 1.0)[1],
-                    "fom_reference": float(theta[reference, j]),
+                    "ci_low_test": lo_i,
+                    "ci_high_test": hi_i,
+                    "fom_reference": fom_ref,
                     "se_reference": ref_se,
-                    "ci_low_reference": _interval(float(theta[reference, j]), ref_se, z, 0.0, 1.0)[
-                        0
-                    ],
-                    "ci_high_reference": _interval(float(theta[reference, j]), ref_se, z, 0.0, 1.0)[
-                        1
-                    ],
+                    "ci_low_reference": ref_lo,
+                    "ci_high_reference": ref_hi,
                     "difference": d,
                     "se": se_d,
-                    "ci_low": _interval(d, se_d, z, -1.0, 1.0)[0],
-                    "ci_high": _interval(d, se_d, z, -1.0, 1.0)[1],
+                    "ci_low": lo_d,
+                    "ci_high": hi_d,
                     "z": zstat,
                     "p": float(2 * stats.norm.sf(abs(zstat))) if se_d > 0 else math.nan,
                 }

@@ -149,9 +149,13 @@ def placements(truth: object, scores: object) -> Placements:
     positive = _as_truth(truth)
     x, _ = _as_scores(scores, positive.size)
     _check_both_classes(positive)
+    return _placements(positive, x, stats.rankdata(x, axis=1))
+
+
+def _placements(positive: np.ndarray, x: np.ndarray, rank_all: np.ndarray) -> Placements:
+    """:func:`placements` of validated inputs, given the midranks ``rank_all`` of ``x``."""
     n1 = int(positive.sum())
     n0 = positive.size - n1
-    rank_all = stats.rankdata(x, axis=1)
     rank_pos = stats.rankdata(x[:, positive], axis=1)
     rank_neg = stats.rankdata(x[:, ~positive], axis=1)
     v10 = (rank_all[:, positive] - rank_pos) / n0
@@ -271,10 +275,10 @@ def jackknife_auc(
             loo[:, j] = placements(positive[keep], x[:, keep]).auc
         return placements(positive, x).auc, loo
 
-    pl = placements(positive, x)
+    rank_all = stats.rankdata(x, axis=1)
+    pl = _placements(positive, x, rank_all)
     # Midranks within clusters: rank (cluster, global midrank) pairs, then subtract the number
     # of units in earlier clusters. Global midranks keep ties tied inside a cluster.
-    rank_all = stats.rankdata(x, axis=1)
     size = positive.size + 1.0
     counts = np.bincount(codes, minlength=k)
     within_all = stats.rankdata(codes * size + rank_all, axis=1)

@@ -7,9 +7,9 @@ import pandas as pd
 from analysis.binary import sensitivity_specificity
 from analysis.roc import auc_ci, roc_curve
 
-AUC_METHODS = ("obuchowski", "delong")
-"""Obuchowski's clustered CI (units nested in cases; the primary one) and DeLong's (units
-treated as independent), reported side by side."""
+AUC_METHODS = {"auc": "obuchowski", "auc_delong": "delong"}
+"""Summary key -> CI method: Obuchowski's clustered CI (units nested in cases; the primary
+one) and DeLong's (units treated as independent), reported side by side."""
 
 
 def model_standalone(ai: pd.DataFrame, *, alpha: float = 0.05) -> tuple[dict, pd.DataFrame]:
@@ -32,9 +32,8 @@ def model_standalone(ai: pd.DataFrame, *, alpha: float = 0.05) -> tuple[dict, pd
     truth = ai["truth"].to_numpy()
     score = ai["probability"].to_numpy(float)
     summary: dict = {"units": len(ai), "cases": int(ai["case"].nunique())}
-    for method in AUC_METHODS:
+    for key, method in AUC_METHODS.items():
         result = auc_ci(truth, score, cluster=ai["case"].to_numpy(), method=method, alpha=alpha)
-        key = "auc" if method == "obuchowski" else "auc_delong"
         summary[key] = {
             "estimate": result.estimate,
             "se": result.se,

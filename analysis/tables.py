@@ -53,36 +53,43 @@ class StudyTables:
         return bool((self.truth["unit"] == CASE_UNIT).all())
 
 
+_WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
+_WORKBOOK_TABLES = {t: t for t in ("truth", "times", "cases", "ai")} | {"ai_regions": "ai"}
+"""Sheet names (stripped, lower case) of a ratings workbook -> the contract table they hold."""
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    columns = [str(c).strip().lower() for c in frame.columns]
+    return frame.set_axis(columns, axis=1).rename(columns=COLUMN_ALIASES)
+
+
 def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
     """Read a CSV or an XLSX sheet (the sheet called ``name`` if present, else the first)."""
+    return _read(path, name)[0]
+
+
+def _read(path: str | Path, name: str | None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """:func:`read_table`, plus every sheet of a workbook (empty for a CSV), read once."""
     path = Path(path)
     if not path.is_file():
         raise AnalysisInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix in {".xlsx", ".xlsm"}:
+    if suffix in _WORKBOOK_SUFFIXES:
         sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
         frame = sheets[name] if name in sheets else next(iter(sheets.values()))
-    elif suffix in {".csv", ".txt"}:
-        frame = pd.read_csv(path)
-    else:
-        raise AnalysisInputError(f"{path}: expected a .csv or .xlsx file, got {suffix!r}")
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame.rename(columns=COLUMN_ALIASES)
+        return _normalised(frame), sheets
+    if suffix in {".csv", ".txt"}:
+        return _normalised(pd.read_csv(path)), {}
+    raise AnalysisInputError(f"{path}: expected a .csv or .xlsx file, got {suffix!r}")
 
 
-def workbook_sheets(path: str | Path) -> dict[str, pd.DataFrame]:
-    """Every sheet of an XLSX workbook whose name is a table of the contract."""
-    path = Path(path)
-    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
-        return {}
-    sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
-    known = {"truth", "times", "cases", "ai", "ai_regions"}
+def _workbook_tables(sheets: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every sheet of a workbook whose name is a table of the contract."""
     found = {}
     for sheet, frame in sheets.items():
         key = sheet.strip().lower()
-        if key in known:
-            frame.columns = [str(c).strip().lower() for c in frame.columns]
-            found["ai" if key == "ai_regions" else key] = frame.rename(columns=COLUMN_ALIASES)
+        if key in _WORKBOOK_TABLES:
+            found[_WORKBOOK_TABLES[key]] = _normalised(frame)
     return found
 
 
@@ -413,7 +420,8 @@ def read_inputs(
 ) -> dict[str, pd.DataFrame]:
     """Read the tables named on the command line; an XLSX ratings workbook may hold the rest
     as sheets named truth, times, cases and ai (or ai_regions)."""
-    tables = {"ratings": read_table(ratings, "ratings"), **workbook_sheets(ratings)}
+    frame, sheets = _read(ratings, "ratings")
+    tables = {"ratings": frame, **_workbook_tables(sheets)}
     for name, path in (("truth", truth), ("times", times), ("cases", cases), ("ai", ai)):
         if path is not None:
             tables[name] = read_table(path, name)

@@ -31,66 +31,55 @@ def _absolute(name: str, seconds: float, target: float) -> None:
     print(f"{name}: {seconds:.3f} s absolute, target <= {target} s: {verdict}", flush=True)
 
 
+def _scenario(
+    label: str,
+    study: dict[str, pd.DataFrame],
+    folder: Path,
+    *,
+    targets: tuple[float, float],
+    repeats: tuple[int, int],
+    warmup: int = 1,
+) -> None:
+    """Time ``analyze`` (numbers, then with reports) on ``study`` against reading its CSVs."""
+    paths = _written(study, folder)
+
+    def read_csvs() -> dict:
+        return {name: pd.read_csv(path) for name, path in paths.items()}
+
+    def numbers() -> object:
+        return analyze(
+            study["ratings"],
+            study["truth"],
+            times=study["times"],
+            cases=study["cases"],
+            ai=study["ai"],
+        )
+
+    def with_reports() -> None:
+        write_reports(numbers(), folder / f"{label}_reports")
+
+    for kind, candidate, target, n in zip(
+        ("numbers", "with_reports"), (numbers, with_reports), targets, repeats, strict=True
+    ):
+        result = compare(
+            f"analyze_{label}_{kind}_vs_read_csv",
+            candidate,
+            read_csvs,
+            repeats=n,
+            warmup=warmup,
+        )
+        _absolute(f"analyze_{label}_{kind}", result.candidate_s, target)
+
+
 def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        paper = paper_study()
-        paths = _written(paper, tmp)
-
-        def read_csvs() -> dict:
-            return {name: pd.read_csv(path) for name, path in paths.items()}
-
-        def numbers() -> object:
-            return analyze(
-                paper["ratings"],
-                paper["truth"],
-                times=paper["times"],
-                cases=paper["cases"],
-                ai=paper["ai"],
-            )
-
-        def with_reports() -> None:
-            write_reports(numbers(), tmp / "out")
-
-        result = compare("analyze_paper_numbers_vs_read_csv", numbers, read_csvs, repeats=5)
-        _absolute("analyze_paper_numbers", result.candidate_s, 1.0)
-        result = compare(
-            "analyze_paper_with_reports_vs_read_csv", with_reports, read_csvs, repeats=3
-        )
-        _absolute("analyze_paper_with_reports", result.candidate_s, 5.0)
-
-        large = paper_study(readers=20, cases=1000, seed=1)
-        large_paths = _written(large, tmp)
-
-        def read_large() -> dict:
-            return {name: pd.read_csv(path) for name, path in large_paths.items()}
-
-        def large_numbers() -> object:
-            return analyze(
-                large["ratings"],
-                large["truth"],
-                times=large["times"],
-                cases=large["cases"],
-                ai=large["ai"],
-            )
-
-        result = compare(
-            "analyze_20x1000x20_numbers_vs_read_csv",
-            large_numbers,
-            read_large,
-            repeats=1,
+        _scenario("paper", paper_study(), tmp, targets=(1.0, 5.0), repeats=(5, 3))
+        _scenario(
+            "20x1000x20",
+            paper_study(readers=20, cases=1000, seed=1),
+            tmp,
+            targets=(30.0, 30.0),
+            repeats=(1, 1),
             warmup=0,
         )
-        _absolute("analyze_20x1000x20_numbers", result.candidate_s, 30.0)
-
-        def large_with_reports() -> None:
-            write_reports(large_numbers(), tmp / "large")
-
-        result = compare(
-            "analyze_20x1000x20_with_reports_vs_read_csv",
-            large_with_reports,
-            read_large,
-            repeats=1,
-            warmup=0,
-        )
-        _absolute("analyze_20x1000x20_with_reports", result.candidate_s, 30.0)

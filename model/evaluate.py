@@ -35,15 +35,16 @@ from analysis.units import split_unit
 FIT_RIDGE = 1e-3
 
 
-def _dice(a: sitk.Image, b: sitk.Image, labels: dict[str, int]) -> float:
+def dice_per_label(a: sitk.Image, b: sitk.Image, labels: dict[str, int]) -> dict[str, float]:
+    """Dice of every label present in either map."""
     x, y = sitk.GetArrayViewFromImage(a), sitk.GetArrayViewFromImage(b)
-    scores = []
-    for value in labels.values():
+    result = {}
+    for unit, value in labels.items():
         p, q = x == value, y == value
         total = int(p.sum() + q.sum())
         if total:
-            scores.append(2.0 * int((p & q).sum()) / total)
-    return float(np.mean(scores))
+            result[unit] = 2.0 * int((p & q).sum()) / total
+    return result
 
 
 def phantom_rows(
@@ -71,12 +72,13 @@ def phantom_rows(
         features.insert(0, "case", seed)
         features["truth"] = features["unit"].map(phantom.truth).astype(int)
         units.append(features)
+        dice = dice_per_label(registration.atlas, phantom.regions, LABELS)
         normal = np.asarray(phantom.midsagittal[1])
         cosine = min(1.0, abs(float(normal @ np.asarray(registration.midsagittal.normal))))
         cases.append(
             {
                 "case": seed,
-                "dice": _dice(registration.atlas, phantom.regions, LABELS),
+                "dice": float(np.mean(list(dice.values()))),
                 "angle_error_deg": math.degrees(math.acos(cosine)),
                 "plane_distance_mm": abs(
                     float(

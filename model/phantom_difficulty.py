@@ -15,11 +15,10 @@ import numpy as np
 import SimpleITK as sitk
 from scipy.stats import mannwhitneyu
 
-from analysis.units import UNITS, mirror_unit
+from analysis.units import UNITS
 from model.anatomy import LABELS
 from model.phantom import PhantomConfig, generate_phantom
-
-BRAIN_WINDOW_HU = (10.0, 60.0)
+from model.scoring import unit_features
 
 
 @dataclass(frozen=True)
@@ -33,19 +32,14 @@ class Difficulty:
 
 
 def asymmetry_scores(image: sitk.Image, regions: sitk.Image) -> dict[str, float]:
-    """Per unit: mirror-unit mean HU minus own mean HU (brain window); higher = darker."""
-    hu = sitk.GetArrayViewFromImage(image)
-    labels = sitk.GetArrayViewFromImage(regions)
-    window = (hu >= BRAIN_WINDOW_HU[0]) & (hu <= BRAIN_WINDOW_HU[1])
-    means = {}
-    for unit in UNITS:
-        selected = window & (labels == LABELS[unit])
-        means[unit] = float(hu[selected].mean()) if selected.any() else np.nan
+    """Per unit: mirror-unit mean HU minus own mean HU (brain window); higher = darker.
+
+    The negated ``difference`` of :func:`model.scoring.unit_features` (0 where a unit or its
+    mirror has no brain-window voxels).
+    """
+    features = unit_features(image, regions, LABELS)
     return {
-        u: (means[mirror_unit(u)] - means[u])
-        if np.isfinite(means[u] + means[mirror_unit(u)])
-        else 0.0
-        for u in UNITS
+        u: 0.0 - float(d) for u, d in zip(features["unit"], features["difference"], strict=True)
     }
 
 

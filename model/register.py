@@ -181,7 +181,7 @@ def _principal_yaw(points: np.ndarray) -> float:
     return yaw
 
 
-def _mirror_transform(point: np.ndarray, normal: np.ndarray) -> sitk.AffineTransform:
+def mirror_transform(point: np.ndarray, normal: np.ndarray) -> sitk.AffineTransform:
     """Reflection about the plane through ``point`` with unit ``normal``."""
     n = normal / np.linalg.norm(normal)
     matrix = np.eye(3) - 2.0 * np.outer(n, n)
@@ -207,7 +207,7 @@ def _symmetry_plane(
         for shift in np.arange(-12.0, 12.1, 3.0):
             point = centre + shift * normal
             mirrored = sitk.Resample(
-                image, image, _mirror_transform(point, normal), sitk.sitkLinear, WINDOW_HU[0]
+                image, image, mirror_transform(point, normal), sitk.sitkLinear, WINDOW_HU[0]
             )
             cost = float(np.mean((sitk.GetArrayViewFromImage(mirrored) - arr_ref) ** 2))
             if cost < best[0]:

@@ -29,7 +29,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from analysis.units import SIDES, UNITS, aspects_score, mirror_unit
-from model.register import MidsagittalPlane
+from model.register import MidsagittalPlane, mirror_transform
 
 BRAIN_HU = (10.0, 60.0)
 """Voxels counted as brain parenchyma: above CSF, below blood and bone."""
@@ -88,11 +88,7 @@ class Calibration:
 
 def mirror_image(scan: sitk.Image, plane: MidsagittalPlane) -> sitk.Image:
     """The scan reflected about ``plane``, on the scan's own grid (linear interpolation)."""
-    n = np.asarray(plane.normal, float)
-    n = n / np.linalg.norm(n)
-    reflection = sitk.AffineTransform(3)
-    reflection.SetMatrix((np.eye(3) - 2.0 * np.outer(n, n)).ravel().tolist())
-    reflection.SetTranslation((2.0 * float(np.asarray(plane.point) @ n) * n).tolist())
+    reflection = mirror_transform(np.asarray(plane.point, float), np.asarray(plane.normal, float))
     return sitk.Resample(scan, scan, reflection, sitk.sitkLinear, -1000.0, sitk.sitkFloat32)
 
 

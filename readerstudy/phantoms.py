@@ -117,8 +117,9 @@ def write_phantom_set(
     ids = case_ids(n)
     truth_rows, case_rows = [], []
     for i, case in enumerate(ids):
+        phantom_seed = case_seed(seed, i)
         try:
-            phantom = generate_phantom(case_seed(seed, i), config)
+            phantom = generate_phantom(phantom_seed, config)
         except PhantomError as exc:
             raise ReaderStudyError(f"{case}: {exc}") from exc
         folder = out_dir / case
@@ -131,7 +132,7 @@ def write_phantom_set(
                 patient_name=f"PHANTOM^{case}",
                 patient_id=case,
                 series_description=(f"NCCT HEAD {phantom.meta['slice_thickness_mm']:g}mm PHANTOM"),
-                seed=case_seed(seed, i),
+                seed=phantom_seed,
             )
         else:
             write_nifti(phantom.image, folder / "image.nii.gz")

@@ -278,19 +278,19 @@ def derive_regions(fractions: dict[str, np.ndarray]) -> np.ndarray:
             & ~thalamus
         )
         lentiform = _axial_convex_fill(putamen) & not_ventricle & ~caudate & ~thalamus
+        dist_lent = _distance_to(lentiform)
         capsule = (
             hemi
             & (wm >= 0.5)
             & (ax >= 12)
             & (z >= -4)
-            & (_distance_to(lentiform) <= 7.5)
+            & (dist_lent <= 7.5)
             & (_distance_to(thalamus & hemi) <= 7.5)
             & ~lentiform
             & ~thalamus
         )
         lent_y = y[lentiform]
         lent_lat = np.where(lentiform, ax, 0).max()
-        dist_lent = _distance_to(lentiform)
         insula = (
             hemi
             & (gm >= 0.35)

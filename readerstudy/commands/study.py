@@ -227,16 +227,14 @@ def audit(
 ) -> None:
     """Summarise the audit log; with --verify check the hash chain and stored reads."""
     with _open(study, db, check_definition=False) as opened:
-        result = None
-        if verify:
-            from readerstudy.commands._progress import progress_bar
+        if not verify:
+            n_events = len(opened.store.events())
+            typer.echo(f"{n_events} audit events (use --verify to check the chain)")
+            return
+        from readerstudy.commands._progress import progress_bar
 
-            with progress_bar("verifying the audit chain", min_total=5000) as update:
-                result = opened.store.verify_audit(progress=update)
-        n_events = len(opened.store.events())
-    if result is None:
-        typer.echo(f"{n_events} audit events (use --verify to check the chain)")
-        return
+        with progress_bar("verifying the audit chain", min_total=5000) as update:
+            result = opened.store.verify_audit(progress=update)
     if result.ok:
         typer.echo(f"audit chain OK: {result.n_events} events, {result.n_reads} reads verified")
         return

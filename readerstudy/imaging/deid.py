@@ -18,6 +18,7 @@ import hmac
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 
 from pydicom.datadict import tag_for_keyword
@@ -228,21 +229,19 @@ KEEP_UIDS = frozenset(  # UI attributes naming classes, syntaxes and schemes, ne
         "OriginalSpecializedSOPClassUID",
     }
 )
-_TAGS: dict[str, dict[int, str]] = {}
 
 
+@cache
 def _tags() -> dict[int, str]:
     """Tag -> action for the table above (keywords checked against pydicom's dictionary)."""
-    if not _TAGS:
-        table: dict[int, str] = {}
-        for action, keywords in (("D", REPLACE), ("Z", EMPTY), ("X", REMOVE)):
-            for keyword in keywords:
-                tag = tag_for_keyword(keyword)
-                if tag is None:
-                    raise RuntimeError(f"de-identification table: unknown keyword {keyword}")
-                table[tag] = action
-        _TAGS["table"] = table
-    return _TAGS["table"]
+    table: dict[int, str] = {}
+    for action, keywords in (("D", REPLACE), ("Z", EMPTY), ("X", REMOVE)):
+        for keyword in keywords:
+            tag = tag_for_keyword(keyword)
+            if tag is None:
+                raise RuntimeError(f"de-identification table: unknown keyword {keyword}")
+            table[tag] = action
+    return table
 
 
 @dataclass

@@ -11,6 +11,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,6 @@ DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
 ENHANCED_CT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.2.1"
 _DEFER = 4096  # bytes: larger values (pixel data) are read only when accessed
-_TAGS: dict[str, int] = {}
 _DECIMAL = frozenset({"ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"})
 
 
@@ -268,13 +268,11 @@ def read_instance(path: Path) -> Instance | None:
     return Instance(path, ds, frames, read_warnings=read_warnings)
 
 
+@cache
 def _tag(keyword: str) -> int:
     """The tag of a dictionary keyword, cached: pydicom's lookup by keyword costs more than the
     membership test or element access it feeds."""
-    tag = _TAGS.get(keyword)
-    if tag is None:
-        tag = _TAGS[keyword] = tag_for_keyword(keyword)
-    return tag
+    return tag_for_keyword(keyword)
 
 
 def fast_int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:

@@ -118,11 +118,17 @@ def _load_nifti(path: Path) -> CTVolume:
     return CTVolume(image, str(path), None, 0.0, warnings_)
 
 
+_INTEGER_PIXEL_TYPES = frozenset(
+    {
+        *(sitk.sitkInt8, sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt16),
+        *(sitk.sitkInt32, sitk.sitkUInt32, sitk.sitkInt64, sitk.sitkUInt64),
+    }
+)
+
+
 def _whole_hu_fits_int16(image: sitk.Image) -> bool:
     """True for an integer-typed image whose values all fit Int16 (a float image is kept)."""
-    integer_types = {sitk.sitkInt8, sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt16}
-    integer_types |= {sitk.sitkInt32, sitk.sitkUInt32, sitk.sitkInt64, sitk.sitkUInt64}
-    if image.GetPixelID() not in integer_types:
+    if image.GetPixelID() not in _INTEGER_PIXEL_TYPES:
         return False
     extremes = sitk.MinimumMaximumImageFilter()
     extremes.Execute(image)

@@ -42,7 +42,7 @@ from readerstudy.store.chain import (
     GENESIS,
     READ_EVENT_KINDS,
     event_hash,
-    read_digest,
+    stored_read_digest,
     verify_chain,
 )
 from readerstudy.store.engine import WRITE, make_engine, resolve_target
@@ -144,9 +144,9 @@ def open_store(
                     conn, store_name=name, created_by=f"readerstudy {readerstudy.__version__}"
                 )
                 conn.execute(
-                    _insert_ignore(engine, t.chain_head).values(
-                        study_id=study_id, seq=0, hash=GENESIS
-                    )
+                    _dialect_insert(engine, t.chain_head)
+                    .values(study_id=study_id, seq=0, hash=GENESIS)
+                    .on_conflict_do_nothing()
                 )
     except DBAPIError as exc:
         engine.dispose()
@@ -157,9 +157,10 @@ def open_store(
     return Store(engine, study_id=study_id, name=name)
 
 
-def _insert_ignore(engine: Engine, table: Table):
+def _dialect_insert(engine: Engine, table: Table):
+    """The backend's INSERT, which has ``on_conflict_do_nothing/update``."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return dialect.insert(table)
 
 
 class _Writer:
@@ -298,10 +299,9 @@ class Store:
             encoded = canonical_json(value)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"meta {key!r}: {exc}") from None
-        dialect = postgresql if self.backend == "postgresql" else sqlite
         now = datetime.now(UTC)
         with self._write() as w:
-            stmt = dialect.insert(t.study_meta).values(
+            stmt = _dialect_insert(self._engine, t.study_meta).values(
                 study_id=self.study_id, key=key, value=encoded, updated_at=now
             )
             w.conn.execute(
@@ -361,18 +361,8 @@ class Store:
         case: str | None = None,
     ) -> list[AuditEvent]:
         """The study's audit events in sequence order, optionally filtered."""
-        e = t.audit_events.c
-        query = select(t.audit_events).where(e.study_id == self.study_id).order_by(e.seq)
-        for column, value in (
-            (e.reader, reader),
-            (e.session, session),
-            (e.kind, kind),
-            (e.case, case),
-        ):
-            if value is not None:
-                query = query.where(column == value)
         with self._read() as conn:
-            return [_event(row) for row in conn.execute(query).all()]
+            return self._load_events(conn, reader=reader, session=session, kind=kind, case=case)
 
     def verify_audit(
         self,
@@ -386,19 +376,13 @@ class Store:
         the chain (detects a chain rewritten and re-hashed from scratch). ``progress(done,
         total)`` counts events and reads checked, once they are loaded.
         """
-        e = t.audit_events.c
         with self._read() as conn:
             head = conn.execute(
                 select(t.chain_head.c.seq, t.chain_head.c.hash).where(
                     t.chain_head.c.study_id == self.study_id
                 )
             ).one_or_none()
-            events = [
-                _event(row)
-                for row in conn.execute(
-                    select(t.audit_events).where(e.study_id == self.study_id).order_by(e.seq)
-                ).all()
-            ]
+            events = self._load_events(conn)
             stored = self._load_reads(conn, all_versions=True)
         return verify_chain(
             self.study_id,
@@ -697,7 +681,7 @@ class Store:
             payload: dict[str, Any] = {
                 "read_id": read_id,
                 "version": version,
-                "digest": read_digest(self.study_id, read_id, version, read.content()),
+                "digest": stored_read_digest(self.study_id, read),
                 "modality": sub.modality,
                 "order": sub.order,
             }
@@ -711,6 +695,27 @@ class Store:
             )
             stored.append(read)
         return stored
+
+    def _load_events(
+        self,
+        conn: Connection,
+        *,
+        reader: str | None = None,
+        session: int | None = None,
+        kind: str | None = None,
+        case: str | None = None,
+    ) -> list[AuditEvent]:
+        e = t.audit_events.c
+        query = select(t.audit_events).where(e.study_id == self.study_id).order_by(e.seq)
+        for column, value in (
+            (e.reader, reader),
+            (e.session, session),
+            (e.kind, kind),
+            (e.case, case),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        return [_event(row) for row in conn.execute(query).all()]
 
     def _is_latest(self) -> ColumnElement[bool]:
         r = t.reads.c

@@ -285,7 +285,7 @@ def init_study(
             }
         )
     _write_csv(study_dir / MANIFEST_FILE, ("case", "format", "content_hash", "source"), manifest)
-    _import_truth_masks(cases / "masks", study_dir / TRUTH_MASKS_DIR, codes)
+    _copy_masks(cases / "masks", study_dir / TRUTH_MASKS_DIR, codes)
     _write_csv(
         study_dir / TRUTH_FILE,
         ("case", "unit", "truth"),
@@ -309,9 +309,10 @@ def init_study(
     return definition
 
 
-def _import_truth_masks(src: Path, dst: Path, codes: dict[str, str]) -> None:
-    """Reference lesion masks ``<cases>/masks/<case>.nii.gz`` (as phantom sets write them),
-    renamed to the study's case codes, for the model's DSC in ``readerstudy analyze``."""
+def _copy_masks(src: Path, dst: Path, codes: dict[str, str]) -> None:
+    """Masks ``<src>/<case>.nii.gz`` renamed to the study's case codes in ``dst``: the reference
+    lesion masks of ``<cases>/masks`` (as phantom sets write them, for the model's DSC in
+    ``readerstudy analyze``) or an imported product's AI masks."""
     for source, code in codes.items():
         mask = src / f"{source}.nii.gz"
         if mask.is_file():
@@ -335,8 +336,4 @@ def _import_ai(src: Path, dst: Path, rows: list[dict[str, str]], codes: dict[str
         ("case", "unit", "probability", "call"),
         [{**row, "case": codes[row["case"]]} for row in rows],
     )
-    masks = src.parent / "masks"
-    for source, code in codes.items():
-        mask = masks / f"{source}.nii.gz"
-        if mask.is_file():
-            shutil.copyfile(mask, dst / "masks" / f"{code}.nii.gz")
+    _copy_masks(src.parent / "masks", dst / "masks", codes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -499,10 +498,6 @@ def status_json(rows: list[SessionStatus], *, now: datetime | None = None) -> li
             }
         )
     return out
-
-
-def dumps_status(rows: list[SessionStatus]) -> str:
-    return json.dumps(status_json(rows), indent=2)
 
 
 __all__ = ["LoginError", "SessionStatus", "Study", "StudyLockedError", "WashoutError"]

@@ -203,6 +203,15 @@ class ReaderSession:
     def _require_reading(self, what: str) -> ReadingClock:
         return self._open_read(what)[0]
 
+    def _clock_step(self, what: str) -> None:
+        """Pass ``what`` (input, pause, resume) to the open read's clock; a refusal is a
+        SessionError."""
+        clock = self._require_reading(what)
+        try:
+            getattr(clock, what)()
+        except ClockError as exc:
+            raise SessionError(str(exc)) from None
+
     def _event(self, kind: str, payload: dict | None = None) -> None:
         case = self._slot.read.case if self._slot else None
         self._store.append_event(
@@ -282,11 +291,7 @@ class ReaderSession:
     # -- interaction ------------------------------------------------------------------
     def input(self) -> None:
         """Any reader input (mouse move, key) that shows the reader is at work."""
-        clock = self._require_reading("input")
-        try:
-            clock.input()
-        except ClockError as exc:
-            raise SessionError(str(exc)) from None
+        self._clock_step("input")
         self._follow_clock()
 
     def record_window_level(self, center: float, width: float) -> None:
@@ -338,21 +343,13 @@ class ReaderSession:
         self.clock_ticked.emit(clock.active_s())
 
     def pause(self) -> None:
-        clock = self._require_reading("pause")
-        try:
-            clock.pause()
-        except ClockError as exc:
-            raise SessionError(str(exc)) from None
+        self._clock_step("pause")
         self._account_overlay()
         self._event("pause")
         self._follow_clock()
 
     def resume(self) -> None:
-        clock = self._require_reading("resume")
-        try:
-            clock.resume()
-        except ClockError as exc:
-            raise SessionError(str(exc)) from None
+        self._clock_step("resume")
         self._event("resume")
         self._follow_clock()
 

@@ -81,18 +81,6 @@ def use_test_method(monkeypatch):
     infer.get_method.cache_clear()
 
 
-def dice_per_label(a: sitk.Image, b: sitk.Image, labels: dict[str, int]) -> dict[str, float]:
-    """Dice of every label present in either map."""
-    x, y = sitk.GetArrayViewFromImage(a), sitk.GetArrayViewFromImage(b)
-    result = {}
-    for unit, value in labels.items():
-        p, q = x == value, y == value
-        total = p.sum() + q.sum()
-        if total:
-            result[unit] = float(2 * (p & q).sum() / total)
-    return result
-
-
 def with_lesion(scan: PosedScan, units: list[str], labels: dict[str, int], drop: float):
     """A copy of ``scan.image`` with the given units ``drop`` HU darker."""
     arr = sitk.GetArrayFromImage(scan.image)
@@ -106,8 +94,11 @@ def with_lesion(scan: PosedScan, units: list[str], labels: dict[str, int], drop:
 
 @pytest.fixture(scope="session")
 def helpers():
-    """The plain helper functions above (test modules cannot import conftest by name)."""
+    """The plain helper functions above and :func:`model.evaluate.dice_per_label` (test modules
+    cannot import conftest by name)."""
     from types import SimpleNamespace
+
+    from model.evaluate import dice_per_label
 
     return SimpleNamespace(
         posed_scan=posed_scan, dice_per_label=dice_per_label, with_lesion=with_lesion
