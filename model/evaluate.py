@@ -52,8 +52,9 @@ def phantom_rows(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Register and measure every phantom: (unit features with truth, registration metrics)."""
     from model.anatomy import LABELS
+    from model.errors import RegistrationError
     from model.phantom import PhantomConfig, generate_phantom
-    from model.register import RegistrationError, register_to_scan
+    from model.register import register_to_scan
     from model.scoring import unit_features
 
     config = config or PhantomConfig()

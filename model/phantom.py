@@ -49,6 +49,7 @@ from analysis.units import REGIONS, SIDES, UNITS, aspects_score
 from model.anatomy import LABELS, level_points, load_atlas, load_tissue_maps
 from model.anatomy.build import intracranial_depth, ventricle_mask
 from model.anatomy.grid import SPACING_MM, ras_coordinates
+from model.errors import PhantomError
 
 AIR_HU = -1000.0
 
@@ -81,13 +82,9 @@ LESION_START_WEIGHTS: dict[str, float] = {
 """Where early ischaemic change starts; insula and lentiform are the most often affected."""
 
 
-class PhantomError(ValueError):
-    """A phantom cannot be made with the requested settings; the message says why."""
-
-
 def _range(name: str, value: tuple[float, float], lo: float, hi: float) -> None:
     if len(value) != 2 or not lo <= value[0] <= value[1] <= hi:
-        raise ValueError(f"{name} must be (low, high) with {lo} <= low <= high <= {hi}: {value}")
+        raise PhantomError(f"{name} must be (low, high) with {lo} <= low <= high <= {hi}: {value}")
 
 
 @dataclass(frozen=True)
@@ -160,7 +157,7 @@ class PhantomConfig:
             "white_matter_drop_share",
         ):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+                raise PhantomError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         _range("lesion_coverage", self.lesion_coverage, 0.0, 1.0)
         _range("noise_sd", self.noise_sd, 0.0, 100.0)
         _range("yaw_deg", self.yaw_deg, -30.0, 30.0)
@@ -169,20 +166,20 @@ class PhantomConfig:
         _range("tilt_deg", self.tilt_deg, -30.0, 30.0)
         weights = self.units_per_lesion_weights
         if not 1 <= len(weights) <= 8 or min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError(
+            raise PhantomError(
                 "units_per_lesion_weights needs 1 to 8 non-negative weights (for 1..8 units) "
                 f"with a positive sum, got {weights}"
             )
         if sum(w for _, w in self.vendor_mix) <= 0:
-            raise ValueError(f"vendor_mix needs a positive total weight, got {self.vendor_mix}")
+            raise PhantomError(f"vendor_mix needs a positive total weight, got {self.vendor_mix}")
         ratio = self.slice_thickness_mm / self.thin_slice_mm
         if self.thin_slice_mm <= 0 or abs(ratio - round(ratio)) > 1e-6 or ratio < 1:
-            raise ValueError(
+            raise PhantomError(
                 f"slice_thickness_mm ({self.slice_thickness_mm}) must be a whole multiple of "
                 f"thin_slice_mm ({self.thin_slice_mm})"
             )
         if self.matrix < 32 or self.fov_mm <= 0:
-            raise ValueError(
+            raise PhantomError(
                 f"matrix must be >= 32 and fov_mm > 0, got {self.matrix}, {self.fov_mm}"
             )
 

@@ -34,6 +34,8 @@ from functools import lru_cache
 import numpy as np
 import SimpleITK as sitk
 
+from model.errors import RegistrationError
+
 WINDOW_HU = (-100.0, 150.0)
 """HU window the metric sees: air below, bone above saturate; soft tissue keeps contrast."""
 
@@ -45,10 +47,6 @@ WORK_SPACING_MM = 3.0
 
 AFFINE_LR = 0.5
 """Initial step of the affine stage: small, since matrix entries are unitless."""
-
-
-class RegistrationError(ValueError):
-    """The scan cannot be registered to the template; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from analysis.units import SIDES, UNITS, aspects_score, mirror_unit
+from model.errors import CalibrationError
 from model.register import MidsagittalPlane, mirror_transform
 
 BRAIN_HU = (10.0, 60.0)
@@ -42,10 +43,6 @@ MIN_SPECIFICITY = 0.9
 units, so at the unconstrained Youden optimum false calls pile up in lesion-free cases."""
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "asymmetry.json"
-
-
-class CalibrationError(ValueError):
-    """The calibration file or training data is unusable; the message says why."""
 
 
 @dataclass(frozen=True)

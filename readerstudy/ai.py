@@ -146,13 +146,12 @@ def _predict_and_write(
 ) -> list[dict]:
     import SimpleITK as sitk
 
-    from model.register import RegistrationError
-    from model.scoring import CalibrationError
+    from model.errors import ModelError
 
     runner = _method(method)
     try:
         prediction = runner.predict(scan)
-    except (RegistrationError, CalibrationError) as exc:
+    except ModelError as exc:
         raise ReaderStudyError(f"case {case}: {exc}") from exc
     paths = _paths(out_dir, case)
     start = time.perf_counter()

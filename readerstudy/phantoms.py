@@ -100,7 +100,8 @@ def write_phantom_set(
     """
     import SimpleITK as sitk
 
-    from model.phantom import PhantomConfig, PhantomError, generate_phantom
+    from model.errors import PhantomError
+    from model.phantom import PhantomConfig, generate_phantom
     from readerstudy.imaging import write_dicom_series, write_nifti
 
     if fmt not in FORMATS:
