@@ -185,7 +185,9 @@ def mcnemar(
         The two modalities compared (differences are test - reference).
     method : {"exact", "chi2"}
         ``"exact"``: two-sided exact binomial test on the discordant pairs (default).
-        ``"chi2"``: chi-square with Edwards' continuity correction, (|b - c| - 1)^2 / (b + c).
+        ``"chi2"``: chi-square with Edwards' continuity correction, (|b - c| - 1)^2 / (b + c),
+        following R's ``mcnemar.test``: a symmetric table (b = c) is not corrected, so its
+        statistic is 0 and p = 1 (statsmodels corrects it too, giving 1 / (b + c)).
 
     Returns
     -------
@@ -239,9 +241,12 @@ def mcnemar(
         label = "McNemar exact (binomial)"
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
-            statistic = (np.abs(b - c) - 1.0) ** 2 / discordant
+            # R's mcnemar.test corrects only an asymmetric table; (|0| - 1)^2 > 0 would
+            # otherwise report a difference where there is none.
+            correction = np.where(b == c, 0.0, 1.0)
+            statistic = (np.abs(b - c) - correction) ** 2 / discordant
         p = stats.chi2.sf(statistic, 1)
-        label = "McNemar chi-square, continuity-corrected"
+        label = "McNemar chi-square, continuity-corrected unless b = c (as R's mcnemar.test)"
     none = discordant == 0
     statistic = np.where(none, 0.0, statistic)
     p = np.where(none, 1.0, p)

@@ -119,9 +119,30 @@ def test_mcnemar_matches_statsmodels(study, method):
     ours = mcnemar(ratings, reference="unaided", test="aided", method=method)
     for row in ours.itertuples():
         table = [[row.both, row.b], [row.c, row.neither]]
-        theirs = sm_mcnemar(table, exact=method == "exact", correction=True)
+        # statsmodels corrects a symmetric table too; R (and we) do not: see the test below.
+        theirs = sm_mcnemar(table, exact=method == "exact", correction=row.b != row.c)
         assert_allclose(row.p, theirs.pvalue, rtol=1e-10)
         assert_allclose(row.statistic, theirs.statistic, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("b", "c", "statistic", "p"),
+    [
+        # R 4.2: mcnemar.test(matrix(c(40, 3, 3, 30), 2)) -> McNemar's chi-squared = 0, p-value = 1
+        (3, 3, 0.0, 1.0),
+        # R 4.2: mcnemar.test(matrix(c(40, 3, 10, 30), 2)) -> 2.7692, df = 1, p-value = 0.09609
+        (10, 3, 36 / 13, 0.0960923),
+    ],
+)
+def test_mcnemar_chi2_follows_r_on_symmetric_tables(b, c, statistic, p):
+    truth = [1] * (40 + b + c + 30)
+    ref = [1] * 40 + [1] * b + [0] * c + [0] * 30
+    test = [1] * 40 + [0] * b + [1] * c + [0] * 30
+    data = _two_modalities(ref, test, truth, [f"c{i}" for i in range(len(truth))])
+    row = mcnemar(data, reference="a", test="b", method="chi2").iloc[0]
+    assert (row["b"], row["c"]) == (b, c)
+    assert_allclose(row["statistic"], statistic, rtol=1e-6)
+    assert_allclose(row["p"], p, rtol=1e-5)
 
 
 def _two_modalities(calls_ref, calls_test, truth, cases):
