@@ -156,7 +156,40 @@ def analyze(
         summary["model"] = _model(study.ai, masks, alpha, tables, figures)
     elif masks is not None:
         raise AnalysisInputError("masks were given without AI outputs (ai_regions.csv)")
+    summary["notes"] = missing_statistics(study, summary)
     return Results(summary=summary, tables=tables, figures=figures, study=study)
+
+
+def missing_statistics(study: StudyTables, summary: dict) -> list[str]:
+    """Why each statistic the paper reports is absent from ``summary`` (empty when none is)."""
+    readers, test = len(study.readers), summary["test"]
+    one_reader = f"only {readers} reader rated" if readers < 2 else None
+    notes = []
+    if test is None:
+        notes.append(
+            f"only one modality ({study.modalities[0]}) was rated: no comparison between "
+            "modalities (McNemar, reader-averaged differences, AUC difference, paired t-test)"
+        )
+    if not study.has_calls:
+        notes.append("no binary calls ('call' column): no sensitivity, specificity, McNemar or ICC")
+    elif one_reader:
+        notes.append(
+            f"{one_reader}: no reader-averaged sensitivity and specificity and no ICC "
+            "(both need 2+ readers)"
+        )
+    if not study.has_ratings:
+        notes.append("no confidence ratings ('rating' column): no ROC/AUC analysis of readers")
+    elif one_reader and test is not None:
+        notes.append(f"{one_reader}: no MRMC analysis of AUC (it needs 2+ readers)")
+    if study.times is None:
+        notes.append("no reading times (times table): no reading-time comparison")
+    elif test is not None and "paired_t" not in summary["reading_time"]:
+        notes.append(
+            "fewer than 2 readers were timed in both modalities: no paired t-test on reading time"
+        )
+    if study.ai is None:
+        notes.append("no AI outputs (ai_regions): no standalone model performance")
+    return notes
 
 
 def _binary(
@@ -346,7 +379,12 @@ def _reading_time(
             for r in per_modality.itertuples()
         },
     }
-    if test is not None and {reference, test} <= set(per_reader["modality"]):
+    both = per_reader.pivot(index="reader", columns="modality", values="mean_s")
+    if (
+        test is not None
+        and {reference, test} <= set(both)
+        and len(both[[reference, test]].dropna()) >= 2
+    ):
         result = timing.paired_t_over_readers(
             per_reader, reference=reference, test=test, alpha=alpha
         )

@@ -263,6 +263,9 @@ def write_xlsx(results: Results, path: Path) -> Path:
         for name, frame in results.tables.items():
             frame.to_excel(writer, sheet_name=_sheet_name(name), index=False)
         methods.to_excel(writer, sheet_name="methods", index=False)
+        if results.summary.get("notes"):
+            notes = pd.DataFrame({"not computed": results.summary["notes"]})
+            notes.to_excel(writer, sheet_name="not computed", index=False)
         for sheet in writer.book.worksheets:
             for i, column in enumerate(sheet.iter_cols(max_row=min(sheet.max_row, 60)), start=1):
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
@@ -310,6 +313,10 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
                 f"src='data:image/png;base64,{data}'><figcaption>{html.escape(caption)}"
                 "</figcaption></figure>"
             )
+    if s.get("notes"):
+        parts.append("<h2>Not computed</h2><ul>")
+        parts += [f"<li>{html.escape(note)}</li>" for note in s["notes"]]
+        parts.append("</ul>")
     parts.append("<h2>Tables</h2>")
     for name, frame in results.tables.items():
         parts += [f"<h3>{html.escape(name.replace('_', ' '))}</h3>", _html_table(frame)]
@@ -393,4 +400,5 @@ def summary_lines(results: Results) -> list[str]:
                 f"{_fmt(s['model']['precision'])}, recall {_fmt(s['model']['recall'])} (pooled)"
             )
         lines.append(line)
+    lines += [f"not computed: {note}" for note in s.get("notes", ())]
     return lines

@@ -6,6 +6,7 @@ the table, the rule, the offending rows and the fix, so that a coordinator can a
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,13 @@ def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
     return _read(path, name)[0]
 
 
+_ZIP_MAGIC = b"PK\x03\x04"
+"""The first bytes of every .xlsx (a zip archive)."""
+
+_DELIMITERS = (",", ";", "\t")
+"""Comma, the semicolon Excel writes in locales with a decimal comma, and tab."""
+
+
 def _read(path: str | Path, name: str | None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """:func:`read_table`, plus every sheet of a workbook (empty for a CSV), read once."""
     path = Path(path)
@@ -75,12 +83,54 @@ def _read(path: str | Path, name: str | None) -> tuple[pd.DataFrame, dict[str, p
         raise AnalysisInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in _WORKBOOK_SUFFIXES:
-        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
+        sheets = _read_workbook(path)
         frame = sheets[name] if name in sheets else next(iter(sheets.values()))
         return _normalised(frame), sheets
     if suffix in {".csv", ".txt"}:
-        return _normalised(pd.read_csv(path)), {}
+        return _normalised(_read_csv(path)), {}
     raise AnalysisInputError(f"{path}: expected a .csv or .xlsx file, got {suffix!r}")
+
+
+def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
+    import zipfile
+
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise AnalysisInputError(
+            f"{path}: not a readable Excel workbook ({type(exc).__name__}); save it again from "
+            "Excel as .xlsx, or export the sheet as CSV"
+        ) from None
+    if not sheets:
+        raise AnalysisInputError(f"{path}: the workbook has no sheets")
+    return sheets
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A UTF-8 CSV (a byte-order mark, as Excel's "CSV UTF-8" writes, is accepted) whose
+    delimiter is a comma, a semicolon or a tab, as its header line shows."""
+    raw = path.read_bytes()
+    if raw.startswith(_ZIP_MAGIC):
+        raise AnalysisInputError(
+            f"{path}: this is an Excel workbook with a .csv name; rename it to .xlsx"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AnalysisInputError(
+            f"{path}: not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}); save it as "
+            "CSV UTF-8, or give the .xlsx workbook itself"
+        ) from None
+    if "\x00" in text:
+        raise AnalysisInputError(f"{path}: binary data, not a CSV table")
+    header = text.lstrip().split("\n", 1)[0]
+    if not header.strip():
+        raise AnalysisInputError(f"{path}: the file is empty; expected a header row")
+    delimiter = max(_DELIMITERS, key=header.count)
+    try:
+        return pd.read_csv(io.StringIO(text), sep=delimiter)
+    except pd.errors.ParserError as exc:
+        raise AnalysisInputError(f"{path}: not a valid CSV table: {exc}".strip()) from None
 
 
 def _workbook_tables(sheets: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -306,15 +356,31 @@ def validate_times(times: pd.DataFrame) -> pd.DataFrame:
     for column in ("active_s", "wall_s"):
         if column in times:
             values = pd.to_numeric(times[column], errors="coerce")
-            bad = times.index[values.isna() | (values < 0)]
+            bad = times.index[~np.isfinite(values) | (values < 0)]
             if len(bad):
                 raise AnalysisInputError(
-                    f"times: column '{column}' must be a non-negative number of seconds; "
+                    f"times: column '{column}' must be a finite, non-negative number of seconds; "
                     f"bad at row(s) {_quote(i + 2 for i in bad)}"
                 )
             times[column] = values
     _check_duplicates(times, "times", ("reader", "modality", "case"))
     return times
+
+
+def _check_times_rated(times: pd.DataFrame, ratings: pd.DataFrame) -> None:
+    """Refuse time rows with no rating behind them: they would shift the per-modality means."""
+    keys = ["reader", "modality", "case"]
+    rated = ratings[keys].drop_duplicates()
+    merged = times[keys].merge(rated, on=keys, how="left", indicator=True)
+    orphans = merged[merged["_merge"] == "left_only"]
+    if len(orphans):
+        raise AnalysisInputError(
+            f"times: {len(orphans)} row(s) have no ratings behind them: "
+            + _quote(
+                f"reader {r} {m} case {c}" for r, m, c in orphans[keys].itertuples(index=False)
+            )
+            + "; remove them or add the missing ratings"
+        )
 
 
 def validate_cases(cases: pd.DataFrame) -> pd.DataFrame:
@@ -372,6 +438,7 @@ def load_study_tables(
                 f"times: modality {_quote(repr(m) for m in unknown)} has no ratings "
                 f"(rated modalities: {', '.join(modalities)})"
             )
+        _check_times_rated(times, ratings)
     return StudyTables(
         ratings=ratings,
         truth=truth,

@@ -26,9 +26,16 @@ def _study_tables(folder: Path) -> dict:
     from analysis.tables import read_study_folder
 
     if (folder / "study.toml").is_file():
+        from readerstudy.errors import ReaderStudyError
         from readerstudy.study.export import export_tables
 
-        return dict(export_tables(folder))
+        tables = dict(export_tables(folder))
+        if tables["ratings"].empty:
+            raise ReaderStudyError(
+                f"{folder}: no reads were submitted yet, so there is nothing to analyse; "
+                f"`readerstudy study status {folder}` shows reading progress"
+            )
+        return tables
     return read_study_folder(folder)
 
 
@@ -203,6 +210,8 @@ def run_analysis(
         out = out or source.parent / "analysis"
     else:
         raise ReaderStudyError(f"{source}: no such study folder or ratings file")
+    if out.exists() and not out.is_dir():
+        raise ReaderStudyError(f"--out {out} is a file; give a folder for the reports")
     mask_pair = None
     if masks is not None and truth_masks is not None and masks.is_dir() and truth_masks.is_dir():
         mask_pair = (load_masks(masks), load_masks(truth_masks))
