@@ -51,6 +51,7 @@ class SeriesInfo:
     files: tuple[Path, ...]
     warnings: tuple[str, ...]
     study_uid: str = ""
+    patient_id: str = ""
     manufacturer: str = ""
     sop_class: str = ""
     rows: int | None = None
@@ -202,6 +203,7 @@ def _series_info(
         files=tuple(inst.path for inst in instances),
         warnings=tuple(dict.fromkeys(warnings_)),
         study_uid=text(ds, "StudyInstanceUID"),
+        patient_id=text(ds, "PatientID"),
         manufacturer=text(ds, "Manufacturer"),
         sop_class=text(ds, "SOPClassUID"),
         rows=frames[0].rows if frames else None,

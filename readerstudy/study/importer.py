@@ -9,11 +9,15 @@ content-hashed. Truth is validated against the rating form's units; an imported
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
 import random
 import secrets
 import shutil
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +39,6 @@ from readerstudy.study.protocol import (
     CASES_FILE,
     MANIFEST_FILE,
     TRUTH_FILE,
-    read_csv_rows,
     sha256_file,
 )
 
@@ -84,10 +87,42 @@ def discover_cases(src: Path) -> dict[str, SourceCase]:
     return found
 
 
+def _text_table(path: Path, what: str) -> list[dict[str, str]]:
+    """Rows of a coordinator's CSV: UTF-8 with or without Excel's byte-order mark, comma- or
+    semicolon-separated; a workbook, binary data or a row of the wrong length is named."""
+    raw = Path(path).read_bytes()
+    if raw.startswith(b"PK\x03\x04"):
+        raise CaseImportError(
+            f"{what} {path}: this is an Excel workbook, not a CSV file; save the sheet as CSV UTF-8"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaseImportError(
+            f"{what} {path}: not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}); save "
+            "it as CSV UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise CaseImportError(f"{what} {path}: binary data, not a CSV table")
+    header = text.lstrip().split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    for row in reader:
+        if None in row or None in row.values():
+            width = len(reader.fieldnames or ())
+            got = width - sum(v is None for v in row.values()) + len(row.get(None) or ())
+            raise CaseImportError(
+                f"{what} {path} line {reader.line_num}: {got} field(s) where the header has {width}"
+            )
+        rows.append({k.strip(): v.strip() for k, v in row.items()})
+    return rows
+
+
 def _rows(path: Path, required: Sequence[str], what: str) -> list[dict[str, str]]:
     if not Path(path).is_file():
         raise CaseImportError(f"{what} {path}: file not found")
-    rows = read_csv_rows(path)
+    rows = _text_table(Path(path), what)
     columns = set(rows[0]) if rows else set()
     missing = [c for c in required if c not in columns]
     if missing:
@@ -174,18 +209,102 @@ def neutral_codes(names: Sequence[str], seed: int) -> dict[str, str]:
     return {name: f"C{i:0{width}d}" for i, name in enumerate(shuffled, start=1)}
 
 
-def _import_image(case: SourceCase, dst: Path, salt: str) -> Path:
-    """Copy (NIfTI) or de-identify (DICOM) one case into ``dst``; returns what load_volume
-    reads: the NIfTI file or the DICOM folder."""
+def _import_case(case: SourceCase, dst: Path, salt: str) -> str:
+    """Copy (NIfTI) or de-identify (DICOM) one case into ``dst`` and return its content hash.
+
+    A NIfTI file is verified end to end first (fully decompressed, every voxel present and
+    finite). Errors name the source case and file, never the de-identified copy."""
+    from readerstudy.imaging import content_hash, deidentify_tree
+
     if case.format == "nifti":
+        verify_nifti(case.path, f"case {case.name}")
         dst.mkdir(parents=True)
         suffix = ".nii.gz" if case.path.name.endswith(".gz") else ".nii"
         shutil.copyfile(case.path, dst / f"image{suffix}")
-        return dst / f"image{suffix}"
-    from readerstudy.imaging import deidentify_tree
+        try:
+            return content_hash(dst / f"image{suffix}")
+        except ReaderStudyError as exc:
+            raise CaseImportError(f"case {case.name} ({case.path}): {exc}") from exc
+    _refuse_mixed_patients(case)
+    report = deidentify_tree(case.path, dst, salt=salt)
+    try:
+        return content_hash(dst)
+    except ReaderStudyError as exc:
+        raise CaseImportError(
+            f"case {case.name}: {_in_source_terms(str(exc), report, case, dst)}"
+        ) from exc
 
-    deidentify_tree(case.path, dst, salt=salt)
-    return dst
+
+def _in_source_terms(message: str, report, case: SourceCase, dst: Path) -> str:
+    """``message`` about the de-identified copy, retold with the coordinator's own files and
+    folders in place of the copies and series named by remapped UIDs."""
+    sources_of_series: dict[str, list[Path]] = {}
+    for change in sorted(report.files, key=lambda f: -len(f.output)):
+        message = message.replace(str(dst / change.output), str(case.path / change.source))
+        series_uid = Path(change.output).parts[0]
+        sources_of_series.setdefault(series_uid, []).append(case.path / change.source)
+    for uid, files in sources_of_series.items():
+        folder = Path(os.path.commonpath([f.parent for f in files]))
+        message = message.replace(f"series {uid}", f"the series in {folder}")
+        message = message.replace(uid, str(folder))
+    return message.replace(str(dst), str(case.path))
+
+
+def verify_nifti(path: Path, what: str) -> None:
+    """Refuse a NIfTI file that is cut short, damaged or holds non-finite voxels.
+
+    SimpleITK reads a truncated ``.nii.gz`` without complaint, filling the rest with zeros,
+    so the stream is decompressed in full and the voxel count checked against the header."""
+    import gzip
+    import zlib
+
+    import nibabel
+    import numpy as np
+
+    try:
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rb") as handle:
+                raw = handle.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise CaseImportError(
+            f"{what}: {path} is damaged or cut short ({exc}); copy it again from the source"
+        ) from None
+    try:
+        image = nibabel.Nifti1Image.from_bytes(raw)
+    except Exception as exc:  # nibabel raises several unrelated types for a bad header
+        raise CaseImportError(f"{what}: {path} is not a NIfTI-1 image ({exc})") from None
+    header = image.header
+    expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * int(
+        header.get_data_dtype().itemsize
+    )
+    if len(raw) < expected:
+        missing = 100 * (expected - len(raw)) / max(expected - header.get_data_offset(), 1)
+        raise CaseImportError(
+            f"{what}: {path} is cut short: {len(raw)} of {expected} bytes ({missing:.0f}% of "
+            "the voxels missing); copy it again from the source"
+        )
+    data = np.asanyarray(image.dataobj)
+    if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
+        bad = int(np.count_nonzero(~np.isfinite(data)))
+        raise CaseImportError(f"{what}: {path} has {bad} voxel(s) that are NaN or infinite")
+
+
+def _refuse_mixed_patients(case: SourceCase) -> None:
+    """A case folder holds one patient: a second patient's series nested in it is refused."""
+    from readerstudy.imaging.series import discover_series
+
+    patients: dict[str, list[str]] = {}
+    for series in discover_series(case.path):
+        if series.patient_id:  # an empty ID (already anonymised) tells nothing apart
+            patients.setdefault(series.patient_id, []).append(series.uid)
+    if len(patients) > 1:
+        listed = "; ".join(f"{len(s)} series of patient {p!r}" for p, s in patients.items())
+        raise CaseImportError(
+            f"case {case.name} ({case.path}): the folder holds more than one patient ({listed}); "
+            "move the other patient's series into a case folder of its own"
+        )
 
 
 def init_study(
@@ -211,13 +330,14 @@ def init_study(
     ``salt`` keys the de-identified UIDs; a random one by default (a fixed salt gives
     reproducible content hashes, which the demo uses to reuse its AI outputs).
     """
-    from readerstudy.imaging import content_hash
 
     study_dir = Path(study_dir)
     if (study_dir / DEFINITION_FILE).exists():
         raise CaseImportError(
             f"{study_dir} already holds a study (study.toml): a study is never re-initialised"
         )
+    if study_dir.exists() and not study_dir.is_dir():
+        raise CaseImportError(f"{study_dir} is a file: give a new folder for the study")
     if study_dir.exists() and any(study_dir.iterdir()):
         raise CaseImportError(f"{study_dir} exists and is not empty: choose a new folder")
     reader_list = [r.strip() for r in readers if r.strip()]
@@ -251,11 +371,15 @@ def init_study(
         rows = _rows(meta, ("case", "side"), "--meta")
         meta_columns += [c for c in rows[0] if c not in meta_columns]
         for line, row in enumerate(rows, start=2):
+            where = f"--meta {meta} line {line}: case {row['case']}"
             if row["side"] not in (*SIDES, "none"):
                 raise CaseImportError(
-                    f"--meta {meta} line {line}: case {row['case']}: side must be left, right "
-                    f"or none, got {row['side']!r}"
+                    f"{where}: side must be left, right or none, got {row['side']!r}"
                 )
+            if row["case"] not in truth_by_case:
+                raise CaseImportError(f"{where}: the case is not in the truth table")
+            if row["case"] in meta_rows:
+                raise CaseImportError(f"{where}: the case appears twice")
             meta_rows[row["case"]] = row
     ai_rows: list[dict[str, str]] = []
     if ai is not None:
@@ -267,20 +391,67 @@ def init_study(
             }
         )
 
-    study_dir.mkdir(parents=True, exist_ok=True)
     salt = salt or secrets.token_hex(16)
+    with _built_in_place(study_dir) as build:
+        _write_study(
+            build,
+            definition,
+            cases=Path(cases),
+            found=found,
+            codes=codes,
+            truth_by_case=truth_by_case,
+            meta=(meta_columns, meta_rows),
+            ai=(Path(ai), ai_rows) if ai is not None else None,
+            salt=salt,
+            progress=progress,
+        )
+    return definition
+
+
+@contextmanager
+def _built_in_place(study_dir: Path) -> Iterator[Path]:
+    """A temporary folder beside ``study_dir`` that becomes it on success and is removed on
+    any failure, so a failed init leaves nothing a rerun would trip over."""
+    study_dir.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{study_dir.name}.init-", dir=study_dir.parent))
+    try:
+        yield build
+        if study_dir.exists():
+            study_dir.rmdir()  # empty, as checked before the build started
+        build.rename(study_dir)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+
+
+def _write_study(
+    study_dir: Path,
+    definition: StudyDefinition,
+    *,
+    cases: Path,
+    found: dict[str, SourceCase],
+    codes: dict[str, str],
+    truth_by_case: dict,
+    meta: tuple[list[str], dict[str, dict[str, str]]],
+    ai: tuple[Path, list[dict[str, str]]] | None,
+    salt: str,
+    progress: Callable[[int, int, str], None] | None,
+) -> None:
+    """Import every case and write the study's tables and definition into ``study_dir``."""
+    names = sorted(truth_by_case)
+    units = definition.units
+    meta_columns, meta_rows = meta
     manifest = []
     for i, source in enumerate(names, start=1):
         code = codes[source]
         case = found[source]
         if progress:
             progress(i, len(names), code)
-        image = _import_image(case, study_dir / CASES_DIR / code, salt)
         manifest.append(
             {
                 "case": code,
                 "format": case.format,
-                "content_hash": content_hash(image),
+                "content_hash": _import_case(case, study_dir / CASES_DIR / code, salt),
                 "source": source,
             }
         )
@@ -304,9 +475,8 @@ def init_study(
         ],
     )
     if ai is not None:
-        _import_ai(Path(ai), study_dir / AI_DIR, ai_rows, codes)
+        _import_ai(ai[0], study_dir / AI_DIR, ai[1], codes)
     write_definition(study_dir, definition)
-    return definition
 
 
 def _copy_masks(src: Path, dst: Path, codes: dict[str, str]) -> None:

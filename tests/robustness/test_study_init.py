@@ -1,0 +1,154 @@
+"""``readerstudy study init`` on damaged sources: every refusal is one line that names the
+coordinator's own case and file, and a failed init leaves nothing behind, so the corrected
+rerun goes through."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from typer.testing import CliRunner
+
+from analysis.units import UNITS
+from readerstudy.cli import build_app
+from readerstudy.imaging import write_dicom_series
+
+runner = CliRunner()
+CASES = ("anna", "bert", "carl")
+
+
+def _volume(seed: int, slices: int = 8) -> sitk.Image:
+    rng = np.random.default_rng(seed)
+    values = rng.normal(30, 5, (slices, 32, 32)).round().astype(np.int16)
+    image = sitk.GetImageFromArray(values)
+    image.SetSpacing((0.8, 0.8, 5.0))
+    return image
+
+
+def _csv(path: Path, header, rows) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    src = tmp_path / "src"
+    for i, name in enumerate(CASES):
+        (src / name).mkdir(parents=True)
+        sitk.WriteImage(_volume(i), str(src / name / "scan.nii.gz"))
+    _csv(src / "truth.csv", ("case", "unit", "truth"), [(n, u, 0) for n in CASES for u in UNITS])
+    return src
+
+
+def _init(tmp_path, source, *extra, truth=None):
+    args = ["study", "init", str(tmp_path / "study"), "--cases", str(source)]
+    args += ["--truth", str(truth or source / "truth.csv"), "--readers", "r1,r2", *extra]
+    return runner.invoke(build_app(), args)
+
+
+def _refused(result, tmp_path, *needles) -> str:
+    assert result.exit_code == 2, result.output
+    line = " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in line, line
+    # Nothing left behind: neither the study nor its temporary build folder.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+    return line
+
+
+def test_truncated_nifti_is_refused_and_the_rerun_succeeds(source, tmp_path):
+    good = (source / "bert" / "scan.nii.gz").read_bytes()
+    (source / "bert" / "scan.nii.gz").write_bytes(good[: len(good) * 2 // 3])
+    _refused(_init(tmp_path, source), tmp_path, "case bert", "scan.nii.gz", "cut short")
+    (source / "bert" / "scan.nii.gz").write_bytes(good)
+    assert _init(tmp_path, source).exit_code == 0
+    assert (tmp_path / "study" / "study.toml").is_file()
+
+
+def test_nifti_with_a_complete_stream_but_missing_voxels_is_refused(source, tmp_path):
+    path = source / "carl" / "scan.nii.gz"
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[: len(raw) - 3000]))
+    _refused(_init(tmp_path, source), tmp_path, "case carl", "cut short", "% of the voxels")
+
+
+def test_nifti_with_nan_voxels_is_refused(source, tmp_path):
+    image = sitk.Cast(_volume(5), sitk.sitkFloat32)
+    values = sitk.GetArrayFromImage(image)
+    values[2, 4, 4] = np.nan
+    sitk.WriteImage(sitk.GetImageFromArray(values), str(source / "anna" / "scan.nii.gz"))
+    _refused(_init(tmp_path, source), tmp_path, "case anna", "1 voxel(s) that are NaN")
+
+
+def test_dicom_error_names_the_source_file_not_the_deidentified_copy(source, tmp_path):
+    folder = source / "bert"
+    (folder / "scan.nii.gz").unlink()
+    files = write_dicom_series(_volume(1, slices=10), folder, seed=1)
+    gap = sorted(files)[4]
+    gap.unlink()
+    line = _refused(_init(tmp_path, source), tmp_path, "case bert", str(folder))
+    assert "2.25." not in line, line
+
+
+def test_second_patient_nested_in_a_case_folder_is_refused(source, tmp_path):
+    folder = source / "carl"
+    (folder / "scan.nii.gz").unlink()
+    write_dicom_series(_volume(2), folder / "a", patient_id="MRN-1", seed=2)
+    write_dicom_series(_volume(3), folder / "b", patient_id="MRN-2", seed=3)
+    _refused(_init(tmp_path, source), tmp_path, "case carl", "more than one patient", "MRN-2")
+
+
+@pytest.mark.parametrize(
+    ("rows", "needle"),
+    [
+        ([("anna", "left"), ("anna", "none")], "line 3: case anna: the case appears twice"),
+        ([("anna", "left"), ("zoe", "none")], "line 3: case zoe: the case is not in the truth"),
+    ],
+)
+def test_meta_duplicates_and_unknown_cases_are_refused(source, tmp_path, rows, needle):
+    meta = _csv(source / "cases.csv", ("case", "side"), rows)
+    _refused(_init(tmp_path, source, "--meta", str(meta)), tmp_path, needle)
+
+
+def _truth_bytes(source) -> bytes:
+    return (source / "truth.csv").read_bytes()
+
+
+def test_truth_saved_by_excel_with_bom_and_semicolons_is_read(source, tmp_path):
+    text = _truth_bytes(source).decode().replace(",", ";")
+    truth = source / "excel.csv"
+    truth.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    result = _init(tmp_path, source, truth=truth)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (bytes(range(256)) * 3, "not UTF-8 text"),
+        (b"PK\x03\x04rest of a workbook", "is an Excel workbook"),
+        (b"case,unit,truth\nanna,C_left\n", "line 2: 2 field(s) where the header has 3"),
+        (b"case,unit,truth\nanna,C_left,0,1\n", "line 2: 4 field(s) where the header has 3"),
+    ],
+    ids=["binary", "workbook", "short-row", "long-row"],
+)
+def test_unreadable_truth_is_named(source, tmp_path, content, needle):
+    truth = source / "bad.csv"
+    truth.write_bytes(content)
+    _refused(_init(tmp_path, source, truth=truth), tmp_path, "--truth", "bad.csv", needle)
+
+
+def test_study_path_that_is_a_file_is_refused(source, tmp_path):
+    (tmp_path / "study").write_text("not a folder")
+    result = _init(tmp_path, source)
+    assert result.exit_code == 2, result.output
+    assert "is a file" in result.output
+    assert (tmp_path / "study").read_text() == "not a folder"
