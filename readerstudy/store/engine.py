@@ -27,18 +27,39 @@ WRITE = "readerstudy_write"
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
+POSTGRES_DRIVERS = ("psycopg",)
+"""PostgreSQL drivers the store is built and tested with (psycopg 3, the ``postgres`` extra);
+a ``postgresql://`` URL without a driver is given psycopg."""
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
 
 def resolve_target(target: str | Path) -> tuple[URL, str]:
     """The SQLAlchemy URL of a study folder, ``.sqlite`` file or URL, and a name for messages."""
     if isinstance(target, str) and "://" in target:
         try:
             url = make_url(target)
-        except ArgumentError as exc:
-            raise StoreError(f"{target!r} is not a database URL: {exc}") from None
+            url.port  # noqa: B018 - parsed lazily; a port like ":badport" fails only here
+        except (ArgumentError, ValueError) as exc:
+            raise StoreError(
+                f"{_hide_password(target)} is not a database URL ({exc}); write it as "
+                "postgresql+psycopg://USER@HOST:PORT/DATABASE or sqlite:////path/results.sqlite"
+            ) from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise StoreError(
                 f"{url.render_as_string(hide_password=True)}: only sqlite and postgresql "
                 "stores are supported"
+            )
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        driver = url.get_driver_name()
+        if url.get_backend_name() == "postgresql" and driver not in POSTGRES_DRIVERS:
+            raise StoreError(
+                f"{url.render_as_string(hide_password=True)}: the PostgreSQL driver {driver!r} "
+                f"is not supported; use postgresql+psycopg:// (supported drivers: "
+                f"{', '.join(POSTGRES_DRIVERS)})"
             )
         if url.get_backend_name() == "sqlite":
             if url.database in (None, "", ":memory:"):
