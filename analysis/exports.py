@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from analysis.files import atomic_output, write_text
 from analysis.units import CASE_UNIT
 
 
@@ -50,7 +51,8 @@ def to_long_csv(ratings: pd.DataFrame, path: str | Path) -> Path:
         }
     )
     path = Path(path)
-    frame.to_csv(path, index=False)
+    with atomic_output(path) as temporary:
+        frame.to_csv(temporary, index=False)
     return path
 
 
@@ -93,7 +95,7 @@ def to_imrmc(ratings: pd.DataFrame, path: str | Path) -> tuple[Path, Path]:
         }
     )
     text = "\n".join(lines) + "\n" + body.to_csv(index=False, header=False)
-    path.write_text(text, encoding="ascii", errors="strict")
+    write_text(path, text, encoding="ascii")
     mapping = pd.concat(
         [
             pd.DataFrame({"kind": "reader", "id": readers.values(), "label": readers.keys()}),
@@ -105,5 +107,6 @@ def to_imrmc(ratings: pd.DataFrame, path: str | Path) -> tuple[Path, Path]:
         ignore_index=True,
     )
     map_path = path.with_name(path.stem + "_ids.csv")
-    mapping.to_csv(map_path, index=False)
+    with atomic_output(map_path) as temporary:
+        mapping.to_csv(temporary, index=False)
     return path, map_path

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyze import Results
+from analysis.files import atomic_output, write_bytes, write_text
 
 REFERENCES = {
     "clopper": "Clopper CJ, Pearson ES (1934). Biometrika 26:404-413.",
@@ -240,11 +241,9 @@ def methods_text(results: Results) -> list[str]:
 
 
 def write_json(results: Results, path: Path) -> Path:
-    path.write_text(
-        json.dumps(to_jsonable(results.summary), indent=2, allow_nan=False) + "\n",
-        encoding="utf-8",
+    return write_text(
+        path, json.dumps(to_jsonable(results.summary), indent=2, allow_nan=False) + "\n"
     )
-    return path
 
 
 def _sheet_name(name: str) -> str:
@@ -255,7 +254,7 @@ def write_xlsx(results: Results, path: Path) -> Path:
     """One sheet per table; the paper's Table 2 and Table 3 layouts first."""
     from openpyxl.utils import get_column_letter
 
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with atomic_output(path) as temporary, pd.ExcelWriter(temporary, engine="openpyxl") as writer:
         for name, frame in (("Table 2", table2(results)), ("Table 3", table3(results))):
             if not frame.empty:
                 frame.to_excel(writer, sheet_name=name, index=False)
@@ -330,8 +329,7 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
         if re.search(rf"[\[ ]{key}[\],]", cited)
     ]
     parts.append("</ul></body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+    return write_text(path, "\n".join(parts))
 
 
 def write_reports(results: Results, out_dir: str | Path, *, figures: bool = True) -> dict:
@@ -350,7 +348,7 @@ def write_reports(results: Results, out_dir: str | Path, *, figures: bool = True
         folder = out / "figures"
         folder.mkdir(exist_ok=True)
         for name, (_, png) in rendered.items():
-            (folder / f"{name}.png").write_bytes(png)
+            write_bytes(folder / f"{name}.png", png)
         paths["figures"] = folder
     return paths
 

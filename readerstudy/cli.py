@@ -8,6 +8,7 @@ and answered with exit status 2; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import errno
 import importlib
 from typing import Annotated
 
@@ -30,6 +31,13 @@ COMMAND_MODULES = (
 )
 
 
+_STORAGE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
+)
+"""Operating-system errors a coordinator fixes (disk full, read-only, permissions), answered
+in one line; any other OSError is a bug and keeps its traceback."""
+
+
 class _DomainErrorGroup(TyperGroup):
     """Root group that turns domain errors into one line on stderr and exit status 2."""
 
@@ -40,6 +48,17 @@ class _DomainErrorGroup(TyperGroup):
             if (ctx.obj or {}).get("debug"):
                 raise
             typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(code=2) from None
+        except OSError as exc:
+            if exc.errno not in _STORAGE_ERRNOS or (ctx.obj or {}).get("debug"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.secho(
+                f"error: {where}{exc.strerror}; nothing was left half-written, free space or "
+                "fix the permissions and run the command again",
+                err=True,
+                fg=typer.colors.RED,
+            )
             raise typer.Exit(code=2) from None
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from readerstudy.imaging.deid import DeidReport, deidentify_tree
     from readerstudy.imaging.hashing import content_hash
     from readerstudy.imaging.series import SeriesInfo, choose_series, discover_series
-    from readerstudy.imaging.volume import CTVolume, load_volume, read_frames_hu
+    from readerstudy.imaging.volume import CTVolume, load_volume, read_frames_hu, verify_nifti
     from readerstudy.imaging.writer import write_dicom_series, write_nifti
 
 _LAZY = {
@@ -31,6 +31,7 @@ _LAZY = {
     "CTVolume": "volume",
     "load_volume": "volume",
     "read_frames_hu": "volume",
+    "verify_nifti": "volume",
     "write_dicom_series": "writer",
     "write_nifti": "writer",
     "deidentify_tree": "deid",
@@ -52,6 +53,7 @@ __all__ = [
     "discover_series",
     "load_volume",
     "read_frames_hu",
+    "verify_nifti",
     "write_dicom_series",
     "write_nifti",
 ]

@@ -26,6 +26,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 
+from analysis.files import atomic_output, write_text
 from readerstudy.imaging.errors import ImagingError
 from readerstudy.imaging.headers import (
     DICOMDIR_SOP_CLASS,
@@ -285,8 +286,7 @@ class DeidReport:
     def to_json(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
+        return write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 class _Deidentifier:
@@ -432,8 +432,9 @@ def _deidentify_file(worker: _Deidentifier, ds: Dataset, relative: str, dst: Pat
         out.parent.mkdir(parents=True, exist_ok=True)
         if pixels is not None and ds.get("PixelData") != pixels:
             raise ImagingError(f"{relative}: pixel data changed during de-identification")
-        ds.save_as(out, enforce_file_format=True)
-    except ImagingError:
+        with atomic_output(out) as temporary:
+            ds.save_as(temporary, enforce_file_format=True)
+    except (ImagingError, OSError):
         raise
     except Exception as exc:
         raise ImagingError(f"{relative}: cannot be de-identified ({exc})") from exc

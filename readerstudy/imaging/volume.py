@@ -118,6 +118,46 @@ def _load_nifti(path: Path) -> CTVolume:
     return CTVolume(image, str(path), None, 0.0, warnings_)
 
 
+def verify_nifti(path: Path) -> None:
+    """Refuse a NIfTI file that is cut short, damaged or holds non-finite voxels.
+
+    SimpleITK reads a truncated ``.nii.gz`` without complaint and fills the rest with zeros
+    (and writes one without complaint on a full disk), so the stream is decompressed in full
+    and its length checked against the voxel count the header promises.
+    """
+    import gzip
+    import zlib
+
+    import nibabel
+
+    path = Path(path)
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as handle:
+                raw = handle.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFileError(f"{path} is damaged or cut short ({exc})") from None
+    try:
+        image = nibabel.Nifti1Image.from_bytes(raw)
+    except Exception as exc:  # nibabel raises several unrelated types for a bad header
+        raise UnreadableFileError(f"{path} is not a NIfTI-1 image ({exc})") from None
+    header = image.header
+    offset = int(header.get_data_offset())
+    expected = int(np.prod(header.get_data_shape())) * int(header.get_data_dtype().itemsize)
+    if len(raw) < offset + expected:
+        missing = 100 * (offset + expected - len(raw)) / max(expected, 1)
+        raise UnreadableFileError(
+            f"{path} is cut short: {len(raw)} of {offset + expected} bytes ({missing:.0f}% of "
+            "the voxels missing)"
+        )
+    data = np.asanyarray(image.dataobj)
+    if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
+        bad = int(np.count_nonzero(~np.isfinite(data)))
+        raise ImagingError(f"{path} has {bad} voxel(s) that are NaN or infinite")
+
+
 _INTEGER_PIXEL_TYPES = frozenset(
     {
         *(sitk.sitkInt8, sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt16),

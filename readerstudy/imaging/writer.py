@@ -30,6 +30,10 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from analysis.files import atomic_output
+from readerstudy.imaging.errors import ImagingError
+from readerstudy.imaging.volume import verify_nifti
+
 HU_RANGE = (-1024, 3071)
 COMPRESSIONS = {
     "rle": RLELossless,
@@ -352,7 +356,8 @@ def write_dicom_series(
         ds.SliceLocation = f"{positions[k] @ normal:.6f}"
         _set_pixels(ds, stored[k], compression)
         path = out_dir / names[k]
-        ds.save_as(path, enforce_file_format=True)
+        with atomic_output(path) as temporary:
+            ds.save_as(temporary, enforce_file_format=True)
         paths.append(path)
     return paths
 
@@ -409,8 +414,20 @@ def _write_enhanced(
             del ds[keyword]
     _set_pixels(ds, stored, compression)
     path = out_dir / "ENHANCED_CT.dcm"
-    ds.save_as(path, enforce_file_format=True)
+    with atomic_output(path) as temporary:
+        ds.save_as(temporary, enforce_file_format=True)
     return path
+
+
+def _written_whole(written: Path, target: Path) -> None:
+    """SimpleITK reports no error when the disk fills up: read the file back to be sure."""
+    try:
+        verify_nifti(written)
+    except ImagingError as exc:
+        raise ImagingError(
+            f"{target} could not be written whole (is the disk full?); nothing was left "
+            f"behind ({str(exc).replace(f'{written} ', '')})"
+        ) from None
 
 
 def write_nifti(image: sitk.Image, path: Path) -> Path:
@@ -419,5 +436,6 @@ def write_nifti(image: sitk.Image, path: Path) -> Path:
     if not path.name.lower().endswith(NIFTI_SUFFIXES):
         raise ValueError(f"a NIfTI path must end in .nii or .nii.gz, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    sitk.WriteImage(image, str(path), useCompression=path.name.lower().endswith(".gz"))
+    with atomic_output(path, check=lambda written: _written_whole(written, path)) as temporary:
+        sitk.WriteImage(image, str(temporary), useCompression=path.name.lower().endswith(".gz"))
     return path

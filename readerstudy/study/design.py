@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from analysis.files import atomic_output
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.definition import Design, StudyDefinition
 
@@ -94,7 +95,10 @@ class Schedule:
 
     def write_csv(self, path: Path) -> Path:
         """The human-readable schedule (``STUDY/schedule.csv``)."""
-        with Path(path).open("w", newline="", encoding="utf-8") as handle:
+        with (
+            atomic_output(path) as temporary,
+            temporary.open("w", newline="", encoding="utf-8") as handle,
+        ):
             writer = csv.writer(handle)
             writer.writerow(SCHEDULE_COLUMNS)
             for read in sorted(self.reads, key=lambda r: (r.reader, r.session, r.order)):

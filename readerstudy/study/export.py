@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.files import atomic_output
 from analysis.units import CASE_UNIT, SIDES, aspects_score
 from readerstudy.study.protocol import (
     AI_TABLE,
@@ -93,7 +94,7 @@ def _paper_sheet(ratings: pd.DataFrame, times: pd.DataFrame, cases: pd.DataFrame
 def write_workbook(tables: dict[str, pd.DataFrame], path: Path, units) -> Path:
     """A paper-style .xlsx: one sheet per reader and session (openpyxl)."""
     ratings, times, cases = tables["ratings"], tables["times"], tables["cases"]
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with atomic_output(path) as temporary, pd.ExcelWriter(temporary, engine="openpyxl") as writer:
         keys = ratings[["reader", "session", "modality"]].drop_duplicates()
         for reader, session in sorted({(r, s) for r, s, _ in keys.itertuples(index=False)}):
             mask = (ratings.reader == reader) & (ratings.session == session)
@@ -117,7 +118,8 @@ def export_study(study: Study, out: Path) -> dict[str, Path]:
     written = {}
     for key, frame in tables.items():
         name = "ai_regions.csv" if key == "ai" else f"{key}.csv"
-        frame.to_csv(out / name, index=False)
+        with atomic_output(out / name) as temporary:
+            frame.to_csv(temporary, index=False)
         written[key] = out / name
     written["xlsx"] = write_workbook(
         tables, out / f"{study.definition.name}_readings.xlsx", study.definition.units

@@ -214,10 +214,15 @@ def _import_case(case: SourceCase, dst: Path, salt: str) -> str:
 
     A NIfTI file is verified end to end first (fully decompressed, every voxel present and
     finite). Errors name the source case and file, never the de-identified copy."""
-    from readerstudy.imaging import content_hash, deidentify_tree
+    from readerstudy.imaging import content_hash, deidentify_tree, verify_nifti
 
     if case.format == "nifti":
-        verify_nifti(case.path, f"case {case.name}")
+        try:
+            verify_nifti(case.path)
+        except ReaderStudyError as exc:
+            raise CaseImportError(
+                f"case {case.name}: {exc}; copy it again from the source"
+            ) from exc
         dst.mkdir(parents=True)
         suffix = ".nii.gz" if case.path.name.endswith(".gz") else ".nii"
         shutil.copyfile(case.path, dst / f"image{suffix}")
@@ -248,47 +253,6 @@ def _in_source_terms(message: str, report, case: SourceCase, dst: Path) -> str:
         message = message.replace(f"series {uid}", f"the series in {folder}")
         message = message.replace(uid, str(folder))
     return message.replace(str(dst), str(case.path))
-
-
-def verify_nifti(path: Path, what: str) -> None:
-    """Refuse a NIfTI file that is cut short, damaged or holds non-finite voxels.
-
-    SimpleITK reads a truncated ``.nii.gz`` without complaint, filling the rest with zeros,
-    so the stream is decompressed in full and the voxel count checked against the header."""
-    import gzip
-    import zlib
-
-    import nibabel
-    import numpy as np
-
-    try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as handle:
-                raw = handle.read()
-        else:
-            raw = path.read_bytes()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise CaseImportError(
-            f"{what}: {path} is damaged or cut short ({exc}); copy it again from the source"
-        ) from None
-    try:
-        image = nibabel.Nifti1Image.from_bytes(raw)
-    except Exception as exc:  # nibabel raises several unrelated types for a bad header
-        raise CaseImportError(f"{what}: {path} is not a NIfTI-1 image ({exc})") from None
-    header = image.header
-    expected = int(header.get_data_offset()) + int(np.prod(header.get_data_shape())) * int(
-        header.get_data_dtype().itemsize
-    )
-    if len(raw) < expected:
-        missing = 100 * (expected - len(raw)) / max(expected - header.get_data_offset(), 1)
-        raise CaseImportError(
-            f"{what}: {path} is cut short: {len(raw)} of {expected} bytes ({missing:.0f}% of "
-            "the voxels missing); copy it again from the source"
-        )
-    data = np.asanyarray(image.dataobj)
-    if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
-        bad = int(np.count_nonzero(~np.isfinite(data)))
-        raise CaseImportError(f"{what}: {path} has {bad} voxel(s) that are NaN or infinite")
 
 
 def _refuse_mixed_patients(case: SourceCase) -> None:
