@@ -1,0 +1,308 @@
+"""The case loader: what the viewer shows of one read, as a typed, read-only display volume.
+
+The scan is converted once into display orientation (slice 0 most inferior, row 0 anterior,
+column 0 the screen's left: patient right in radiological orientation, patient left in
+neurological), so the viewer never copies or flips a volume per frame. In aided reads the AI
+lesion likelihood and the warped-atlas label map come on the same grid, after a grid check;
+in unaided reads the loader is never given a path under ``ai/``, so it cannot open one.
+
+Loading runs on one background thread (:mod:`concurrent.futures`): when a case opens, the
+loader starts on it and on the next case, so showing the next case does not wait on disk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from readerstudy.errors import ReaderStudyError
+from readerstudy.study.definition import Orientation, Viewer
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
+
+LEVELS = ("ganglionic", "supraganglionic")
+"""The two ASPECTS levels a study may offer jump keys to."""
+
+_DISPLAY_AXES = {Orientation.RADIOLOGICAL: "LPS", Orientation.NEUROLOGICAL: "RPS"}
+"""SimpleITK/DICOM orientation codes (the patient direction each axis points to) giving
+column 0 = patient right (radiological) or patient left (neurological), row 0 anterior,
+slice 0 inferior."""
+
+_GRID_TOLERANCE = 1e-4
+
+
+class CaseLoadError(ReaderStudyError):
+    """A case cannot be shown: its scan is unreadable, or an AI file is not on the scan's grid."""
+
+
+@dataclass(frozen=True)
+class ViewerOptions:
+    """How the viewer shows images (``[viewer]`` in study.toml), identical in every modality."""
+
+    orientation: str
+    """``"radiological"`` (patient right on screen left, the default) or ``"neurological"``."""
+    level_jumps: bool
+    window: tuple[float, float]
+    """Default (center, width) in HU."""
+    keymap: dict[str, str]
+    """Action -> key sequence overrides (may be empty)."""
+
+    @classmethod
+    def from_definition(cls, viewer: Viewer) -> ViewerOptions:
+        return cls(
+            orientation=viewer.orientation.value,
+            level_jumps=viewer.level_jumps,
+            window=(viewer.window_center, viewer.window_width),
+            keymap=dict(viewer.keymap),
+        )
+
+    @property
+    def screen_left(self) -> str:
+        """Which patient side is on screen left: ``"R"`` or ``"L"``."""
+        return "R" if self.orientation == Orientation.RADIOLOGICAL.value else "L"
+
+
+@dataclass(frozen=True)
+class DisplayVolume:
+    """One case as the viewer shows it; every array is read-only and on the same grid."""
+
+    code: str
+    """Neutral per-session code, e.g. ``S1-003``."""
+    hu: np.ndarray
+    """(n_slices, rows, cols) HU, int16 or float32, in display orientation."""
+    spacing: tuple[float, float, float]
+    """(slice, row, col) mm."""
+    z_mm: tuple[float, ...]
+    """Each slice's position on the patient's inferior-superior axis (mm, superior positive)."""
+    window: tuple[float, float]
+    screen_left: str
+    levels: dict[str, int] | None
+    """Display slice of each level, only where the study offers level jumps and they are known."""
+    ai_mask: np.ndarray | None
+    """Aided reads: float32 lesion likelihood 0-1."""
+    regions: np.ndarray | None
+    """Aided reads: uint8 warped-atlas labels (0 = none)."""
+    region_units: dict[int, str]
+    """Label value -> unit code (``"M5_left"``) of ``regions``; empty without one."""
+
+
+@dataclass(frozen=True)
+class CaseFiles:
+    """What the loader reads for one read: built by the study, never shown to the reader."""
+
+    code: str
+    image: Path
+    ai_mask: Path | None = None
+    """Only for aided reads."""
+    atlas: Path | None = None
+    """Only for aided reads, when precompute wrote a label map."""
+    levels: Mapping[str, int] | None = None
+    """Slice indices on the scan's own grid (``levels.csv``), when the study offers jumps."""
+
+
+def _read_scan(path: Path) -> sitk.Image:
+    from readerstudy.imaging import load_volume
+
+    return load_volume(path).image
+
+
+def _read_image(path: Path) -> sitk.Image:
+    import SimpleITK as sitk
+
+    return sitk.ReadImage(str(path))
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _grid(image: sitk.Image) -> tuple:
+    return (image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
+
+
+def _check_grid(code: str, what: str, scan: sitk.Image, other: sitk.Image) -> None:
+    """Refuse an AI image not on the scan's voxel grid (naming what differs)."""
+    names = ("size", "spacing", "origin", "direction")
+    for name, mine, theirs in zip(names, _grid(scan), _grid(other), strict=True):
+        if len(mine) != len(theirs) or not all(
+            math.isclose(a, b, rel_tol=_GRID_TOLERANCE, abs_tol=_GRID_TOLERANCE)
+            for a, b in zip(mine, theirs, strict=True)
+        ):
+            raise CaseLoadError(
+                f"{code}: the {what} is not on the scan's grid ({name} "
+                f"{tuple(round(v, 4) for v in theirs)} vs the scan's "
+                f"{tuple(round(v, 4) for v in mine)}); the coordinator looks the code up in "
+                "schedule.csv and reruns `readerstudy study precompute --force` for that case"
+            )
+
+
+def load_case(
+    files: CaseFiles,
+    options: ViewerOptions,
+    *,
+    read_scan: Callable[[Path], sitk.Image] = _read_scan,
+    read_image: Callable[[Path], sitk.Image] = _read_image,
+) -> DisplayVolume:
+    """Read and convert one case (blocking); see the module docstring for the orientation."""
+    import SimpleITK as sitk
+
+    code = files.code
+    try:
+        scan = read_scan(files.image)
+    except (ReaderStudyError, RuntimeError, OSError) as exc:
+        raise CaseLoadError(f"{code}: the scan cannot be loaded ({exc})") from exc
+    if scan.GetDimension() != 3:
+        raise CaseLoadError(f"{code}: the scan is {scan.GetDimension()}-D, not a 3-D volume")
+    axes = _DISPLAY_AXES[Orientation(options.orientation)]
+    shown = sitk.DICOMOrient(scan, axes)
+    hu = sitk.GetArrayFromImage(shown)
+    if hu.dtype not in (np.int16, np.float32):
+        hu = hu.astype(np.float32)
+    nx, ny, nz = shown.GetSize()
+    center = ((nx - 1) / 2, (ny - 1) / 2)
+    z_mm = tuple(
+        float(shown.TransformContinuousIndexToPhysicalPoint((*center, k))[2]) for k in range(nz)
+    )
+    sx, sy, sz = shown.GetSpacing()
+
+    ai_mask = regions = None
+    region_units: dict[int, str] = {}
+    if files.ai_mask is not None:
+        mask = _aligned(files.ai_mask, "AI mask", code, scan, read_image)
+        likelihood = sitk.GetArrayFromImage(sitk.DICOMOrient(mask, axes)).astype(np.float32)
+        low, high = float(likelihood.min()), float(likelihood.max())
+        if low < 0.0 or high > 1.0:
+            raise CaseLoadError(
+                f"{code}: the AI mask holds values {low:g}-{high:g}, not a likelihood in 0-1"
+            )
+        ai_mask = _frozen(likelihood)
+    if files.atlas is not None:
+        from model.anatomy.labels import LABELS
+
+        atlas = _aligned(files.atlas, "atlas label map", code, scan, read_image)
+        labels = sitk.GetArrayFromImage(sitk.DICOMOrient(atlas, axes))
+        if labels.min() < 0 or labels.max() > max(LABELS.values()):
+            raise CaseLoadError(
+                f"{code}: the atlas label map holds labels {labels.min()}-{labels.max()}, "
+                f"outside 0-{max(LABELS.values())}"
+            )
+        regions = _frozen(labels.astype(np.uint8))
+        region_units = {label: unit for unit, label in LABELS.items()}
+
+    levels = None
+    if options.level_jumps and files.levels is not None:
+        levels = {}
+        for level in LEVELS:
+            k = files.levels[level]
+            if not 0 <= k < scan.GetSize()[2]:
+                raise CaseLoadError(
+                    f"{code}: the {level} level is slice {k}, outside the scan's "
+                    f"{scan.GetSize()[2]} slices (levels.csv)"
+                )
+            point = scan.TransformIndexToPhysicalPoint((0, 0, int(k)))
+            levels[level] = int(shown.TransformPhysicalPointToIndex(point)[2])
+
+    return DisplayVolume(
+        code=code,
+        hu=_frozen(hu),
+        spacing=(float(sz), float(sy), float(sx)),
+        z_mm=z_mm,
+        window=tuple(options.window),
+        screen_left=options.screen_left,
+        levels=levels,
+        ai_mask=ai_mask,
+        regions=regions,
+        region_units=region_units,
+    )
+
+
+def _aligned(
+    path: Path, what: str, code: str, scan: sitk.Image, read_image: Callable[[Path], sitk.Image]
+) -> sitk.Image:
+    try:
+        image = read_image(path)
+    except (RuntimeError, OSError) as exc:
+        raise CaseLoadError(f"{code}: the {what} cannot be read ({exc})") from exc
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise CaseLoadError(f"{code}: the {what} must have one value per voxel")
+    _check_grid(code, what, scan, image)
+    return image
+
+
+class CaseLoader:
+    """Loads display volumes on one background thread, the next case ahead of time.
+
+    ``prefetch=False`` loads only when a volume is asked for (simulations and scripts that
+    never show images pay nothing). ``read_scan``/``read_image`` replace the readers (tests).
+    Call it from one thread (the session's); the work runs on the loader's own.
+    """
+
+    def __init__(
+        self,
+        options: ViewerOptions,
+        *,
+        prefetch: bool = True,
+        read_scan: Callable[[Path], sitk.Image] = _read_scan,
+        read_image: Callable[[Path], sitk.Image] = _read_image,
+    ) -> None:
+        self.options = options
+        self.prefetch = prefetch
+        self._read_scan = read_scan
+        self._read_image = read_image
+        self._pool: ThreadPoolExecutor | None = None
+        self._jobs: dict[str, Future[DisplayVolume]] = {}
+
+    def _job(self, files: CaseFiles) -> Future[DisplayVolume]:
+        job = self._jobs.get(files.code)
+        if job is None:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseloader")
+            job = self._pool.submit(
+                load_case,
+                files,
+                self.options,
+                read_scan=self._read_scan,
+                read_image=self._read_image,
+            )
+            self._jobs[files.code] = job
+        return job
+
+    def opened(self, current: CaseFiles, upcoming: CaseFiles | None) -> None:
+        """A case opened: forget other cases' volumes, start on this one and the next."""
+        keep = {current.code} | ({upcoming.code} if upcoming else set())
+        for code in set(self._jobs) - keep:
+            self._jobs.pop(code).cancel()
+        if self.prefetch:
+            self._job(current)
+            if upcoming is not None:
+                self._job(upcoming)
+
+    def volume(self, current: CaseFiles, upcoming: CaseFiles | None) -> DisplayVolume:
+        """The current case's volume (waits only if it is not loaded yet); then prefetches the
+        next. A failed load raises CaseLoadError and is tried again on the next call."""
+        job = self._job(current)
+        try:
+            volume = job.result()
+        except Exception:
+            self._jobs.pop(current.code, None)
+            raise
+        if upcoming is not None:
+            self._job(upcoming)
+        return volume
+
+    def close(self) -> None:
+        """Drop every volume and stop the thread (a load in progress finishes in the background)."""
+        for job in self._jobs.values():
+            job.cancel()
+        self._jobs.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
