@@ -211,7 +211,6 @@ def _read_session(session, sim_time) -> list:
     return volumes
 
 
-@pytest.mark.slow
 def test_no_ai_file_is_opened_in_unaided_reads_and_all_are_in_aided_ones(
     make_study, sim_time, opened_files
 ):
