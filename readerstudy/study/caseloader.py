@@ -37,6 +37,10 @@ slice 0 inferior."""
 
 _GRID_TOLERANCE = 1e-4
 
+_FOR_COORDINATOR = "the coordinator finds the case by this code in schedule.csv and runs"
+"""Load errors reach the reader's screen, so they name the neutral code, never the case id or
+a path (the original error stays attached as ``__cause__`` for the log)."""
+
 
 class CaseLoadError(ReaderStudyError):
     """A case cannot be shown: its scan is unreadable, or an AI file is not on the scan's grid."""
@@ -139,8 +143,8 @@ def _check_grid(code: str, what: str, scan: sitk.Image, other: sitk.Image) -> No
             raise CaseLoadError(
                 f"{code}: the {what} is not on the scan's grid ({name} "
                 f"{tuple(round(v, 4) for v in theirs)} vs the scan's "
-                f"{tuple(round(v, 4) for v in mine)}); the coordinator looks the code up in "
-                "schedule.csv and reruns `readerstudy study precompute --force` for that case"
+                f"{tuple(round(v, 4) for v in mine)}); {_FOR_COORDINATOR} "
+                "`readerstudy study precompute --force`"
             )
 
 
@@ -158,7 +162,10 @@ def load_case(
     try:
         scan = read_scan(files.image)
     except (ReaderStudyError, RuntimeError, OSError) as exc:
-        raise CaseLoadError(f"{code}: the scan cannot be loaded ({exc})") from exc
+        raise CaseLoadError(
+            f"{code}: the scan cannot be loaded ({type(exc).__name__}); {_FOR_COORDINATOR} "
+            "`readerstudy dicom inspect` on the case folder"
+        ) from exc
     if scan.GetDimension() != 3:
         raise CaseLoadError(f"{code}: the scan is {scan.GetDimension()}-D, not a 3-D volume")
     axes = _DISPLAY_AXES[Orientation(options.orientation)]
@@ -230,7 +237,10 @@ def _aligned(
     try:
         image = read_image(path)
     except (RuntimeError, OSError) as exc:
-        raise CaseLoadError(f"{code}: the {what} cannot be read ({exc})") from exc
+        raise CaseLoadError(
+            f"{code}: the {what} cannot be read ({type(exc).__name__}); {_FOR_COORDINATOR} "
+            "`readerstudy study precompute --force`"
+        ) from exc
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise CaseLoadError(f"{code}: the {what} must have one value per voxel")
     _check_grid(code, what, scan, image)
