@@ -61,6 +61,18 @@ def test_a_left_sided_feature_is_on_screen_right_in_radiological_orientation(tmp
     assert np.array_equal(neuro.hu, shown.hu[:, :, ::-1])
 
 
+def test_a_grid_turned_45_degrees_still_loads_on_the_nearest_axes(tmp_path):
+    c = 2**-0.5
+    path = write_scan(tmp_path / "scan.nii.gz", direction=(c, -c, 0, c, c, 0, 0, 0, 1))
+    jumps = ViewerOptions.from_definition(Viewer(level_jumps=True))
+    files = CaseFiles("S1-001", path, levels={"ganglionic": 1, "supraganglionic": 4})
+    shown = load_case(files, jumps)
+    assert sorted(shown.hu.shape[1:]) == sorted(SCAN_SIZE[:2])
+    assert shown.hu.shape[0] == SCAN_SIZE[2]
+    assert shown.levels == {"ganglionic": 1, "supraganglionic": 4}
+    assert shown.z_mm == pytest.approx((10.0, 15.0, 20.0, 25.0, 30.0))
+
+
 def test_slice_positions_are_the_superior_coordinate_in_mm(tmp_path):
     path = write_scan(tmp_path / "scan.nii.gz", direction=DIRECTIONS["top_down"])
     shown = load_case(CaseFiles("S1-001", path), RADIOLOGICAL)
