@@ -55,8 +55,8 @@ class ViewerOptions:
     level_jumps: bool
     window: tuple[float, float]
     """Default (center, width) in HU."""
-    keymap: dict[str, str]
-    """Action -> key sequence overrides (may be empty)."""
+    keymap: dict[str, str | tuple[str, ...]]
+    """Action -> key sequence (or several) overrides (may be empty)."""
 
     @classmethod
     def from_definition(cls, viewer: Viewer) -> ViewerOptions:

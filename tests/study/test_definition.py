@@ -135,7 +135,7 @@ window_width = 50
 
 [viewer.keymap]
 submit = "Ctrl+Return"
-overlay_toggle = "O"
+overlay_toggle = ["O", "Shift+O"]
 """
 
 
@@ -149,7 +149,7 @@ def test_the_viewer_table_is_optional_with_pacs_defaults():
     assert custom.orientation is Orientation.NEUROLOGICAL
     assert custom.level_jumps is True
     assert (custom.window_center, custom.window_width) == (35.0, 50.0)
-    assert custom.keymap == {"submit": "Ctrl+Return", "overlay_toggle": "O"}
+    assert custom.keymap == {"submit": "Ctrl+Return", "overlay_toggle": ("O", "Shift+O")}
 
 
 def test_a_viewer_table_round_trips_and_changes_the_hash(study_dir):
@@ -196,6 +196,9 @@ def test_studies_without_a_viewer_table_keep_their_locked_hash(name):
         ),
         ('[viewer.keymap]\n"Submit!" = "S"', r"viewer.keymap \(line \d+\): action 'Submit!' must"),
         ('[viewer.keymap]\nsubmit = " "', r"action 'submit': the key sequence is empty"),
+        ("[viewer.keymap]\nsubmit = []", r"action 'submit': the key sequence is empty"),
+        ('[viewer.keymap]\nsubmit = ["S", "T"]\npause = "t"', "one key for two actions: t"),
+        ("[viewer.keymap]\nsubmit = 5", r"viewer.keymap.submit.str \(line \d+\)"),
     ],
 )
 def test_viewer_errors_name_the_field(table, match):
