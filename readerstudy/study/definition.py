@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import tomllib
 from enum import StrEnum
@@ -115,6 +116,59 @@ class AISource(_Strict):
     """Name of the other product whose outputs were imported."""
 
 
+class Orientation(StrEnum):
+    """Which patient side the viewer puts on screen left."""
+
+    RADIOLOGICAL = "radiological"
+    """Patient right on screen left, as if facing the patient (the PACS default)."""
+    NEUROLOGICAL = "neurological"
+    """Patient left on screen left, as if looking from above."""
+
+
+_ACTION = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+class Viewer(_Strict):
+    """How the workstation shows images; the same in every modality, so the comparison stays
+    fair."""
+
+    orientation: Orientation = Orientation.RADIOLOGICAL
+    level_jumps: bool = False
+    """Jump keys to the ganglionic and supraganglionic levels (the paper's readers had none)."""
+    window_center: float = 40.0
+    window_width: Annotated[float, Field(gt=0)] = 80.0
+    keymap: dict[str, str | tuple[str, ...]] = Field(default_factory=dict)
+    """Action -> key sequence (or several) overriding the workstation's default keys."""
+
+    @field_validator("window_center", "window_width")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number of HU, got {value}")
+        return value
+
+    @field_validator("keymap")
+    @classmethod
+    def _plain_keymap(
+        cls, value: dict[str, str | tuple[str, ...]]
+    ) -> dict[str, str | tuple[str, ...]]:
+        keys = []
+        for action, chosen in value.items():
+            if not _ACTION.match(action):
+                raise ValueError(
+                    f"action {action!r} must be a lower_snake_case name (see the key map in "
+                    "docs/rater.md)"
+                )
+            sequences = (chosen,) if isinstance(chosen, str) else chosen
+            if not sequences or not all(k.strip() for k in sequences):
+                raise ValueError(f"action {action!r}: the key sequence is empty")
+            keys += [k.strip().lower() for k in sequences]
+        shared = sorted({k for k in keys if keys.count(k) > 1})
+        if shared:
+            raise ValueError(f"one key for two actions: {', '.join(shared)}")
+        return value
+
+
 class StudyDefinition(_Strict):
     """Everything that defines a study; frozen once the first read starts."""
 
@@ -133,6 +187,7 @@ class StudyDefinition(_Strict):
     readers: tuple[Reader, ...]
     rating: RatingForm = RatingForm()
     ai: AISource = AISource()
+    viewer: Viewer = Viewer()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -208,8 +263,9 @@ class StudyDefinition(_Strict):
 
     def to_toml(self) -> str:
         """The definition as TOML text (the format of ``study.toml``)."""
-        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data = self._dump(exclude_none=True)
         readers, rating, ai = data.pop("readers"), data.pop("rating"), data.pop("ai")
+        viewer = data.pop("viewer", None)
         for key in ("washout_days", "idle_timeout_s"):
             if float(data[key]).is_integer():
                 data[key] = int(data[key])
@@ -219,11 +275,22 @@ class StudyDefinition(_Strict):
         ]
         blocks += ["[[readers]]\n" + _toml_table(reader) for reader in readers]
         blocks += ["[rating]\n" + _toml_table(rating), "[ai]\n" + _toml_table(ai)]
+        if viewer is not None:
+            keymap = viewer.pop("keymap")
+            blocks.append("[viewer]\n" + _toml_table(viewer))
+            if keymap:
+                blocks.append("[viewer.keymap]\n" + _toml_table(keymap))
         return "\n".join(blocks)
+
+    def _dump(self, **options: Any) -> dict[str, Any]:
+        """The JSON form; a default ``[viewer]`` is left out, so studies defined before the
+        table existed keep their content hash (and their lock)."""
+        exclude = {"viewer"} if self.viewer == Viewer() else None
+        return self.model_dump(mode="json", by_alias=True, exclude=exclude, **options)
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON form: what the lock checks on every open."""
-        data = self.model_dump(mode="json", by_alias=True)
+        data = self._dump()
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from readerstudy.errors import ReaderStudyError
+from readerstudy.study.caseloader import LEVELS, CaseFiles, CaseLoader, ViewerOptions
 from readerstudy.study.clock import SystemTime, TimeSource
 from readerstudy.study.definition import StudyDefinition, load_definition
 from readerstudy.study.design import SESSIONS, CaseBalance, Schedule, build_schedule
@@ -36,6 +37,9 @@ CASES_FILE = "cases.csv"
 MANIFEST_FILE = "manifest.csv"
 SCHEDULE_FILE = "schedule.csv"
 AI_TABLE = "ai_regions.csv"
+AI_MASKS_DIR = "masks"
+AI_ATLAS_DIR = "atlas"
+LEVELS_FILE = "levels.csv"
 
 
 class StudyLockedError(ReaderStudyError):
@@ -322,11 +326,35 @@ class Study:
                 count += 1
         return count
 
-    def login(self, reader: str, pin: str, *, volume_loader: Any = None) -> ReaderSession:
+    @property
+    def viewer_options(self) -> ViewerOptions:
+        return ViewerOptions.from_definition(self.definition.viewer)
+
+    def levels(self, cases: set[str]) -> dict[str, dict[str, int]]:
+        """Slice indices of the ASPECTS levels (``levels.csv``, scan grid) of the given cases;
+        empty when precompute wrote none."""
+        path = self.path / LEVELS_FILE
+        if not path.is_file():
+            return {}
+        found: dict[str, dict[str, int]] = {}
+        for line, row in enumerate(read_csv_rows(path), start=2):
+            if row.get("case") not in cases:
+                continue
+            try:
+                found[row["case"]] = {level: int(row[level]) for level in LEVELS}
+            except (KeyError, TypeError, ValueError):
+                raise ReaderStudyError(
+                    f"{path}, line {line}: case {row['case']} needs whole slice numbers in "
+                    f"columns {', '.join(LEVELS)}, got {row}"
+                ) from None
+        return found
+
+    def login(self, reader: str, pin: str, *, loader: CaseLoader | None = None) -> ReaderSession:
         """Check the PIN and washout, resume the reader's current session, return it.
 
         After consecutive failed PINs every answer is delayed (0.5 s doubling, at most 60 s)
-        on the study's time source; each failure is audited.
+        on the study's time source; each failure is audited. ``loader`` shows the cases; by
+        default one that loads a volume only when asked (no prefetch).
         """
         if not self.locked:
             raise ReaderStudyError(
@@ -352,7 +380,7 @@ class Study:
         session = self.current_session(reader)
         self.store.append_event("login", reader=reader, session=session, at=self.time.now())
         if session is None:
-            return self._session(reader, SESSIONS[-1], volume_loader)
+            return self._session(reader, SESSIONS[-1], loader)
         if session > 1:
             check_open(
                 reader,
@@ -362,23 +390,31 @@ class Study:
                 washout_days=self.definition.washout_days,
                 overridden=self.overridden(reader, session),
             )
-        return self._session(reader, session, volume_loader)
+        return self._session(reader, session, loader)
 
-    def _session(self, reader: str, session: int, volume_loader: Any) -> ReaderSession:
+    def _ai_file(self, folder: str, case: str) -> Path | None:
+        path = self.ai_dir / folder / f"{case}.nii.gz"
+        return path if path.is_file() else None
+
+    def _session(self, reader: str, session: int, loader: CaseLoader | None) -> ReaderSession:
         plan = self.schedule.for_reader(reader, session)
         submitted_cases = self.store.submitted_cases(reader, session)
         submitted = {r.order for r in plan if r.case in submitted_cases}
         aided = {r.case for r in plan if r.modality == self.definition.aided}
         ai = self._ai_for(aided) if aided else {}
-        masks = self.ai_dir / "masks"
+        # Levels come from the study root, never ai/, and are the same in both modalities.
+        levels = self.levels({r.case for r in plan}) if self.definition.viewer.level_jumps else {}
         slots = [
             _Slot(
                 read=r,
-                image=self.image_path(r.case),
+                files=CaseFiles(
+                    code=r.code,
+                    image=self.image_path(r.case),
+                    ai_mask=self._ai_file(AI_MASKS_DIR, r.case) if r.case in aided else None,
+                    atlas=self._ai_file(AI_ATLAS_DIR, r.case) if r.case in aided else None,
+                    levels=levels.get(r.case),
+                ),
                 ai=ai.get(r.case, ()),
-                ai_mask=(masks / f"{r.case}.nii.gz")
-                if r.case in aided and (masks / f"{r.case}.nii.gz").is_file()
-                else None,
             )
             for r in plan
         ]
@@ -396,7 +432,7 @@ class Study:
             submitted=submitted,
             time=self.time,
             restart_flag=restart_flag,
-            volume_loader=volume_loader,
+            loader=loader or CaseLoader(self.viewer_options, prefetch=False),
         )
 
     def _recover(self, reader: str, session: int, plan: list, submitted: set[int]) -> str | None:

@@ -7,24 +7,30 @@ answers, the reader's own answers from another session, or AI outputs in unaided
 
 State is typed and plain Python; changes are announced with psygnal signals (no Qt), the way
 napari's models announce theirs, so widgets follow the model and tests need no event loop.
+
+A read's life: the case opens (its clock starts), the reader reads, :meth:`ReaderSession.submit`
+stores the answers (phase ``SUBMITTED``: the clock is stopped, a confirmation screen costs
+the next case nothing), and :meth:`ReaderSession.advance` opens the next case. Input from a
+GUI never raises in normal use: see each method for what it does in which phase.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from psygnal import Signal
 
 from readerstudy.errors import ReaderStudyError
+from readerstudy.study.caseloader import CaseFiles, CaseLoader, DisplayVolume
 from readerstudy.study.clock import ClockError, ClockState, ReadingClock, TimeSource
 from readerstudy.study.definition import ConfidenceScale, StudyDefinition
 from readerstudy.study.design import ScheduledRead
+from readerstudy.study.telemetry import ReadTelemetry
 
 CRASH_FLAG = "clock_restarted_after_crash"
 """Flag of a read whose clock restarted because the workstation died mid-read."""
@@ -47,6 +53,8 @@ class Phase(StrEnum):
     PAUSED = "paused"
     IDLE = "idle"
     FOCUS_LOST = "focus_lost"
+    SUBMITTED = "submitted"
+    """The case was submitted; the next opens on ``advance()``."""
     FINISHED = "finished"
     CLOSED = "closed"
 
@@ -104,28 +112,32 @@ class Progress:
 
 @dataclass(frozen=True)
 class _Slot:
-    """Private: a scheduled read with where its image and AI outputs are (never exposed)."""
+    """Private: a scheduled read with its files and AI outputs (never exposed)."""
 
     read: ScheduledRead
-    image: Path
+    files: CaseFiles
     ai: tuple[AIRegion, ...]
-    ai_mask: Path | None
 
 
 class ReaderSession:
     """One reader's session: current case, clock, interaction record, submissions.
 
-    Built by :meth:`readerstudy.study.protocol.Study.login`; see docs/coordinator.md for the
-    guarantees. Signals: ``case_changed(CaseView | None)``, ``phase_changed(Phase)``,
-    ``clock_ticked(float active seconds)``, ``progress_changed(Progress)``,
-    ``overlay_changed(bool)``.
+    Built by :meth:`readerstudy.study.protocol.Study.login` (or
+    :meth:`readerstudy.study.workstation.Workstation.login`); see docs/coordinator.md for the
+    guarantees. Signals (psygnal, types as declared, not checked at emit):
+    ``case_changed(CaseView | None)`` (None when the session finishes or closes),
+    ``phase_changed(Phase)``, ``clock_ticked(float active seconds)``,
+    ``progress_changed(Progress)``, ``overlay_changed(bool)`` (also ``True`` when an aided
+    case opens), ``submitted(CaseView)``, ``amended(str code)``.
     """
 
-    case_changed = Signal(object)
-    phase_changed = Signal(object)
+    case_changed = Signal(CaseView | None)
+    phase_changed = Signal(Phase)
     clock_ticked = Signal(float)
-    progress_changed = Signal(object)
+    progress_changed = Signal(Progress)
     overlay_changed = Signal(bool)
+    submitted = Signal(CaseView)
+    amended = Signal(str)
 
     def __init__(
         self,
@@ -137,8 +149,8 @@ class ReaderSession:
         slots: Sequence[_Slot],
         submitted: set[int],
         time: TimeSource,
+        loader: CaseLoader,
         restart_flag: str | None = None,
-        volume_loader: Callable[[Path], Any] | None = None,
     ) -> None:
         self._store = store
         self._form = definition.rating
@@ -148,7 +160,7 @@ class ReaderSession:
         self._time = time
         self._slots = list(slots)
         self._submitted = set(submitted)
-        self._volume_loader = volume_loader
+        self._loader = loader
         self._restart_flag = restart_flag
         self.reader = reader
         self.reader_name = definition.reader(reader).name or reader
@@ -157,7 +169,7 @@ class ReaderSession:
         self._slot: _Slot | None = None
         self._clock: ReadingClock | None = None
         self._current: CaseView | None = None
-        self._reset_interaction()
+        self._telemetry = ReadTelemetry(overlay_visible=False)
         self._open_next()
 
     # -- state ------------------------------------------------------------------------
@@ -167,7 +179,8 @@ class ReaderSession:
 
     @property
     def current(self) -> CaseView | None:
-        """The case on screen (None once the session is finished)."""
+        """The case on screen: the open read, or the one just submitted until ``advance()``;
+        None once the session is finished or closed."""
         return self._current
 
     @property
@@ -176,12 +189,12 @@ class ReaderSession:
 
     @property
     def active_s(self) -> float:
-        """Active seconds of the current read so far."""
+        """Active seconds of the current read so far (0 when no read is open)."""
         return self._clock.active_s() if self._clock else 0.0
 
     @property
     def overlay_visible(self) -> bool:
-        return self._overlay_visible
+        return self._telemetry.overlay_visible
 
     def _set_phase(self, phase: Phase) -> None:
         if phase is not self._phase:
@@ -192,25 +205,31 @@ class ReaderSession:
         if self._clock is not None:
             self._set_phase(_PHASE_OF_CLOCK[self._clock.state])
 
-    def _open_read(self, what: str) -> tuple[ReadingClock, _Slot, CaseView]:
-        """The open read's clock, slot and view; SessionError when no case is open."""
+    def _check_open(self, what: str) -> None:
         if self._phase is Phase.CLOSED:
             raise SessionError(f"{what}: the session is closed; log in again")
+
+    def _open_read(self, what: str) -> tuple[ReadingClock, _Slot, CaseView]:
+        """The open read's clock, slot and view; SessionError when no read is open."""
+        self._check_open(what)
         if self._clock is None or self._slot is None or self._current is None:
+            if self._phase is Phase.SUBMITTED:
+                raise SessionError(f"{what}: the case was submitted; advance() opens the next")
             raise SessionError(f"{what}: the session is finished, there is no case open")
         return self._clock, self._slot, self._current
 
-    def _require_reading(self, what: str) -> ReadingClock:
-        return self._open_read(what)[0]
-
     def _clock_step(self, what: str) -> None:
-        """Pass ``what`` (input, pause, resume) to the open read's clock; a refusal is a
-        SessionError."""
-        clock = self._require_reading(what)
+        """Pass ``pause`` or ``resume`` to the open read's clock; a refusal is a SessionError."""
+        clock = self._open_read(what)[0]
         try:
             getattr(clock, what)()
         except ClockError as exc:
             raise SessionError(str(exc)) from None
+
+    def _elapsed(self) -> float:
+        """Seconds since the open read's case opened."""
+        assert self._clock is not None
+        return (self._time.now() - self._clock.started_at).total_seconds()
 
     def _event(self, kind: str, payload: dict | None = None) -> None:
         case = self._slot.read.case if self._slot else None
@@ -224,28 +243,31 @@ class ReaderSession:
         )
 
     # -- opening cases ----------------------------------------------------------------
-    def _reset_interaction(self) -> None:
-        self._overlay_visible = False
-        self._overlay_since: datetime | None = None
-        self._overlay_exposure_s = 0.0
-        self._window_level_changes = 0
-        self._slices: list[int] = []
+    def _upcoming(self, after: _Slot) -> _Slot | None:
+        return next(
+            (
+                s
+                for s in self._slots
+                if s.read.order > after.read.order and s.read.order not in self._submitted
+            ),
+            None,
+        )
 
     def _open_next(self) -> None:
         self._slot = next((s for s in self._slots if s.read.order not in self._submitted), None)
-        self._reset_interaction()
         if self._slot is None:
             self._clock = None
             self._current = None
+            self._telemetry = ReadTelemetry(overlay_visible=False)
+            self._loader.close()
             self._set_phase(Phase.FINISHED)
             self.case_changed.emit(None)
             return
         read = self._slot.read
-        now = self._time.now()
-        self._store.start_read(self.reader, self.session, read.case, at=now)
-        self._clock = ReadingClock(self._time, idle_timeout_s=self._idle_timeout_s)
+        self._store.start_read(self.reader, self.session, read.case, at=self._time.now())
         aided = read.modality == self._aided_modality
-        restarted = self._restart_flag is not None
+        upcoming = self._upcoming(self._slot)
+        self._loader.opened(self._slot.files, upcoming.files if upcoming else None)
         self._current = CaseView(
             code=read.code,
             session=self.session,
@@ -257,84 +279,121 @@ class ReaderSession:
             binary_call=self._form.binary_call,
             confidence=self._form.confidence,
             ai_regions=self._slot.ai if aided else (),
-            has_ai_mask=aided and self._slot.ai_mask is not None,
-            clock_restarted=restarted,
+            has_ai_mask=aided and self._slot.files.ai_mask is not None,
+            clock_restarted=self._restart_flag is not None,
         )
         self._event("case_open", {"code": read.code, "order": read.order, "aided": aided})
-        if aided:
-            self._overlay_visible = True
-            self._overlay_since = now
+        self._telemetry = ReadTelemetry(overlay_visible=aided)
+        self._clock = ReadingClock(self._time, idle_timeout_s=self._idle_timeout_s)
         self._set_phase(Phase.READING)
         self.case_changed.emit(self._current)
+        if aided:
+            self.overlay_changed.emit(True)
+
+    def advance(self) -> CaseView | None:
+        """After ``submit()``: open the next case and start its clock (None when the session
+        is finished; then also a no-op). SessionError while a read is still open."""
+        self._check_open("advance")
+        if self._phase is Phase.FINISHED:
+            return None
+        if self._phase is not Phase.SUBMITTED:
+            raise SessionError("advance: submit the case on screen first")
+        self._open_next()
+        return self._current
 
     # -- images -----------------------------------------------------------------------
-    def load_volume(self) -> Any:
-        """The current case's CT volume (``readerstudy.imaging.load_volume``)."""
-        _, slot, _ = self._open_read("load_volume")
-        if self._volume_loader is not None:
-            return self._volume_loader(slot.image)
-        from readerstudy.imaging import load_volume
+    def display_volume(self) -> DisplayVolume:
+        """The case on screen as the viewer shows it (prefetched: no wait once loaded).
 
-        return load_volume(slot.image)
-
-    def load_ai_mask(self) -> Any:
-        """The AI lesion mask of the current case (SimpleITK image); aided reads only."""
-        _, slot, current = self._open_read("load_ai_mask")
-        if not current.aided:
-            raise BlindingError(f"{current.code} is an unaided read: AI outputs are not shown")
-        if slot.ai_mask is None:
-            raise SessionError(f"{current.code}: no AI mask was precomputed")
-        import SimpleITK as sitk
-
-        return sitk.ReadImage(str(slot.ai_mask))
+        The AI mask and region labels are present in aided reads only; in unaided reads no
+        AI file is opened. Raises CaseLoadError when the case's files cannot be shown.
+        """
+        self._check_open("display_volume")
+        if self._slot is None:
+            raise SessionError("display_volume: the session is finished, there is no case open")
+        upcoming = self._upcoming(self._slot)
+        return self._loader.volume(self._slot.files, upcoming.files if upcoming else None)
 
     # -- interaction ------------------------------------------------------------------
     def input(self) -> None:
-        """Any reader input (mouse move, key) that shows the reader is at work."""
-        self._clock_step("input")
+        """Any reader input (mouse move, key) that shows the reader is at work.
+
+        Resumes an idle read, and a read without window focus (input means it has focus).
+        Ignored during a manual pause (only ``resume()`` ends it) and when no read is open
+        (submitted or finished). SessionError only once the session is closed.
+        """
+        self._check_open("input")
+        clock = self._clock
+        if clock is None or clock.state is ClockState.PAUSED:
+            return
+        if clock.state is ClockState.UNFOCUSED:
+            self.focus_gained()
+        clock.input()
         self._follow_clock()
 
+    def _accepts_input(self, what: str) -> bool:
+        """Count an interaction as input; False where it is ignored (paused, no read open)."""
+        self._check_open(what)
+        self.input()
+        return self._clock is not None and self._clock.state is ClockState.RUNNING
+
     def record_window_level(self, center: float, width: float) -> None:
-        """A window/level change (call on release, not on every drag step)."""
+        """A window/level change (on release, not every drag step); buffered with the read.
+
+        Ignored while paused or when no read is open, like ``input()``."""
         if not (math.isfinite(center) and math.isfinite(width)) or width <= 0:
             raise ValueError(f"window/level must be finite with width > 0, got {center}/{width}")
-        self.input()
-        self._window_level_changes += 1
-        self._event("window_level", {"center": float(center), "width": float(width)})
+        if self._accepts_input("record_window_level"):
+            self._telemetry.window_level(self._elapsed(), float(center), float(width))
 
     def record_slice(self, index: int) -> None:
-        """A slice move; summarised into one ``slice_moves`` event per read."""
+        """A slice step to ``index`` (display slice); buffered with the read.
+
+        Ignored while paused or when no read is open, like ``input()``."""
         if isinstance(index, bool) or not isinstance(index, int) or index < 0:
             raise ValueError(f"slice index must be a non-negative int, got {index!r}")
-        self.input()
-        self._slices.append(index)
+        if self._accepts_input("record_slice"):
+            self._telemetry.slice(self._elapsed(), index)
+
+    def _aided_read(self, what: str) -> bool:
+        """True in an open aided read; BlindingError in an unaided one; False when none is
+        open."""
+        self._check_open(what)
+        if self._clock is None or self._current is None:
+            return False
+        if not self._current.aided:
+            raise BlindingError(f"{self._current.code} is an unaided read: no AI overlay")
+        return True
 
     def set_overlay(self, visible: bool) -> None:
-        """Show or hide the AI overlay (aided reads only); audited with exposure time."""
-        _, _, current = self._open_read("set_overlay")
-        if not current.aided:
-            raise BlindingError(f"{current.code} is an unaided read: no AI overlay")
-        if bool(visible) is self._overlay_visible:
+        """Show or hide the AI overlay (aided reads only; BlindingError in unaided ones).
+
+        Counts as input; buffered with the read (toggles, exposure). Ignored when no read is
+        open."""
+        if not self._aided_read("set_overlay") or bool(visible) is self.overlay_visible:
             return
         self.input()
-        self._account_overlay()
-        self._overlay_visible = bool(visible)
-        self._overlay_since = self._time.now() if visible else None
-        self._event(
-            "overlay_toggle",
-            {"visible": bool(visible), "exposure_s": round(self._overlay_exposure_s, 3)},
-        )
+        self._telemetry.overlay(self._elapsed(), bool(visible))
         self.overlay_changed.emit(bool(visible))
 
-    def _account_overlay(self) -> None:
-        if self._overlay_visible and self._overlay_since is not None:
-            now = self._time.now()
-            self._overlay_exposure_s += (now - self._overlay_since).total_seconds()
-            self._overlay_since = now
+    def set_overlay_opacity(self, opacity: float) -> None:
+        """The overlay's opacity, 0-1 (aided reads only); at 0 it counts as hidden for
+        exposure. Buffered with the read; ignored when no read is open."""
+        if isinstance(opacity, bool) or not isinstance(opacity, int | float):
+            raise ValueError(f"opacity must be a number in 0-1, got {opacity!r}")
+        if not (math.isfinite(opacity) and 0.0 <= opacity <= 1.0):
+            raise ValueError(f"opacity must be in 0-1, got {opacity}")
+        if self._aided_read("set_overlay_opacity"):
+            self.input()
+            self._telemetry.opacity(self._elapsed(), float(opacity))
 
     def tick(self) -> None:
-        """Called by a timer (about once a second): detects idleness, emits the clock."""
-        clock = self._require_reading("tick")
+        """Called by a timer (about once a second): detects idleness, emits the clock.
+
+        A no-op when no read is open (submitted, finished or closed)."""
+        clock = self._clock
+        if self._phase is Phase.CLOSED or clock is None:
+            return
         if clock.tick():
             self._event(
                 "idle", {"since_s": round(clock.intervals[-1].end_s, 3) if clock.intervals else 0.0}
@@ -343,25 +402,41 @@ class ReaderSession:
         self.clock_ticked.emit(clock.active_s())
 
     def pause(self) -> None:
+        """The reader's pause (the GUI hides the image). A no-op when no read is open;
+        SessionError when already paused."""
+        self._check_open("pause")
+        if self._clock is None:
+            return
         self._clock_step("pause")
-        self._account_overlay()
         self._event("pause")
         self._follow_clock()
 
     def resume(self) -> None:
+        """End the reader's pause. A no-op when no read is open; SessionError when the read is
+        not paused."""
+        self._check_open("resume")
+        if self._clock is None:
+            return
         self._clock_step("resume")
         self._event("resume")
         self._follow_clock()
 
     def focus_lost(self) -> None:
-        clock = self._require_reading("focus_lost")
+        """The window lost focus: the read stops counting until focus or input returns.
+        A no-op when paused or when no read is open."""
+        clock = self._clock
+        if self._phase is Phase.CLOSED or clock is None:
+            return
         if clock.state in (ClockState.RUNNING, ClockState.IDLE):
             clock.focus_lost()
             self._event("focus_lost")
             self._follow_clock()
 
     def focus_gained(self) -> None:
-        clock = self._require_reading("focus_gained")
+        """The window has focus again. A no-op unless the read was waiting for focus."""
+        clock = self._clock
+        if self._phase is Phase.CLOSED or clock is None:
+            return
         if clock.state is ClockState.UNFOCUSED:
             clock.focus_gained()
             self._event("resume", {"after": "focus_lost"})
@@ -406,27 +481,18 @@ class ReaderSession:
             clean[unit] = {"call": call, "rating": None if rating is None else float(rating)}
         return clean
 
-    def submit(self, answers: Mapping[str, Any]) -> CaseView | None:
-        """Store the answers for the current case and open the next one (None when done).
+    def submit(self, answers: Mapping[str, Any]) -> None:
+        """Store the answers for the case on screen; the next case opens on ``advance()``.
 
         ``answers`` maps every unit of the form to ``{"call": 0|1, "rating": number}`` (or
-        just the call). One store transaction; the audit chain gets a ``submit`` event.
+        just the call). One store transaction holds the read, its clock intervals and its
+        interaction record (covered by the audit chain's ``submit`` event). SessionError for
+        incomplete answers, a paused read, or a case already submitted.
         """
         clock, slot, current = self._open_read("submit")
         if clock.state is ClockState.PAUSED:
             raise SessionError("submit: the read is paused; resume it first")
         units = self._validated(current.code, answers)
-        if self._slices:
-            self._event(
-                "slice_moves",
-                {
-                    "count": len(self._slices),
-                    "min": min(self._slices),
-                    "max": max(self._slices),
-                    "last": self._slices[-1],
-                },
-            )
-        self._account_overlay()
         times = clock.stop()
         from readerstudy.store import ReadSubmission
 
@@ -452,27 +518,22 @@ class ReaderSession:
                 for i in times.intervals
             ),
             flags=flags,
-            extra={
-                "code": read.code,
-                "overlay_exposure_s": round(self._overlay_exposure_s, 3),
-                "window_level_changes": self._window_level_changes,
-                "slice_moves": len(self._slices),
-            },
+            extra={"code": read.code, **self._telemetry.record(times.intervals, times.wall_s)},
         )
         self._store.submit_read(submission)
         self._submitted.add(read.order)
         self._restart_flag = None
+        self._clock = None
+        self._set_phase(Phase.SUBMITTED)
+        self.submitted.emit(current)
         self.progress_changed.emit(self.progress)
-        self._open_next()
-        return self._current
 
     def amend(self, code: str, answers: Mapping[str, Any], *, reason: str) -> None:
         """Replace the answers of a read submitted earlier in this session (a new version;
         the original stays). Only where study.toml sets ``allow_amendments = true``."""
         if not self._allow_amendments:
             raise SessionError("this study does not allow amendments (allow_amendments)")
-        if self._phase is Phase.CLOSED:
-            raise SessionError("amend: the session is closed; log in again")
+        self._check_open("amend")
         if not isinstance(reason, str) or not reason.strip():
             raise SessionError("an amendment needs a reason")
         slot = next((s for s in self._slots if s.read.code == code), None)
@@ -484,14 +545,19 @@ class ReaderSession:
             original.revised(units=units, submitted_at=self._time.now()),
             reason=reason,
         )
+        self.amended.emit(code)
 
     def close(self) -> None:
-        """Log out. An open read stays in progress and reopens, flagged, at the next login."""
+        """Log out. An open read stays in progress and reopens, flagged, at the next login.
+
+        Emits ``case_changed(None)``; closing twice is a no-op."""
         if self._phase is Phase.CLOSED:
             return
-        if self._slot is not None and self._clock is not None:
+        if self._clock is not None:
             self._event("pause", {"reason": "logout"})
+        self._loader.close()
         self._clock = None
         self._slot = None
         self._current = None
         self._set_phase(Phase.CLOSED)
+        self.case_changed.emit(None)

@@ -156,7 +156,8 @@ class _Reader:
         return answers
 
     def read(self, session: ReaderSession, case: str) -> None:
-        """Spend a log-normal reading time with inputs, maybe idle or a pause, then submit."""
+        """Spend a log-normal reading time with inputs, maybe idle or a pause, then submit
+        and go on to the next case."""
         view = session.current
         mean = self.profile.aided_mean_s if view.aided else self.profile.mean_s
         sigma = self.profile.time_sigma
@@ -183,6 +184,7 @@ class _Reader:
         if view.aided and self.rng.random() < 0.2:
             session.set_overlay(False)
         session.submit(self.answers(case, view))
+        session.advance()
 
 
 def simulate_study(

@@ -87,6 +87,7 @@ def test_unlock_is_audited_and_audit_verify_detects_tampering(app, folder, tmp_p
         session = study.login("r1", PIN)
         while session.current is not None:
             session.submit(all_negative(session.current))
+            session.advance()
     result = runner.invoke(
         app, ["study", "unlock", str(folder), "--reader", "r1", "--session", "2", "--reason", "x"]
     )

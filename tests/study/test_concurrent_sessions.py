@@ -28,6 +28,7 @@ def _workstation(folder: str, reader: str, db: str | None, schema: str | None) -
             time.advance(20)
             session.record_slice(n)
             session.submit(all_negative(session.current))
+            session.advance()
             n += 1
         return n
 
@@ -99,6 +100,7 @@ def _read_on(folder, url, schema, time):
         while session.current is not None:
             time.advance(15)
             session.submit(all_negative(session.current))
+            session.advance()
         assert len(study.store.reads(reader="r1")) == 3
         assert study.status()[0].done == 3
         assert study.store.verify_audit().ok
