@@ -105,14 +105,32 @@ def init(
 
 
 @app.command("lock")
-def lock(study: StudyArg, db: DbOpt = None) -> None:
+def lock(
+    study: StudyArg,
+    db: DbOpt = None,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create",
+            help="Start a new results store at --db (without it, --db must name an existing "
+            "store, so a typo never starts an empty one).",
+        ),
+    ] = False,
+) -> None:
     """Write the seeded schedule and design hash; refused once reading has started."""
-    with _open(study, db, check_definition=False) as opened:
+    with _open(study, db, check_definition=False, create=db is None or create) as opened:
+        before = opened.store.get_meta("design_hash")
         schedule = opened.lock()
         design_hash = opened.store.get_meta("design_hash")
+    if before == design_hash:
+        typer.echo(
+            f"already locked on this design (design hash {design_hash[:16]}): nothing changed"
+        )
+        return
     typer.echo(
-        f"locked: {len(schedule.reads)} reads, design {schedule.design.value}, seed "
-        f"{schedule.seed}, design hash {design_hash[:16]}; schedule in {study}/schedule.csv"
+        f"{'re-locked' if before else 'locked'}: {len(schedule.reads)} reads, design "
+        f"{schedule.design.value}, seed {schedule.seed}, design hash {design_hash[:16]}; "
+        f"schedule in {study}/schedule.csv"
     )
 
 
@@ -129,7 +147,7 @@ def pin(
     db: DbOpt = None,
 ) -> None:
     """Set a reader's login PIN (stored as a salted scrypt hash)."""
-    with _open(study, db) as opened:
+    with _open(study, db, create=db is None) as opened:
         opened.set_pin(reader, new_pin)
     typer.echo(f"PIN set for reader {reader}")
 
@@ -157,7 +175,7 @@ def status(
     """Per reader and session: done/total, dates, washout opening, active time."""
     from readerstudy.study.protocol import status_json
 
-    with _open(study, db) as opened:
+    with _open(study, db, read_only=True) as opened:
         rows = status_json(opened.status(), now=opened.time.now())
     if as_json:
         import json
@@ -196,7 +214,7 @@ def export(
     """ratings/times/truth/cases CSV (DATA_CONTRACTS), a paper-style .xlsx and iMRMC input."""
     from readerstudy.study.export import export_study
 
-    with _open(study, db) as opened:
+    with _open(study, db, read_only=True) as opened:
         written = export_study(opened, out)
     for key, path in written.items():
         typer.echo(f"{key}: {path}")
@@ -211,7 +229,7 @@ def precompute(
     """AI outputs for the aided reads with the embedded model (cached by case hashes)."""
     from readerstudy.study.precompute import precompute_ai
 
-    with _open(study, db) as opened:
+    with _open(study, db, create=db is None) as opened:
         result = precompute_ai(opened, force=force)
     state = "cached" if result.cached else "computed"
     typer.echo(f"AI outputs {state} for {result.cases} cases ({result.method}) in {study}/ai")
@@ -226,7 +244,7 @@ def audit(
     db: DbOpt = None,
 ) -> None:
     """Summarise the audit log; with --verify check the hash chain and stored reads."""
-    with _open(study, db, check_definition=False) as opened:
+    with _open(study, db, check_definition=False, read_only=True) as opened:
         if not verify:
             n_events = len(opened.store.events())
             typer.echo(f"{n_events} audit events (use --verify to check the chain)")

@@ -8,6 +8,7 @@ from readerstudy.store.errors import (
     ReadNotFoundError,
     SchemaVersionError,
     StoreError,
+    StoreMissingError,
 )
 from readerstudy.store.records import (
     INTERVAL_KINDS,
@@ -29,6 +30,7 @@ __all__ = [
     "SchemaVersionError",
     "Store",
     "StoreError",
+    "StoreMissingError",
     "StoredRead",
     "open_store",
 ]

@@ -8,6 +8,7 @@ PostgreSQL: writers serialise per study on a row lock of the study's chain head.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -77,6 +78,20 @@ def resolve_target(target: str | Path) -> tuple[URL, str]:
         raise StoreError(f"{path}: folder {path.parent} does not exist")
     path = path.resolve()
     return URL.create("sqlite", database=str(path)), str(path)
+
+
+def folder_writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)
+
+
+def sqlite_read_only(database: Path) -> URL:
+    """A URL that opens ``database`` without writing. In a write-protected folder SQLite
+    cannot create the WAL index either, so the file is then opened as immutable (an archived
+    study changes no more)."""
+    immutable = "" if folder_writable(database.parent) else "&immutable=1"
+    return URL.create(
+        "sqlite", database=f"file:{database}?mode=ro{immutable}", query={"uri": "true"}
+    )
 
 
 def make_engine(url: URL, *, schema: str | None = None) -> Engine:

@@ -19,3 +19,7 @@ class DuplicateReadError(StoreError):
 
 class ReadNotFoundError(StoreError):
     """An amendment names a read that was never submitted."""
+
+
+class StoreMissingError(StoreError):
+    """The store that should hold a study's reads is missing, empty or not a readerstudy store."""

@@ -45,8 +45,13 @@ from readerstudy.store.chain import (
     stored_read_digest,
     verify_chain,
 )
-from readerstudy.store.engine import WRITE, make_engine, resolve_target
-from readerstudy.store.errors import DuplicateReadError, ReadNotFoundError, StoreError
+from readerstudy.store.engine import WRITE, make_engine, resolve_target, sqlite_read_only
+from readerstudy.store.errors import (
+    DuplicateReadError,
+    ReadNotFoundError,
+    StoreError,
+    StoreMissingError,
+)
 from readerstudy.store.records import (
     AuditEvent,
     AuditVerification,
@@ -111,21 +116,47 @@ _PG_OPEN_LOCK = 0x72656164  # advisory lock key serialising schema creation ("re
 
 
 def open_store(
-    target: str | Path, *, study_id: str = "default", schema: str | None = None
+    target: str | Path,
+    *,
+    study_id: str = "default",
+    schema: str | None = None,
+    create: bool = True,
+    read_only: bool = False,
 ) -> Store:
-    """Open (creating if needed) the results store of a study.
+    """Open the results store of a study, creating it when ``create`` allows.
 
     ``target`` is a study folder (its ``results.sqlite``), a ``.sqlite`` file, or an SQLAlchemy
     URL (``sqlite:///...``, ``postgresql+psycopg://user@host/db``). Several studies share a
     PostgreSQL database under different ``study_id``; ``schema`` puts the tables in a
-    PostgreSQL schema of that name (created if missing).
+    PostgreSQL schema of that name (created if missing). With ``create=False`` a missing or
+    empty store is a :class:`StoreMissingError` and nothing is created. ``read_only`` opens
+    without writing anything (an archived, write-protected study can still be inspected);
+    a store whose schema needs migrating is refused then.
     """
     if not isinstance(study_id, str):
         raise TypeError(f"study_id must be a string, got {type(study_id).__name__}")
     if not study_id.strip() or len(study_id) > 128 or not study_id.isprintable():
         raise StoreError(f"study id {study_id!r}: use 1-128 printable characters")
     url, name = resolve_target(target)
+    if url.get_backend_name() == "sqlite":
+        database = Path(url.database)
+        if not create or read_only:
+            _require_sqlite_file(database)
+        if read_only:
+            url = sqlite_read_only(database)
     engine = make_engine(url, schema=schema)
+    if read_only or not create:
+        try:
+            with engine.connect() as conn:
+                t.check_schema(conn, store_name=name)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open the results store {name}: {exc.orig}") from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        if read_only:
+            return Store(engine, study_id=study_id, name=name)
     try:
         with engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
@@ -155,6 +186,15 @@ def open_store(
         engine.dispose()
         raise
     return Store(engine, study_id=study_id, name=name)
+
+
+def _require_sqlite_file(database: Path) -> None:
+    """A store that should exist: refuse a missing or 0-byte file (SQLite would silently
+    start an empty store in its place)."""
+    if not database.is_file():
+        raise StoreMissingError(f"there is no results store at {database}")
+    if database.stat().st_size == 0:
+        raise StoreMissingError(f"the results store {database} is empty (0 bytes)")
 
 
 def _dialect_insert(engine: Engine, table: Table):

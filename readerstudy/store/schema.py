@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from readerstudy.store.errors import SchemaVersionError
+from readerstudy.store.errors import SchemaVersionError, StoreMissingError
 
 SCHEMA_VERSION = 1
 """Version of the tables below; bump it and add a step to :data:`MIGRATIONS` on any change."""
@@ -217,6 +217,28 @@ def _install_triggers(table: Table) -> None:
 
 for _name in APPEND_ONLY:
     _install_triggers(metadata.tables[_name])
+
+
+def check_schema(conn: Connection, *, store_name: str) -> int:
+    """The schema version of an existing store, read without writing; refuses a store that
+    is missing, foreign, or at another version than this readerstudy's."""
+    existing = set(inspect(conn).get_table_names())
+    if schema_info.name not in existing:
+        damaged = " (its tables have no schema version)" if existing & set(metadata.tables) else ""
+        raise StoreMissingError(f"{store_name} holds no readerstudy store{damaged}")
+    version = conn.execute(select(schema_info.c.version).where(schema_info.c.id == 1)).scalar()
+    if version is None:
+        raise SchemaVersionError(f"{store_name} has an empty schema version table; restore it")
+    if version != SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{store_name} has schema {version}, this readerstudy reads {SCHEMA_VERSION}: "
+            + (
+                "upgrade readerstudy"
+                if version > SCHEMA_VERSION
+                else "open it once writable to migrate it"
+            )
+        )
+    return version
 
 
 def ensure_schema(conn: Connection, *, store_name: str, created_by: str) -> int:

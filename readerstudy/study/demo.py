@@ -103,7 +103,7 @@ def run_demo(
         shutil.move(previous_ai, study_dir / AI_DIR)
     result.steps.append("init")
 
-    with Study.open(study_dir, time=SimulatedTime()) as study:
+    with Study.open(study_dir, time=SimulatedTime(), create=True) as study:
         echo("3/5 AI outputs for the aided session (embedded model, asymmetry method)")
         from readerstudy.study.precompute import precompute_ai
 

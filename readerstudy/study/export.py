@@ -71,7 +71,7 @@ def tables_from_study(study: Study) -> dict[str, pd.DataFrame]:
 
 def export_tables(study_dir: str | Path, *, db: str | None = None) -> dict[str, pd.DataFrame]:
     """The study's tables keyed ratings, truth, times, cases (and ai when present)."""
-    with Study.open(study_dir, db=db) as study:
+    with Study.open(study_dir, db=db, read_only=True) as study:
         return tables_from_study(study)
 
 

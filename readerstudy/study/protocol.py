@@ -105,16 +105,42 @@ class Study:
         db_schema: str | None = None,
         time: TimeSource | None = None,
         check_definition: bool = True,
+        create: bool = False,
+        read_only: bool = False,
     ) -> Study:
         """Open a study folder (``db`` overrides the definition's store URL; ``db_schema``
-        puts the tables in that PostgreSQL schema)."""
-        from readerstudy.store import open_store
+        puts the tables in that PostgreSQL schema).
+
+        The store is never created behind the coordinator's back: only ``create=True`` (``study
+        lock``, and the commands that run before it) starts a new one, and a study that was
+        locked (it has a ``schedule.csv``) refuses to open a missing, empty or foreign store,
+        which would orphan every read. ``read_only`` writes nothing, so an archived,
+        write-protected study can still be checked and exported.
+        """
+        from readerstudy.store import StoreMissingError, open_store
 
         path = Path(path)
         definition = load_definition(path)
         target = db or definition.db or path
-        store = open_store(target, study_id=definition.name, schema=db_schema)
+        locked_on_disk = (path / SCHEDULE_FILE).is_file()
+        try:
+            store = open_store(
+                target,
+                study_id=definition.name,
+                schema=db_schema,
+                create=create and not locked_on_disk,
+                read_only=read_only,
+            )
+        except StoreMissingError as exc:
+            raise _missing_store(path, definition.name, db, locked_on_disk, exc) from None
         study = cls(path, definition, store, time or SystemTime())
+        if locked_on_disk and not study.locked:
+            study.close()
+            raise StoreMissingError(
+                f"study {definition.name} was locked (its schedule.csv says so) but the store "
+                f"{store.name} holds no lock for it: it is the wrong store, or a restore from "
+                "backup is needed; nothing was changed"
+            )
         if check_definition:
             study.check_definition()
         return study
@@ -222,7 +248,8 @@ class Study:
     def lock(self) -> Schedule:
         """Write the seeded schedule, the definition hash and the design hash; audited.
 
-        Refused once a read has started (the schedule cannot change after that) and when the
+        Idempotent: locking again an unchanged design writes nothing. Refused once a read has
+        started (the schedule cannot change after that) and when the
         aided reads have no AI outputs yet.
         """
         if self.reading_started():
@@ -237,6 +264,8 @@ class Study:
             )
         schedule = build_schedule(self.definition, self.case_balance())
         design_hash = self.design_hash(schedule)
+        if self.store.get_meta("design_hash") == design_hash:
+            return schedule  # locked already on exactly this design: nothing to change
         self.store.put_meta("definition", self.definition.model_dump(mode="json", by_alias=True))
         self.store.put_meta("definition_hash", self.definition.content_hash())
         self.store.put_meta("schedule", schedule.to_json())
@@ -500,6 +529,26 @@ class Study:
                 )
                 previous_done_at = p.get("last_submitted_at") if done >= total else None
         return rows
+
+
+def _missing_store(
+    path: Path, name: str, db: str | None, locked: bool, reason: Exception
+) -> ReaderStudyError:
+    """What a coordinator should do about a store that is not there."""
+    if locked:
+        return ReaderStudyError(
+            f"study {name} was locked (its schedule.csv says so), but {reason}: every "
+            "submitted read lives in that store. Restore it from your backup (or give the "
+            "shared store with --db); nothing was created"
+        )
+    if db is not None:
+        return ReaderStudyError(
+            f"--db {db}: {reason}; check the path, or add --create to start a new store there"
+        )
+    return ReaderStudyError(
+        f"study {name} has no results store yet ({reason}): `readerstudy study lock {path}` "
+        "creates it"
+    )
 
 
 def _totals(schedule: Schedule) -> dict[str, dict[str, int]]:

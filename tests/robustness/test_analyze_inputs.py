@@ -162,7 +162,7 @@ def test_out_that_is_a_file_is_refused(tables, tmp_path):
 def test_study_with_no_reads_says_so(tmp_path):
     folder = tmp_path / "study"
     write_study_folder(folder)
-    with Study.open(folder) as study:
+    with Study.open(folder, create=True) as study:
         study.lock()
     result = runner.invoke(app, ["analyze", str(folder), "--no-figures"])
     assert result.exit_code == 2, result.output

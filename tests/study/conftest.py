@@ -163,7 +163,7 @@ def make_study(tmp_path, sim_time):
     def make(*, lock: bool = True, **kw) -> Study:
         folder = tmp_path / f"study{len(opened)}"
         spec = write_study_folder(folder, **kw)
-        study = Study.open(folder, time=sim_time)
+        study = Study.open(folder, time=sim_time, create=True)
         opened.append(study)
         if lock:
             study.lock()

@@ -53,7 +53,7 @@ def test_eight_workstations_read_one_study_without_lost_or_duplicated_reads(tmp_
     db, schema = backend
     folder = tmp_path / "study"
     write_study_folder(folder, n_cases=N_CASES, readers=READERS, name=f"ws-{uuid.uuid4().hex[:12]}")
-    with Study.open(folder, db=db, db_schema=schema) as study:
+    with Study.open(folder, db=db, db_schema=schema, create=True) as study:
         study.lock()
         for reader in READERS:
             study.set_pin(reader, PIN)
@@ -93,7 +93,7 @@ def test_a_study_reads_the_same_on_postgresql(tmp_path, postgres_url):
 
 
 def _read_on(folder, url, schema, time):
-    with Study.open(folder, db=url, db_schema=schema, time=time) as study:
+    with Study.open(folder, db=url, db_schema=schema, time=time, create=True) as study:
         study.lock()
         study.set_pin("r1", PIN)
         session = study.login("r1", PIN)

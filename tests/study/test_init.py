@@ -107,7 +107,7 @@ def test_init_imports_nifti_cases_under_neutral_codes(source, tmp_path):
     assert meta[code_of["patient-smith"]]["side"] == "left"
     assert meta[code_of["patient-wu"]]["vendor"] == "ge"
     # the imported image is what the reading API loads
-    with Study.open(study) as opened:
+    with Study.open(study, create=True) as opened:
         image = opened.image_path(code_of["patient-ali"])
         assert image.name == "image.nii.gz"
         from readerstudy.imaging import load_volume

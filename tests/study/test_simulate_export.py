@@ -26,7 +26,7 @@ def simulated(tmp_path_factory):
     """One simulated 4-reader, 24-case sequential study shared by this module's tests."""
     folder = tmp_path_factory.mktemp("sim") / "study"
     write_study_folder(folder, n_cases=N_CASES, readers=("r1", "r2", "r3", "r4"), seed=5)
-    study = Study.open(folder, time=SimulatedTime())
+    study = Study.open(folder, time=SimulatedTime(), create=True)
     study.lock()
     summary = simulate_study(study, config=SimulationConfig(seed=2))
     yield study, summary
