@@ -253,6 +253,11 @@ def audit(
 
         with progress_bar("verifying the audit chain", min_total=5000) as update:
             result = opened.store.verify_audit(progress=update)
+        design = opened.design_problems() if opened.locked else []
+    if design:
+        for problem in design:
+            typer.secho(f"locked design BROKEN: {problem}", err=True, fg="red")
+        raise typer.Exit(code=1)
     if result.ok:
         typer.echo(f"audit chain OK: {result.n_events} events, {result.n_reads} reads verified")
         return

@@ -10,7 +10,7 @@ breaks the match between the read and the chain.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -71,8 +71,10 @@ def verify_chain(
     head: tuple[int, str] | None,
     anchor: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    meta: Mapping[str, str] | None = None,
 ) -> AuditVerification:
-    """Check every link, the chain head, and each read against its submit/amend digest.
+    """Check every link, the chain head, each read against its submit/amend digest, and
+    each study setting in ``meta`` (key -> stored JSON text) against its audited hash.
 
     ``anchor`` is an event hash recorded outside the store earlier (e.g. ``head_hash`` of a
     past verification, printed in an export); it must still be the hash of a stored event,
@@ -171,6 +173,7 @@ def verify_chain(
     for read_id, (seq, _, _) in covered.items():
         problems.append((seq, f"event {seq} covers read {read_id}, which is not in the store"))
 
+    problems.extend(meta_problems(events, meta or {}))
     if progress is not None:
         progress(total, total)
     problems.sort(key=lambda p: (p[0] is None, p[0] or 0))
@@ -184,6 +187,49 @@ def verify_chain(
         n_reads=n_reads,
         head_hash=last_hash,
     )
+
+
+META_EVENT = "meta"
+"""Event kind chained with every study setting written (key and SHA-256 of its JSON)."""
+
+
+def meta_digest(encoded: str) -> str:
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def meta_problems(
+    events: Sequence[AuditEvent], meta: Mapping[str, str]
+) -> list[tuple[int | None, str]]:
+    """Settings (schedule, design hash, totals, PINs ...) whose stored JSON is not the one
+    the audit log last recorded: changed, garbled or removed outside readerstudy.
+
+    A store written before settings were chained has no ``meta`` event at all; its settings
+    are then left to the lock event's design hash (checked at login)."""
+    audited: dict[str, tuple[int, str]] = {}
+    for event in events:
+        if event.kind == META_EVENT:
+            audited[event.payload.get("key", "")] = (event.seq, event.payload.get("sha256", ""))
+    if not audited:
+        return []
+    problems: list[tuple[int | None, str]] = []
+    for key, encoded in meta.items():
+        if key not in audited:
+            problems.append((None, f"study setting {key!r} is not in the audit log"))
+        elif meta_digest(encoded) != audited[key][1]:
+            seq = audited[key][0]
+            problems.append(
+                (
+                    seq,
+                    f"study setting {key!r} does not match its audited hash in event {seq}: "
+                    "it was changed outside readerstudy",
+                )
+            )
+    problems.extend(
+        (seq, f"study setting {key!r}, audited in event {seq}, is missing from the store")
+        for key, (seq, _) in audited.items()
+        if key not in meta
+    )
+    return problems
 
 
 def _check_head(head: tuple[int, str] | None, *, last: tuple[int, str]) -> list:

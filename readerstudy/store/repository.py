@@ -40,8 +40,11 @@ from readerstudy.store import schema as t
 from readerstudy.store.canonical import canonical_json, json_roundtrip
 from readerstudy.store.chain import (
     GENESIS,
+    META_EVENT,
     READ_EVENT_KINDS,
     event_hash,
+    meta_digest,
+    meta_problems,
     stored_read_digest,
     verify_chain,
 )
@@ -79,6 +82,7 @@ EVENT_KINDS: frozenset[str] = frozenset(
         "crash_recovery",
         "lock",
         "definition",
+        META_EVENT,
     }
 )
 """Kinds the study layer logs; others are accepted if they are lower_snake_case."""
@@ -350,6 +354,38 @@ class Store:
                     set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
                 )
             )
+            # Chained in the same transaction, so no setting changes unseen by verify_audit.
+            w.append(
+                META_EVENT,
+                reader=None,
+                session=None,
+                case=None,
+                payload={"key": key, "sha256": meta_digest(encoded)},
+                at=now,
+            )
+
+    def _raw_meta(self, conn: Connection, keys: Iterable[str] | None = None) -> dict[str, str]:
+        query = select(t.study_meta.c.key, t.study_meta.c.value).where(
+            t.study_meta.c.study_id == self.study_id
+        )
+        if keys is not None:
+            query = query.where(t.study_meta.c.key.in_(list(keys)))
+        return dict(conn.execute(query).all())
+
+    def settings_problems(self, keys: Iterable[str]) -> list[str]:
+        """What is wrong with the stored settings ``keys`` against the audit log (empty when
+        each matches the hash chained when it was written); cheap enough for every login."""
+        keys = list(keys)
+        with self._read() as conn:
+            meta = self._raw_meta(conn, keys)
+            events = self._load_events(conn, kind=META_EVENT)
+        wanted = set(keys)
+        return [
+            reason
+            for _, reason in meta_problems(
+                [e for e in events if e.payload.get("key") in wanted], meta
+            )
+        ]
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         _check_key(key)
@@ -424,6 +460,7 @@ class Store:
             ).one_or_none()
             events = self._load_events(conn)
             stored = self._load_reads(conn, all_versions=True)
+            meta = self._raw_meta(conn)
         return verify_chain(
             self.study_id,
             events,
@@ -431,6 +468,7 @@ class Store:
             head=None if head is None else tuple(head),
             anchor=anchor,
             progress=progress,
+            meta=meta,
         )
 
     # -- reads in progress -------------------------------------------------------------------

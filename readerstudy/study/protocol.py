@@ -42,6 +42,10 @@ AI_ATLAS_DIR = "atlas"
 LEVELS_FILE = "levels.csv"
 
 
+DESIGN_SETTINGS = ("definition", "definition_hash", "schedule", "schedule_totals", "design_hash")
+"""Stored settings that reading depends on, written at lock and audited."""
+
+
 class StudyLockedError(ReaderStudyError):
     """The definition or schedule was asked to change after reading started."""
 
@@ -245,6 +249,37 @@ class Study:
         parts = [self.definition.content_hash(), schedule.content_hash(), manifest, truth, ai]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
+    def design_problems(self, *, files: bool = True) -> list[str]:
+        """Why the stored design no longer is the locked one (empty when it is).
+
+        The design settings must match the hashes the audit chain recorded when they were
+        written, and the design hash must be the lock event's. Simulated and real readers
+        follow the stored schedule, so login runs these checks (``files=False``). With
+        ``files`` (``study audit --verify``) the schedule, definition and the case, truth
+        and AI files must also still give that design hash; login skips it, since it would
+        open the AI outputs in an unaided session.
+        """
+        problems = self.store.settings_problems(DESIGN_SETTINGS)
+        locks = self.store.events(kind="lock")
+        stored = self.store.get_meta("design_hash")
+        if locks and locks[-1].payload.get("design_hash") != stored:
+            problems.append(
+                f"the stored design hash {str(stored)[:12]} is not the one locked in event "
+                f"{locks[-1].seq}"
+            )
+        if not files:
+            return problems
+        try:
+            recomputed = self.design_hash(self.schedule)
+        except (ValueError, KeyError, TypeError) as exc:
+            return [*problems, f"the stored schedule cannot be read ({exc})"]
+        if recomputed != stored:
+            problems.append(
+                "the stored schedule, the definition or the case, truth or AI files no longer "
+                f"give the locked design hash {str(stored)[:12]}"
+            )
+        return problems
+
     def lock(self) -> Schedule:
         """Write the seeded schedule, the definition hash and the design hash; audited.
 
@@ -389,6 +424,14 @@ class Study:
             raise ReaderStudyError(
                 f"study {self.definition.name} is not locked: the coordinator runs "
                 f"`readerstudy study lock {self.path}` before reading starts"
+            )
+        problems = self.design_problems(files=False)
+        if problems:
+            raise StudyLockedError(
+                f"study {self.definition.name}: the locked design was changed outside "
+                f"readerstudy ({problems[0]}); nobody can read until the coordinator restores "
+                f"the store from its backup (`readerstudy study audit {self.path} --verify` "
+                "lists every problem)"
             )
         if reader not in self.definition.reader_ids:
             raise LoginError(f"reader {reader!r} is not in study {self.definition.name}")
