@@ -73,6 +73,7 @@ def analyze(
     covariance: str = "jackknife",
     mcnemar_method: str = "exact",
     plan: Plan | None = None,
+    ustat: bool = False,
 ) -> Results:
     """Analyse a reader study given its tables (DATA_CONTRACTS.md formats).
 
@@ -97,6 +98,9 @@ def analyze(
         Exact binomial McNemar (default) or chi-square with continuity correction.
     plan : Plan, optional
         Size a future study from this study's OR variance components.
+    ustat : bool
+        Add Gallas's U-statistic variance of the reader-averaged AUC difference (unbiased
+        and MLE, as iMRMC reports them; units as independent cases) to ``roc_mrmc``.
 
     Returns
     -------
@@ -144,7 +148,9 @@ def analyze(
     if study.times is not None:
         summary["reading_time"] = _reading_time(study.times, reference, test, alpha, tables)
     if study.has_ratings and len(study.readers) >= 2 and test is not None:
-        summary["roc_mrmc"], or_result = _roc_mrmc(data, reference, covariance, alpha, tables)
+        summary["roc_mrmc"], or_result = _roc_mrmc(
+            data, reference, covariance, alpha, tables, ustat=ustat
+        )
         if plan is not None:
             summary["planning"] = _planning(or_result, alpha, plan, tables)
     elif plan is not None:
@@ -156,7 +162,7 @@ def analyze(
         summary["model"] = _model(study.ai, masks, alpha, tables, figures)
     elif masks is not None:
         raise AnalysisInputError("masks were given without AI outputs (ai_regions.csv)")
-    summary["notes"] = missing_statistics(study, summary)
+    summary["notes"] = missing_statistics(study, summary) + analysis_notes(summary)
     return Results(summary=summary, tables=tables, figures=figures, study=study)
 
 
@@ -189,6 +195,39 @@ def missing_statistics(study: StudyTables, summary: dict) -> list[str]:
         )
     if study.ai is None:
         notes.append("no AI outputs (ai_regions): no standalone model performance")
+    return notes
+
+
+SMALL_DDF = 5.0
+"""Below this random-reader denominator df the t quantile exceeds 2.57 (95%): say so."""
+
+
+def analysis_notes(summary: dict) -> list[str]:
+    """Caveats about statistics that were computed (small df, units taken as independent)."""
+    notes = []
+    readers = len(summary["design"]["readers"])
+    blocks = [
+        (f"reader-averaged {metric}", entry)
+        for metric, entry in summary.get("binary", {}).get("reader_average", {}).items()
+    ]
+    if "roc_mrmc" in summary and summary["roc_mrmc"].get("difference"):
+        blocks.append(("reader-averaged AUC", summary["roc_mrmc"]))
+    for label, entry in blocks:
+        df2 = entry["difference"].get("df2")
+        if df2 is not None and np.isfinite(df2) and df2 < SMALL_DDF:
+            notes.append(
+                f"{label}: the random-reader denominator df is {df2:.1f} (< {SMALL_DDF:g}; "
+                f"{readers} readers), so its interval is wide and its test has little power; "
+                "the fixed-reader result beside it (df = inf) is narrower but speaks for these "
+                "readers only"
+            )
+    ustat = summary.get("roc_mrmc", {}).get("u_statistic")
+    if ustat and summary["design"]["units_per_case"] > 1:
+        notes.append(
+            "U-statistic (iMRMC) variance: it treats the "
+            f"{summary['design']['units_per_case']} units of a case as independent cases, as "
+            "iMRMC does; the case-clustered OR analysis is the one to report"
+        )
     return notes
 
 
@@ -398,8 +437,17 @@ def _reading_time(
     return section
 
 
-def _roc_mrmc(data: pd.DataFrame, reference: str, covariance: str, alpha: float, tables: dict):
-    """OR analysis of the AUC (random and fixed readers/cases) and the DBM cross-check."""
+def _roc_mrmc(
+    data: pd.DataFrame,
+    reference: str,
+    covariance: str,
+    alpha: float,
+    tables: dict,
+    *,
+    ustat: bool = False,
+):
+    """OR analysis of the AUC (random and fixed readers/cases), the DBM cross-check and,
+    on request, the U-statistic variance."""
     from analysis.dbm import dbm_analysis
 
     result = or_analysis(
@@ -422,6 +470,28 @@ def _roc_mrmc(data: pd.DataFrame, reference: str, covariance: str, alpha: float,
             "difference": dbm.differences[result.difference.test].to_dict(),
             "variance_components": dbm.variance_components,
             "note": "equals OR with jackknife covariance; differs for DeLong or Obuchowski",
+        }
+    if ustat:
+        from analysis.ustat import METHOD, ustat_difference
+
+        table = ustat_difference(data, rating="rating", reference=reference, alpha=alpha)
+        tables["roc_ustat"] = table
+        first = table[table["test"] == table["test"].iloc[0]]
+        section["u_statistic"] = {
+            "method": METHOD,
+            "test": first["test"].iloc[0],
+            **{
+                r.method: {
+                    "estimate": r.estimate,
+                    "variance": r.variance,
+                    "se": r.se,
+                    "df": r.df,
+                    "ci": _ci(r.ci_low, r.ci_high),
+                    "t": r.t,
+                    "p": r.p,
+                }
+                for r in first.itertuples()
+            },
         }
     return section, result
 

@@ -74,7 +74,10 @@ def _p(value: float | None) -> str:
 
 
 def _p_is(value: float | None) -> str:
-    text = _p(value)
+    return _p_is_text(_p(value))
+
+
+def _p_is_text(text: str) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
@@ -83,10 +86,19 @@ def _estimate_ci(entry: dict) -> str:
 
 
 def table2(results: Results) -> pd.DataFrame:
-    """The paper's Table 2: per reader and on average, reference vs test, with p values."""
+    """The paper's Table 2: per reader and on average, reference vs test, with p values;
+    the last row is the footnote naming the tests."""
+    frame, footnote = _table2_parts(results)
+    if footnote:
+        frame = pd.concat([frame, pd.DataFrame([{frame.columns[0]: footnote}])]).fillna("")
+    return frame.reset_index(drop=True)
+
+
+def _table2_parts(results: Results) -> tuple[pd.DataFrame, str]:
+    """Table 2's rows and its footnote (empty without a comparison)."""
     s = results.summary
     if "binary" not in s:
-        return pd.DataFrame()
+        return pd.DataFrame(), ""
     reference, test = s["reference"], s["test"]
     modalities = [reference] + ([test] if test else [])
     per = {(e["reader"], e["modality"]): e for e in s["binary"]["per_reader"]}
@@ -121,16 +133,80 @@ def table2(results: Results) -> pd.DataFrame:
                 e = icc[basis][m]
                 row[m] = f"{_fmt(e['icc'])} ({_fmt(e['ci'][0])}, {_fmt(e['ci'][1])})"
             rows.append(row)
+    footnote = ""
     if test:
         method = s["binary"]["mcnemar"][0]["method"]
-        rows.append(
-            {
-                "": f"p: {method} per reader (units treated as independent, as in the paper); "
-                "for the averages, Obuchowski-Rockette with the case jackknife and Hillis df. "
-                "p (clustered): Durkalski's clustered McNemar test, cases as clusters."
-            }
+        footnote = (
+            f"p: {method} per reader (units treated as independent, as in the paper); "
+            "for the averages, Obuchowski-Rockette with the case jackknife and Hillis df. "
+            "p (clustered): Durkalski's clustered McNemar test, cases as clusters."
         )
-    return pd.DataFrame(rows).fillna("").rename(columns={"": "reader / measure"})
+    return pd.DataFrame(rows).fillna("").rename(columns={"": "reader / measure"}), footnote
+
+
+ANALYSIS_LABELS = {
+    "random readers, random cases": "random readers and cases (OR, Hillis df)",
+    "fixed readers, random cases": "fixed readers, random cases",
+    "random readers, fixed cases": "random readers, fixed cases",
+}
+
+
+def _difference_cells(entry: dict, df: float | None) -> dict[str, str]:
+    """Estimate (CI), denominator df (``∞`` for a normal/chi-square reference) and p."""
+    ci = entry.get("ci") or [None, None]
+    return {
+        "difference (CI)": f"{_fmt(entry['estimate'])} ({_fmt(ci[0])}, {_fmt(ci[1])})",
+        "df (denominator)": "∞" if df is None else _fmt(df, 1),
+        "p": _p(entry.get("p")),
+    }
+
+
+def comparisons(results: Results) -> pd.DataFrame:
+    """Every primary comparison (test - reference) with random and fixed readers side by side.
+
+    Reader-averaged sensitivity and specificity, and the reader-averaged AUC: random readers
+    and cases (the generalisable result), fixed readers (these readers, random cases;
+    chi-square, df ``∞``) and fixed cases, each with its denominator df; the U-statistic
+    variance and the clustered models where they were computed.
+    """
+    s = results.summary
+    if not s.get("test"):
+        return pd.DataFrame()
+    blocks = [
+        (metric.capitalize(), entry)
+        for metric, entry in s.get("binary", {}).get("reader_average", {}).items()
+    ]
+    roc = s.get("roc_mrmc")
+    if roc and roc.get("difference"):
+        blocks.append(("AUC", roc))
+    rows = []
+    for label, entry in blocks:
+        variants = [("random readers, random cases", entry["difference"])]
+        variants += [
+            (entry[k]["analysis"], entry[k])
+            for k in ("fixed_readers", "fixed_cases")
+            if entry.get(k)
+        ]
+        for name, diff in variants:
+            df = diff.get("df2")
+            rows.append(
+                {"comparison": label, "analysis": ANALYSIS_LABELS[name]}
+                | _difference_cells(diff, df if name != "fixed readers, random cases" else None)
+            )
+        for method in ("unbiased", "mle"):
+            ustat = entry.get("u_statistic", {}).get(method)
+            if ustat:
+                rows.append(
+                    {"comparison": label, "analysis": f"U-statistic ({method}), as iMRMC"}
+                    | _difference_cells(ustat, ustat["df"])
+                )
+    for metric, entry in s.get("binary", {}).get("clustered_models", {}).items():
+        for model in entry.get("models", []):
+            rows.append(
+                {"comparison": metric.capitalize(), "analysis": model["label"]}
+                | _difference_cells(model["difference"], None)
+            )
+    return pd.DataFrame(rows)
 
 
 def table3(results: Results) -> pd.DataFrame:
@@ -255,7 +331,11 @@ def write_xlsx(results: Results, path: Path) -> Path:
     from openpyxl.utils import get_column_letter
 
     with atomic_output(path) as temporary, pd.ExcelWriter(temporary, engine="openpyxl") as writer:
-        for name, frame in (("Table 2", table2(results)), ("Table 3", table3(results))):
+        for name, frame in (
+            ("Table 2", table2(results)),
+            ("Table 3", table3(results)),
+            ("Comparisons", comparisons(results)),
+        ):
             if not frame.empty:
                 frame.to_excel(writer, sheet_name=name, index=False)
         methods = pd.DataFrame({"methods": methods_text(results)})
@@ -263,8 +343,7 @@ def write_xlsx(results: Results, path: Path) -> Path:
             frame.to_excel(writer, sheet_name=_sheet_name(name), index=False)
         methods.to_excel(writer, sheet_name="methods", index=False)
         if results.summary.get("notes"):
-            notes = pd.DataFrame({"not computed": results.summary["notes"]})
-            notes.to_excel(writer, sheet_name="not computed", index=False)
+            _notes_frame(results).to_excel(writer, sheet_name="notes", index=False)
         for sheet in writer.book.worksheets:
             for i, column in enumerate(sheet.iter_cols(max_row=min(sheet.max_row, 60)), start=1):
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
@@ -272,9 +351,23 @@ def write_xlsx(results: Results, path: Path) -> Path:
     return path
 
 
-def _html_table(frame: pd.DataFrame, digits: int = 4) -> str:
+def _notes_frame(results: Results) -> pd.DataFrame:
+    """The notes, each marked ``not computed`` (a statistic is missing) or ``caveat``."""
+    from analysis.analyze import missing_statistics
+
+    s = results.summary
+    missing = set(missing_statistics(results.study, s)) if results.study is not None else set()
+    return pd.DataFrame(
+        {
+            "kind": ["not computed" if n in missing else "caveat" for n in s.get("notes", ())],
+            "note": list(s.get("notes", ())),
+        }
+    )
+
+
+def _html_table(frame: pd.DataFrame, digits: int = 4, classes: str = "t") -> str:
     return frame.to_html(
-        index=False, border=0, classes="t", na_rep="–", float_format=lambda v: f"{v:.{digits}g}"
+        index=False, border=0, classes=classes, na_rep="–", float_format=lambda v: f"{v:.{digits}g}"
     )
 
 
@@ -290,6 +383,13 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         "table.t{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}"
         "table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+        # The paper's layout: estimate and CI on one line, numbers right-aligned, the label
+        # column as narrow as its longest label (no percentage width: that stretches tables).
+        "table.paper td,table.paper th{white-space:nowrap;text-align:right}"
+        "table.paper td:first-child,table.paper th:first-child{text-align:left}"
+        "table.labels2 td:nth-child(2),table.labels2 th:nth-child(2){text-align:left}"
+        "table.paper{font-variant-numeric:tabular-nums}"
+        "p.foot{font-size:0.85em;color:#555;max-width:900px}"
         "figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}"
         "img{max-width:100%}</style></head><body>",
         "<h1>Reader study report</h1>",
@@ -298,11 +398,21 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
         f"{design['cases']} cases, {design['units']} units ({design['positive_units']} positive). "
         f"Schema {html.escape(s['schema'])}.</p>",
     ]
-    t2, t3 = table2(results), table3(results)
+    (t2, footnote), t3, both = _table2_parts(results), table3(results), comparisons(results)
     if not t2.empty:
-        parts += ["<h2>Table 2. Reader performance</h2>", _html_table(t2)]
+        parts += ["<h2>Table 2. Reader performance</h2>", _html_table(t2, classes="t paper")]
+        if footnote:
+            parts.append(f"<p class='foot'>{html.escape(footnote)}</p>")
     if not t3.empty:
-        parts += ["<h2>Table 3. Average time per case</h2>", _html_table(t3)]
+        parts += ["<h2>Table 3. Average time per case</h2>", _html_table(t3, classes="t paper")]
+    if not both.empty:
+        parts += [
+            "<h2>Primary comparisons: random and fixed readers</h2>",
+            _html_table(both, classes="t paper labels2"),
+            "<p class='foot'>Random readers and cases generalise to other readers and cases; "
+            "fixed readers to other cases read by these readers only (chi-square, df = ∞); "
+            "fixed cases to other readers of these cases.</p>",
+        ]
     if figures:
         parts.append("<h2>Figures</h2>")
         for name, (caption, png) in figures.items():
@@ -313,8 +423,12 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
                 "</figcaption></figure>"
             )
     if s.get("notes"):
-        parts.append("<h2>Not computed</h2><ul>")
-        parts += [f"<li>{html.escape(note)}</li>" for note in s["notes"]]
+        parts.append("<h2>Notes</h2><ul>")
+        parts += [
+            f"<li>{'Not computed: ' if row.kind == 'not computed' else ''}"
+            f"{html.escape(row.note)}</li>"
+            for row in _notes_frame(results).itertuples()
+        ]
         parts.append("</ul>")
     parts.append("<h2>Tables</h2>")
     for name, frame in results.tables.items():
@@ -398,5 +512,19 @@ def summary_lines(results: Results) -> list[str]:
                 f"{_fmt(s['model']['precision'])}, recall {_fmt(s['model']['recall'])} (pooled)"
             )
         lines.append(line)
-    lines += [f"not computed: {note}" for note in s.get("notes", ())]
+    both = comparisons(results)
+    for label, rows in both.groupby("comparison", sort=False) if not both.empty else ():
+        lines.append(
+            f"{label} difference by analysis: "
+            + "; ".join(
+                f"{r['analysis']} {r['difference (CI)']}, df {r['df (denominator)']}, "
+                f"{_p_is_text(r['p'])}"
+                for _, r in rows.iterrows()
+            )
+        )
+    notes = _notes_frame(results)
+    lines += [
+        f"{'not computed' if row.kind == 'not computed' else 'note'}: {row.note}"
+        for row in notes.itertuples()
+    ]
     return lines
