@@ -74,6 +74,7 @@ def analyze(
     mcnemar_method: str = "exact",
     plan: Plan | None = None,
     ustat: bool = False,
+    gee: bool = False,
 ) -> Results:
     """Analyse a reader study given its tables (DATA_CONTRACTS.md formats).
 
@@ -101,6 +102,9 @@ def analyze(
     ustat : bool
         Add Gallas's U-statistic variance of the reader-averaged AUC difference (unbiased
         and MLE, as iMRMC reports them; units as independent cases) to ``roc_mrmc``.
+    gee : bool
+        Add the clustered-binary sensitivity analysis: a logistic GEE per metric with cases as
+        clusters (:func:`analysis.gee.gee_binary`), in ``binary.clustered_models``.
 
     Returns
     -------
@@ -135,6 +139,10 @@ def analyze(
     data = study.ratings
     if study.has_calls:
         summary["binary"] = _binary(data, reference, test, alpha, mcnemar_method, tables)
+        if gee and test is not None:
+            summary["binary"]["clustered_models"] = _clustered_models(
+                data, reference, test, alpha, tables
+            )
         # Case ASPECTS need all 20 units; a whole-case or partial-region study has none.
         scores = (
             clinical.case_aspects(data, by=("reader", "modality"), cases=study.cases)
@@ -221,6 +229,8 @@ def analysis_notes(summary: dict) -> list[str]:
                 "the fixed-reader result beside it (df = inf) is narrower but speaks for these "
                 "readers only"
             )
+    for entry in summary.get("binary", {}).get("clustered_models", {}).values():
+        notes += entry["notes"]
     ustat = summary.get("roc_mrmc", {}).get("u_statistic")
     if ustat and summary["design"]["units_per_case"] > 1:
         notes.append(
@@ -289,6 +299,30 @@ def _binary(
     ]
     if data["reader"].nunique() >= 2:
         section["reader_average"] = _reader_average(data, reference, alpha, tables)
+    return section
+
+
+def _clustered_models(
+    data: pd.DataFrame, reference: str, test: str, alpha: float, tables: dict
+) -> dict:
+    """GEE of sensitivity and specificity, cases as clusters (a sensitivity analysis)."""
+    from analysis.gee import METHOD, gee_binary
+
+    section, rows = {}, []
+    for metric in binary.METRICS:
+        try:
+            result = gee_binary(data, metric=metric, reference=reference, test=test, alpha=alpha)
+        except AnalysisInputError as exc:
+            section[metric] = {"method": METHOD, "models": [], "notes": [f"not fitted: {exc}"]}
+            continue
+        section[metric] = {
+            "method": METHOD,
+            "models": [result.to_dict()],
+            "notes": list(result.notes),
+        }
+        rows.append({k: v for k, v in vars(result).items() if k != "notes"})
+    if rows:
+        tables["clustered_models"] = pd.DataFrame(rows)
     return section
 
 

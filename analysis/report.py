@@ -44,6 +44,15 @@ REFERENCES = {
     "dice": "Dice LR (1945). Ecology 26:297-302.",
     "planning": "Hillis SL, Obuchowski NA, Berbaum KS (2011). Power estimation for multireader "
     "ROC methods. Acad Radiol 18:129-142.",
+    "gallas06": "Gallas BD (2006). One-shot estimate of MRMC variance: AUC. Acad Radiol "
+    "13:353-362.",
+    "gallas09": "Gallas BD, Bandos A, Samuelson FW, Wagner RF (2009). A framework for "
+    "random-effects ROC analysis: biases with the bootstrap and other variance estimators. "
+    "Commun Stat Theory Methods 38:2586-2603.",
+    "genders": "Genders TSS, Spronk S, Stijnen T, et al. (2012). Methods for calculating "
+    "sensitivity and specificity of clustered data: a tutorial. Radiology 265:910-916.",
+    "liang": "Liang KY, Zeger SL (1986). Longitudinal data analysis using generalized linear "
+    "models. Biometrika 73:13-22.",
     "chen": "Chen W, Wu J, Wei R, et al. (2022). Improving the diagnosis of acute ischemic "
     "stroke on non-contrast CT using deep learning: a multicenter study. Insights Imaging "
     "13:184 (the design reproduced here).",
@@ -258,6 +267,18 @@ def methods_text(results: Results) -> list[str]:
                 "clusters [durkalski] and a ratio-estimator interval of the difference "
                 "[obuchowski98]; prefer it, since units of one patient are correlated."
             )
+        if "clustered_models" in s["binary"]:
+            out.append(
+                "Sensitivity analysis of the clustered binary outcomes [genders]: per metric a "
+                "logistic GEE of correct calls on modality and reader, exchangeable working "
+                "correlation within each case (all reads of its units), robust sandwich "
+                "covariance [liang]; the modality odds ratio with a Wald interval, and the "
+                "model-based difference (mean predicted probability over the observed reads "
+                "with modality set to test minus reference) with a delta-method interval. "
+                "Readers are fixed: it generalises over patients for these readers, like the "
+                "fixed-reader OR analysis; the random-reader OR analysis is the one that "
+                "generalises to other readers."
+            )
         if "reader_average" in s["binary"]:
             out.append(
                 "Reader-averaged sensitivity and specificity: Obuchowski-Rockette analysis of "
@@ -292,9 +313,17 @@ def methods_text(results: Results) -> list[str]:
             f"MRMC ROC: trapezoidal (Wilcoxon) AUC of the confidence ratings; "
             f"Obuchowski-Rockette model with {roc.get('covariance', 'jackknife')} covariance "
             "and Hillis denominator degrees of freedom for random readers and random cases, "
-            "with fixed-reader and fixed-case analyses [or, hillis]; DeLong [delong] or "
-            "Obuchowski's clustered covariance [obuchowski97] on request; the DBM "
-            "pseudo-value ANOVA as a cross-check [dbm]."
+            "with fixed-reader and fixed-case analyses [or, hillis]; DeLong [delong], "
+            "Obuchowski's clustered covariance [obuchowski97] or Gallas's unbiased "
+            "U-statistic covariance [gallas06] on request; the DBM pseudo-value ANOVA as a "
+            "cross-check [dbm]."
+        )
+    if "u_statistic" in s.get("roc_mrmc", {}):
+        out.append(
+            "U-statistic variance of the reader-averaged AUC difference [gallas06]: unbiased "
+            "(iMRMC's BDG; MRMCaov's cov = unbiased) and MLE (the ideal bootstrap, biased "
+            "upwards) [gallas09], with Hillis df from the unbiased OR covariances [hillis]; "
+            "units are taken as independent cases, as iMRMC does."
         )
     if "planning" in s:
         out.append(
@@ -512,6 +541,14 @@ def summary_lines(results: Results) -> list[str]:
                 f"{_fmt(s['model']['precision'])}, recall {_fmt(s['model']['recall'])} (pooled)"
             )
         lines.append(line)
+    for metric, entry in s.get("binary", {}).get("clustered_models", {}).items():
+        for model in entry["models"]:
+            odds = model["odds_ratio"]
+            lines.append(
+                f"{metric} GEE odds ratio {test} vs {reference}: {_fmt(odds['estimate'], 2)} "
+                f"({_fmt(odds['ci'][0], 2)}, {_fmt(odds['ci'][1], 2)}), {_p_is(odds['p'])} "
+                f"(cases as clusters, working correlation {_fmt(model['working_correlation'])})"
+            )
     both = comparisons(results)
     for label, rows in both.groupby("comparison", sort=False) if not both.empty else ():
         lines.append(

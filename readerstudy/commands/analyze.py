@@ -140,6 +140,14 @@ def analyze_command(
             "as iMRMC reports them; units as independent cases).",
         ),
     ] = False,
+    gee: Annotated[
+        bool,
+        typer.Option(
+            "--gee",
+            help="Add the clustered-binary sensitivity analysis: logistic GEE of sensitivity "
+            "and specificity with cases as clusters (modality odds ratio and difference).",
+        ),
+    ] = False,
 ) -> None:
     """Analyse a reader study: the paper's statistics, MRMC ROC and reports.
 
@@ -173,6 +181,7 @@ def analyze_command(
                 plan=(plan_readers, plan_effect, plan_power) if plan_readers is not None else None,
                 figures=figures,
                 ustat=ustat,
+                gee=gee,
             )
     except (AnalysisInputError, ValueError) as exc:
         raise ReaderStudyError(str(exc)) from exc
@@ -199,6 +208,7 @@ def run_analysis(
     plan: tuple[int, float, float] | None = None,
     figures: bool = True,
     ustat: bool = False,
+    gee: bool = False,
 ) -> dict:
     """Read the inputs, analyse, write the reports and exports; return their paths."""
     from analysis.analyze import Plan, analyze
@@ -245,6 +255,7 @@ def run_analysis(
         mcnemar_method=mcnemar,
         plan=Plan(*plan) if plan is not None else None,
         ustat=ustat,
+        gee=gee,
     )
     paths = write_reports(results, out, figures=figures)
     exports = out / "exports"

@@ -61,6 +61,7 @@ def paper_run(tmp_path_factory):
             str(root / "truth_masks"),
             "--out",
             str(out),
+            "--gee",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -372,3 +373,28 @@ def test_vandyke_ustat_through_the_cli_matches_imrmc(refdata, tmp_path):
     assert ustat["mle"]["variance"] > ustat["unbiased"]["variance"]
     assert "U-statistic (unbiased), as iMRMC" in result.output
     assert "roc ustat" in load_workbook(out / "report.xlsx", read_only=True).sheetnames
+
+
+def test_gee_sensitivity_analysis_beside_the_or_results(paper_run):
+    _, out, output = paper_run
+    results = json.loads((out / "results.json").read_text())
+    binary = results["binary"]
+    for metric in ("sensitivity", "specificity"):
+        (model,) = binary["clustered_models"][metric]["models"]
+        average = binary["reader_average"][metric]
+        # Same data, same direction and similar size as the fixed-reader OR difference.
+        assert model["difference"]["estimate"] == pytest.approx(
+            average["fixed_readers"]["estimate"], abs=0.01
+        )
+        assert model["odds_ratio"]["estimate"] > 1
+        assert model["odds_ratio"]["ci"][0] < model["odds_ratio"]["estimate"]
+        assert model["clusters"] <= results["design"]["cases"]
+        assert f"{metric} GEE odds ratio aided vs unaided" in output
+    book = load_workbook(out / "report.xlsx", read_only=True)
+    assert "clustered models" in book.sheetnames
+    rows = list(book["Comparisons"].iter_rows(values_only=True))
+    book.close()
+    assert sum(str(r[1]).startswith("GEE (exchangeable") for r in rows) == 2
+    page = (out / "report.html").read_text()
+    assert "logistic GEE of correct calls" in page
+    assert "Genders TSS" in page
