@@ -132,32 +132,50 @@ def analyze(
             "positive_units": int(study.truth["truth"].sum()),
             "units": len(study.truth),
             "positive_cases": int(study.truth.groupby("case")["truth"].max().sum()),
+            "fully_crossed": study.fully_crossed,
         },
     }
     tables: dict[str, pd.DataFrame] = {}
     figures: dict = {}
     data = study.ratings
+    # Incomplete designs (docs/analysis.md, "Incomplete designs"): per-reader statistics use
+    # every read, paired tests each reader's complete cases, crossed analyses the cases
+    # complete for every reader; ``crossed`` is None when no such case exists.
+    crossed = study.crossed()
+    if not study.fully_crossed:
+        summary["design"]["complete_cases"] = len(study.crossing.complete_cases)
+        summary["design"]["crossed_readers"] = list(study.crossing.crossed_readers)
+    crossed_readers = len(crossed.readers) if crossed is not None else 0
     if study.has_calls:
-        summary["binary"] = _binary(data, reference, test, alpha, mcnemar_method, tables)
+        summary["binary"] = _binary(
+            data,
+            reference,
+            test,
+            alpha,
+            mcnemar_method,
+            tables,
+            paired=study.paired_ratings(),
+            crossed=crossed.ratings if crossed is not None else None,
+        )
         if gee and test is not None:
             summary["binary"]["clustered_models"] = _clustered_models(
                 data, reference, test, alpha, tables
             )
         # Case ASPECTS need all 20 units; a whole-case or partial-region study has none.
         scores = (
-            clinical.case_aspects(data, by=("reader", "modality"), cases=study.cases)
-            if study.all_aspects_units
+            clinical.case_aspects(crossed.ratings, by=("reader", "modality"), cases=study.cases)
+            if crossed is not None and study.all_aspects_units
             else None
         )
-        if len(study.readers) >= 2:
-            summary["agreement"] = _agreement(study, scores, alpha, tables)
+        if crossed_readers >= 2:
+            summary["agreement"] = _agreement(crossed, scores, alpha, tables)
         if scores is not None:
-            summary["clinical"] = _clinical(study, scores, alpha, tables, figures)
+            summary["clinical"] = _clinical(crossed, scores, alpha, tables, figures)
     if study.times is not None:
         summary["reading_time"] = _reading_time(study.times, reference, test, alpha, tables)
-    if study.has_ratings and len(study.readers) >= 2 and test is not None:
+    if study.has_ratings and crossed_readers >= 2 and test is not None:
         summary["roc_mrmc"], or_result = _roc_mrmc(
-            data, reference, covariance, alpha, tables, ustat=ustat
+            crossed.ratings, reference, covariance, alpha, tables, ustat=ustat
         )
         if plan is not None:
             summary["planning"] = _planning(or_result, alpha, plan, tables)
@@ -170,7 +188,11 @@ def analyze(
         summary["model"] = _model(study.ai, masks, alpha, tables, figures)
     elif masks is not None:
         raise AnalysisInputError("masks were given without AI outputs (ai_regions.csv)")
-    summary["notes"] = missing_statistics(study, summary) + analysis_notes(summary)
+    summary["notes"] = (
+        missing_statistics(study, summary)
+        + list(study.crossing.notes if study.crossing else ())
+        + analysis_notes(summary)
+    )
     return Results(summary=summary, tables=tables, figures=figures, study=study)
 
 
@@ -213,7 +235,8 @@ SMALL_DDF = 5.0
 def analysis_notes(summary: dict) -> list[str]:
     """Caveats about statistics that were computed (small df, units taken as independent)."""
     notes = []
-    readers = len(summary["design"]["readers"])
+    design = summary["design"]
+    readers = len(design.get("crossed_readers", design["readers"]))
     blocks = [
         (f"reader-averaged {metric}", entry)
         for metric, entry in summary.get("binary", {}).get("reader_average", {}).items()
@@ -248,7 +271,12 @@ def _binary(
     alpha: float,
     mcnemar_method: str,
     tables: dict,
+    *,
+    paired: pd.DataFrame,
+    crossed: pd.DataFrame | None,
 ) -> dict:
+    """Per-reader sensitivity/specificity from ``data`` (every read), McNemar tests from
+    ``paired`` (each reader's complete cases), reader averages from ``crossed``."""
     per_reader = binary.sensitivity_specificity(data, alpha=alpha)
     tables["sensitivity_specificity"] = per_reader
     entries = []
@@ -263,9 +291,9 @@ def _binary(
             }
         entries.append(entry)
     section: dict = {"per_reader": entries}
-    if test is None:
+    if test is None or paired.empty:
         return section
-    table = binary.mcnemar(data, reference=reference, test=test, method=mcnemar_method)
+    table = binary.mcnemar(paired, reference=reference, test=test, method=mcnemar_method)
     tables["mcnemar"] = table
     section["mcnemar"] = [
         {
@@ -280,7 +308,7 @@ def _binary(
         }
         for r in table.itertuples()
     ]
-    clustered = binary.clustered_mcnemar(data, reference=reference, test=test, alpha=alpha)
+    clustered = binary.clustered_mcnemar(paired, reference=reference, test=test, alpha=alpha)
     tables["clustered_comparison"] = clustered
     section["clustered"] = [
         {
@@ -297,8 +325,8 @@ def _binary(
         }
         for r in clustered.itertuples()
     ]
-    if data["reader"].nunique() >= 2:
-        section["reader_average"] = _reader_average(data, reference, alpha, tables)
+    if crossed is not None and crossed["reader"].nunique() >= 2:
+        section["reader_average"] = _reader_average(crossed, reference, alpha, tables)
     return section
 
 

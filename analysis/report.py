@@ -119,10 +119,11 @@ def _table2_parts(results: Results) -> tuple[pd.DataFrame, str]:
         for metric in ("sensitivity", "specificity"):
             row = {"": f"  {metric.capitalize()}"}
             for m in modalities:
-                row[m] = _estimate_ci(per[(reader, m)][metric])
+                entry = per.get((reader, m), {}).get(metric)
+                row[m] = _estimate_ci(entry) if entry else "–"
             if test:
-                row["p"] = _p(mc[(reader, metric)]["p"])
-                row["p (clustered)"] = _p(cl[(reader, metric)]["p"])
+                row["p"] = _p(mc.get((reader, metric), {}).get("p"))
+                row["p (clustered)"] = _p(cl.get((reader, metric), {}).get("p"))
             rows.append(row)
     average = s["binary"].get("reader_average")
     if average:
@@ -143,7 +144,7 @@ def _table2_parts(results: Results) -> tuple[pd.DataFrame, str]:
                 row[m] = f"{_fmt(e['icc'])} ({_fmt(e['ci'][0])}, {_fmt(e['ci'][1])})"
             rows.append(row)
     footnote = ""
-    if test:
+    if test and s["binary"].get("mcnemar"):
         method = s["binary"]["mcnemar"][0]["method"]
         footnote = (
             f"p: {method} per reader (units treated as independent, as in the paper); "
@@ -256,7 +257,7 @@ def methods_text(results: Results) -> list[str]:
             "(calls of 0 among truth-negative units) per reader and modality, pooled over "
             "cases, with exact Clopper-Pearson intervals [clopper]."
         )
-        if "mcnemar" in s["binary"]:
+        if s["binary"].get("mcnemar"):
             method = s["binary"]["mcnemar"][0]["method"]
             out.append(
                 f"Per-reader comparison between modalities: {method} "
