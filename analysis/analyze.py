@@ -179,7 +179,10 @@ def analyze(
         )
         if plan is not None:
             summary["planning"] = _planning(or_result, alpha, plan, tables)
-    elif plan is not None:
+    elif ustat and study.has_ratings and test is not None and crossed is None:
+        # Split-plot or unbalanced: no OR analysis, but the U-statistic takes any design.
+        summary["roc_ustat"] = _ustat(study.paired_ratings(), reference, alpha, tables)
+    if plan is not None and "planning" not in summary:
         raise AnalysisInputError(
             "--plan-readers needs confidence ratings (a 'rating' column) from 2+ readers in 2+ "
             "modalities: the plan uses this study's OR variance components of the AUC"
@@ -254,7 +257,7 @@ def analysis_notes(summary: dict) -> list[str]:
             )
     for entry in summary.get("binary", {}).get("clustered_models", {}).values():
         notes += entry["notes"]
-    ustat = summary.get("roc_mrmc", {}).get("u_statistic")
+    ustat = summary.get("roc_mrmc", {}).get("u_statistic") or summary.get("roc_ustat")
     if ustat and summary["design"]["units_per_case"] > 1:
         notes.append(
             "U-statistic (iMRMC) variance: it treats the "
@@ -534,28 +537,33 @@ def _roc_mrmc(
             "note": "equals OR with jackknife covariance; differs for DeLong or Obuchowski",
         }
     if ustat:
-        from analysis.ustat import METHOD, ustat_difference
-
-        table = ustat_difference(data, rating="rating", reference=reference, alpha=alpha)
-        tables["roc_ustat"] = table
-        first = table[table["test"] == table["test"].iloc[0]]
-        section["u_statistic"] = {
-            "method": METHOD,
-            "test": first["test"].iloc[0],
-            **{
-                r.method: {
-                    "estimate": r.estimate,
-                    "variance": r.variance,
-                    "se": r.se,
-                    "df": r.df,
-                    "ci": _ci(r.ci_low, r.ci_high),
-                    "t": r.t,
-                    "p": r.p,
-                }
-                for r in first.itertuples()
-            },
-        }
+        section["u_statistic"] = _ustat(data, reference, alpha, tables)
     return section, result
+
+
+def _ustat(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> dict:
+    """Gallas's U-statistic variance of the reader-averaged AUC difference (first test)."""
+    from analysis.ustat import METHOD, ustat_difference
+
+    table = ustat_difference(data, rating="rating", reference=reference, alpha=alpha)
+    tables["roc_ustat"] = table
+    first = table[table["test"] == table["test"].iloc[0]]
+    return {
+        "method": METHOD,
+        "test": first["test"].iloc[0],
+        **{
+            r.method: {
+                "estimate": r.estimate,
+                "variance": r.variance,
+                "se": r.se,
+                "df": r.df,
+                "ci": _ci(r.ci_low, r.ci_high),
+                "t": r.t,
+                "p": r.p,
+            }
+            for r in first.itertuples()
+        },
+    }
 
 
 def _planning(result, alpha: float, plan: Plan, tables: dict) -> dict:

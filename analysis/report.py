@@ -189,9 +189,13 @@ def comparisons(results: Results) -> pd.DataFrame:
     roc = s.get("roc_mrmc")
     if roc and roc.get("difference"):
         blocks.append(("AUC", roc))
+    elif "roc_ustat" in s:
+        blocks.append(("AUC", {"u_statistic": s["roc_ustat"]}))
     rows = []
     for label, entry in blocks:
-        variants = [("random readers, random cases", entry["difference"])]
+        variants = (
+            [("random readers, random cases", entry["difference"])] if "difference" in entry else []
+        )
         variants += [
             (entry[k]["analysis"], entry[k])
             for k in ("fixed_readers", "fixed_cases")
@@ -208,7 +212,9 @@ def comparisons(results: Results) -> pd.DataFrame:
             if ustat:
                 rows.append(
                     {"comparison": label, "analysis": f"U-statistic ({method}), as iMRMC"}
-                    | _difference_cells(ustat, ustat["df"])
+                    | _difference_cells(
+                        ustat, ustat["df"] if math.isfinite(ustat["df"] or math.inf) else None
+                    )
                 )
     for metric, entry in s.get("binary", {}).get("clustered_models", {}).items():
         for model in entry.get("models", []):
@@ -319,12 +325,14 @@ def methods_text(results: Results) -> list[str]:
             "U-statistic covariance [gallas06] on request; the DBM pseudo-value ANOVA as a "
             "cross-check [dbm]."
         )
-    if "u_statistic" in s.get("roc_mrmc", {}):
+    if "u_statistic" in s.get("roc_mrmc", {}) or "roc_ustat" in s:
         out.append(
             "U-statistic variance of the reader-averaged AUC difference [gallas06]: unbiased "
             "(iMRMC's BDG; MRMCaov's cov = unbiased) and MLE (the ideal bootstrap, biased "
-            "upwards) [gallas09], with Hillis df from the unbiased OR covariances [hillis]; "
-            "units are taken as independent cases, as iMRMC does."
+            "upwards) [gallas09], with Hillis df from the unbiased OR covariances [hillis] "
+            "(an incomplete or split-plot design: the unbiased variance over the pairs each "
+            "reader read, normal reference); units are taken as independent cases, as iMRMC "
+            "does."
         )
     if "planning" in s:
         out.append(

@@ -311,24 +311,42 @@ class SuccessMoments:
         ) / (n0 * n1)
 
 
-def success_moments(truth: object, scores: object) -> SuccessMoments:
-    """:class:`SuccessMoments` of every score row (O(rows^2 n0 n1): the pairs are built)."""
+def success_moments(
+    truth: object, scores: object, read: np.ndarray | None = None
+) -> SuccessMoments:
+    """:class:`SuccessMoments` of every score row (O(rows^2 n0 n1): the pairs are built).
+
+    ``read`` (rows x units, boolean), when given, marks the units each row's reader rated:
+    the kernel of a row is 0 on every pair with an unread unit (its scores are ignored), so
+    the sums run over the pairs that row actually has (an incomplete or split-plot design).
+    """
     positive = _as_truth(truth)
     x, _ = _as_scores(scores, positive.size)
     _check_both_classes(positive)
-    pl = _placements(positive, x, stats.rankdata(x, axis=1))
     neg, pos = x[:, ~positive], x[:, positive]
     k, n0, n1 = x.shape[0], neg.shape[1], pos.shape[1]
-    rows = n1 * pl.v01  # R_k(i): positives above negative i
-    cols = n0 * pl.v10  # C_k(j): negatives below positive j
-    sums = rows.sum(axis=1)
+    if read is None:
+        pl = _placements(positive, x, stats.rankdata(x, axis=1))
+        rows = n1 * pl.v01  # R_k(i): positives above negative i
+        cols = n0 * pl.v10  # C_k(j): negatives below positive j
+    else:
+        read = np.asarray(read, dtype=bool)
+        if read.shape != x.shape:
+            raise ValueError(f"read must have the scores' shape {x.shape}, got {read.shape}")
+        read_neg, read_pos = read[:, ~positive].astype(float), read[:, positive].astype(float)
+        rows, cols = np.zeros((k, n0)), np.zeros((k, n1))
     same_ij = np.zeros((k, k))
     step = max(1, _KERNEL_CHUNK // max(1, k * n1))
     for start in range(0, n0, step):
         block = neg[:, start : start + step, None]
         kernel = 0.5 * (np.sign(pos[:, None, :] - block) + 1.0)
+        if read is not None:
+            kernel *= read_neg[:, start : start + step, None] * read_pos[:, None, :]
+            rows[:, start : start + step] = kernel.sum(axis=2)
+            cols += kernel.sum(axis=1)
         flat = kernel.reshape(k, -1)
         same_ij += flat @ flat.T
+    sums = rows.sum(axis=1)
     return SuccessMoments(
         same_ij=same_ij,
         same_i=rows @ rows.T,

@@ -416,7 +416,8 @@ def crossing(ratings: pd.DataFrame, truth: pd.DataFrame) -> Crossing:
             "was read in full by every reader in every modality, so the reader averages, ICC, "
             "clinical views and MRMC ROC analysis are not computed (the split-plot OR analysis "
             "of Obuchowski 2012 is not implemented); per-reader sensitivity, specificity and "
-            "McNemar tests (each reader's complete cases) and the GEE (--gee) are"
+            "McNemar tests (each reader's complete cases), the GEE (--gee) and the U-statistic "
+            "variance of the AUC difference (--ustat, any design) are"
         )
     return Crossing(False, complete, crossed_readers, paired, tuple(notes))
 

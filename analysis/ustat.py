@@ -55,7 +55,7 @@ from analysis.errors import AnalysisInputError
 from analysis.mrmc import RANDOM, or_from_covariance, prepare_for_fom
 from analysis.roc import USTAT_METHODS, SuccessMoments, success_moments, unbiased_cov
 
-__all__ = ["USTAT_METHODS", "gallas_variance", "ustat_difference"]
+__all__ = ["USTAT_METHODS", "gallas_design_variance", "gallas_variance", "ustat_difference"]
 
 METHOD = "U-statistic (Gallas 2006), units as independent cases, Hillis df"
 
@@ -91,6 +91,75 @@ def gallas_variance(
     return same / r + (r - 1) / r * independent - d * d
 
 
+def _exact_patterns(m: SuccessMoments) -> np.ndarray:
+    """Sums over pairs of kernel terms sharing exactly (both units, the negative only, the
+    positive only, neither), from the 'at least' sums by inclusion-exclusion (1 x 1 input)."""
+    ij, i, j, total = (float(a[0, 0]) for a in (m.same_ij, m.same_i, m.same_j, m.total))
+    return np.array([ij, i - ij, j - ij, total - i - j + ij])
+
+
+def _pattern_sums(moments: SuccessMoments, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact-pattern sums of the contrast ``weights[t, r]`` for pairs of terms from the same
+    reader and from different readers."""
+    r = weights.shape[1]
+    every = _exact_patterns(moments.contrast(weights.reshape(1, -1)))
+    same = sum(_exact_patterns(moments.contrast(_reader_weights(weights, j))) for j in range(r))
+    return same, every - same
+
+
+def gallas_design_variance(
+    scores: np.ndarray, read: np.ndarray, truth: np.ndarray, *, test: int = 1, reference: int = 0
+) -> tuple[float, float]:
+    """Reader-averaged AUC difference and its unbiased U-statistic variance for any design.
+
+    ``scores[modality, reader, unit]`` (ignored where unread), ``read[reader, unit]`` (the
+    reader rated the unit in every modality), ``truth[unit]``. Reader r's AUC is over the
+    pairs of negative and positive units r read; ``d`` is the mean over readers of their
+    differences. ``Var(d) = sum_p c_p M_p - M_8`` over the eight patterns p of shared
+    reader / negative / positive, where ``c_p`` is the design's weight of pattern p (the sum
+    over pairs of read kernel terms in pattern p of their weights 1/(R n0_r n1_r)) and
+    ``M_p`` is estimated by the average of the kernel products over the pairs of read terms
+    in that pattern (Gallas & Brown 2008's generalisation of Gallas 2006 to arbitrary
+    designs). With every unit read by every reader it is the crossed estimate exactly.
+    """
+    t, r, n = scores.shape
+    read = np.asarray(read, dtype=bool)
+    truth = np.asarray(truth, dtype=bool)
+    n0_r = (read & ~truth).sum(axis=1)
+    n1_r = (read & truth).sum(axis=1)
+    if r < 2 or (n0_r == 0).any() or (n1_r == 0).any():
+        raise AnalysisInputError(
+            "the U-statistic variance needs 2+ readers, each with a negative and a positive "
+            f"unit read in every modality; readers' negative/positive units: "
+            f"{n0_r.tolist()} / {n1_r.tolist()}"
+        )
+    filled = np.where(np.broadcast_to(read, scores.shape), scores, 0.0).reshape(t * r, n)
+    mask = np.broadcast_to(read, (t, r, n)).reshape(t * r, n)
+    data = success_moments(truth, filled, read=mask)
+    # Kernel 1 on every read pair: positives score 1, negatives 0.
+    counts = success_moments(truth, np.tile(truth.astype(float), (r, 1)), read=read)
+    contrast = np.zeros((t, r))
+    contrast[test], contrast[reference] = 1.0, -1.0
+    weight = 1.0 / (r * n0_r * n1_r)
+    per_reader = data.sums.reshape(t, r) / (n0_r * n1_r)
+    estimate = float((per_reader[test] - per_reader[reference]).mean())
+    s_same, s_diff = _pattern_sums(data, contrast)
+    n_same, n_diff = _pattern_sums(counts, np.ones((1, r)))
+    c_same, c_diff = _pattern_sums(counts, weight[None, :])
+    if n_diff[3] == 0:
+        raise AnalysisInputError(
+            "the U-statistic variance needs two readers with no unit in common or with "
+            "different units read; every pair of readers shares every unit it read"
+        )
+    total = 0.0
+    for s_p, n_p, c_p in zip(
+        (*s_same, *s_diff), (*n_same, *n_diff), (*c_same, *c_diff), strict=True
+    ):
+        if n_p > 0:
+            total += c_p * s_p / n_p
+    return estimate, total - s_diff[3] / n_diff[3]
+
+
 def ustat_difference(
     data: pd.DataFrame,
     *,
@@ -124,6 +193,9 @@ def ustat_difference(
         One row per test modality x method (``"unbiased"``, ``"mle"``): ``test, reference,
         method, estimate, variance, se, df, ci_low, ci_high, t, p, n_readers, n_negative,
         n_positive``. ``se`` and the interval are NaN when the variance is not positive.
+        An incomplete or split-plot design (not every reader rates every unit in every
+        modality) gets the unbiased row only, from :func:`gallas_design_variance`, with a
+        normal reference (``df`` infinite): Hillis's df needs the crossed OR components.
 
     Notes
     -----
@@ -137,6 +209,11 @@ def ustat_difference(
     """
     if not 0 < alpha < 1:
         raise AnalysisInputError(f"alpha must lie in (0, 1), got {alpha}")
+    has_unit = unit in data.columns
+    keys = [case, unit] if has_unit else [case]
+    shape = [data[c].nunique() for c in (modality, reader)] + [len(data.drop_duplicates(keys))]
+    if len(data) < np.prod(shape) and not data.duplicated([modality, reader, *keys]).any():
+        return _incomplete(data, rating, reference, alpha, reader, modality, keys, truth)
     prepared = prepare_for_fom(
         data,
         "auc",
@@ -199,6 +276,59 @@ def ustat_difference(
                 )
                 | {"n_readers": r, "n_negative": moments.n0, "n_positive": moments.n1}
             )
+    return pd.DataFrame(rows)
+
+
+def _incomplete(
+    data: pd.DataFrame,
+    rating: str,
+    reference: object | None,
+    alpha: float,
+    reader: str,
+    modality: str,
+    keys: list[str],
+    truth: str,
+) -> pd.DataFrame:
+    """:func:`ustat_difference` of an incomplete or split-plot design: unbiased variance
+    only, normal reference (iMRMC's "Normal" columns); a unit counts for a reader when the
+    reader rated it in every modality."""
+    m_codes, modalities = pd.factorize(data[modality])
+    r_codes, readers = pd.factorize(data[reader])
+    u_codes, units = pd.factorize(pd.MultiIndex.from_frame(data[keys]))
+    t, r, n = len(modalities), len(readers), len(units)
+    if t < 2:
+        raise AnalysisInputError("the U-statistic comparison needs at least 2 modalities")
+    values = pd.to_numeric(data[rating], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(values).any():
+        raise AnalysisInputError(f"column {rating!r} must be numeric and complete")
+    scores = np.full((t, r, n), np.nan)
+    scores[m_codes, r_codes, u_codes] = values
+    unit_truth = np.full(n, np.nan)
+    unit_truth[u_codes] = data[truth].to_numpy(dtype=float)
+    if (unit_truth[u_codes] != data[truth].to_numpy(dtype=float)).any():
+        raise AnalysisInputError("truth differs between rows of the same unit")
+    if reference is not None and reference not in list(modalities):
+        raise AnalysisInputError(
+            f"reference modality {reference!r} is not in the data; modalities are "
+            f"{list(modalities)}"
+        )
+    ref = 0 if reference is None else list(modalities).index(reference)
+    read = ~np.isnan(scores).any(axis=0)
+    rows = []
+    for i in range(t):
+        if i == ref:
+            continue
+        estimate, variance = gallas_design_variance(
+            scores, read, unit_truth.astype(bool), test=i, reference=ref
+        )
+        rows.append(
+            _row(modalities[i], modalities[ref], "unbiased", estimate, variance, math.inf, alpha)
+            | {
+                "n_readers": r,
+                "n_negative": int((unit_truth == 0).sum()),
+                "n_positive": int((unit_truth == 1).sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -7,6 +7,7 @@ error, is tested.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -76,7 +77,7 @@ def test_split_plot_reading_refuses_the_crossed_analyses_with_the_reason(study):
     cases = _cases(ratings)
     group_a = ratings["reader"].isin(["R1", "R2"]) & ratings["case"].isin(cases[:15])
     group_b = ratings["reader"].isin(["R3", "R4"]) & ratings["case"].isin(cases[15:])
-    res = analyze(ratings[group_a | group_b], truth, gee=True)
+    res = analyze(ratings[group_a | group_b], truth, gee=True, ustat=True)
     s = res.summary
     assert "roc_mrmc" not in s
     assert "agreement" not in s
@@ -86,6 +87,10 @@ def test_split_plot_reading_refuses_the_crossed_analyses_with_the_reason(study):
     assert len(s["binary"]["per_reader"]) == 8
     assert {e["reader"] for e in s["binary"]["mcnemar"]} == {"R1", "R2", "R3", "R4"}
     assert s["binary"]["clustered_models"]["sensitivity"]["models"][0]["clusters"] <= 30
+    # The U-statistic variance takes any design (unbiased, normal reference).
+    assert s["roc_ustat"]["unbiased"]["variance"] > 0
+    assert np.isinf(s["roc_ustat"]["unbiased"]["df"])
+    assert "mle" not in s["roc_ustat"]
 
 
 def test_reader_of_one_modality_only_is_left_out_of_the_crossed_analyses(study):

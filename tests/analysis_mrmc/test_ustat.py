@@ -102,6 +102,7 @@ def test_mle_is_the_exhaustive_bootstrap_variance():
     assert table.loc["mle", "estimate"] == pytest.approx(np.mean(values), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_unbiased_over_every_sample_of_a_tiny_population():
     population, truth = _tiny_study(5, readers=2, n0=3, n1=3)
     neg, pos = np.flatnonzero(~truth), np.flatnonzero(truth)
@@ -148,3 +149,49 @@ def test_refusals():
         ustat_difference(_long(scores, truth))
     with pytest.raises(ValueError, match="method must be one of"):
         ustat_cov(truth, scores[0], "bootstrap")
+
+
+def test_design_variance_of_a_crossed_study_is_the_crossed_estimate(vandyke):
+    from analysis.mrmc import prepare_for_fom
+    from analysis.ustat import gallas_design_variance
+
+    prepared = prepare_for_fom(vandyke, "auc", modality="treatment")
+    read = np.ones(prepared.ratings.shape[1:], bool)
+    estimate, variance = gallas_design_variance(prepared.ratings, read, prepared.truth)
+    assert estimate == pytest.approx(0.04380032, abs=5e-9)
+    assert variance == pytest.approx(4.27313e-4, abs=5e-10)
+
+
+def test_design_variance_unbiased_over_every_sample_of_a_split_plot_design():
+    """Two reader groups reading overlapping unit sets (positions): readers and units are drawn
+    with replacement from a tiny population into the positions; over all 512 samples the mean
+    estimated variance equals the variance of the estimate (exact enumeration)."""
+    from analysis.ustat import gallas_design_variance
+
+    population, truth = _tiny_study(9, readers=2, n0=2, n1=2)
+    # Positions: 3 readers, 3 negatives, 3 positives; reader 2 reads other units than 0 and 1.
+    read = np.array([[1, 1, 0, 1, 1, 0], [1, 1, 0, 1, 1, 0], [0, 1, 1, 0, 1, 1]], dtype=bool)
+    position_truth = np.r_[np.zeros(3, bool), np.ones(3, bool)]
+    neg, pos = np.flatnonzero(~truth), np.flatnonzero(truth)
+    estimates, variances = [], []
+    for rs in itertools.product(range(2), repeat=3):
+        for ns in itertools.product(neg, repeat=3):
+            for ps in itertools.product(pos, repeat=3):
+                units = np.r_[ns, ps]
+                sample = population[:, list(rs)][:, :, units]
+                estimate, variance = gallas_design_variance(sample, read, position_truth)
+                estimates.append(estimate)
+                variances.append(variance)
+    assert np.var(estimates) > 0
+    assert np.mean(variances) == pytest.approx(np.var(estimates), rel=1e-10)
+
+
+def test_ustat_difference_of_a_split_plot_table(vandyke):
+    first = vandyke["reader"].isin([1, 2, 3]) & (vandyke["case"] <= 40)
+    first |= vandyke["reader"].isin([1, 2, 3]) & vandyke["case"].between(70, 90)
+    second = vandyke["reader"].isin([4, 5]) & ~first.groupby(vandyke["case"]).transform("any")
+    table = ustat_difference(vandyke[first | second], modality="treatment")
+    (row,) = table.itertuples()
+    assert row.method == "unbiased"
+    assert np.isinf(row.df)
+    assert 0 < row.variance < 0.01
