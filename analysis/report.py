@@ -222,7 +222,14 @@ def comparisons(results: Results) -> pd.DataFrame:
                 {"comparison": metric.capitalize(), "analysis": model["label"]}
                 | _difference_cells(model["difference"], None)
             )
-    return pd.DataFrame(rows)
+    if not rows:
+        return pd.DataFrame()
+    # Each comparison's rows together (the GEE rows join their metric).
+    frame = pd.DataFrame(rows)
+    order = {label: i for i, label in enumerate(pd.unique(frame["comparison"]))}
+    return frame.iloc[np.argsort(frame["comparison"].map(order), kind="stable")].reset_index(
+        drop=True
+    )
 
 
 def table3(results: Results) -> pd.DataFrame:
