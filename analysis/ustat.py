@@ -31,6 +31,10 @@ Units are independent cases here (negatives and positives sampled separately), a
 and MRMCaov, which know no clustering of units within patients: for ASPECTS regions use the
 case jackknife or Obuchowski's clustered covariance of :func:`analysis.mrmc.or_analysis`.
 
+Designs that are not fully crossed (a reader missed units, split-plot reading) go through
+:func:`gallas_design_variance`: the same eight moments averaged over the pairs actually read,
+weighted by the design (unbiased variance only, normal reference).
+
 References
 ----------
 Gallas BD (2006). One-shot estimate of MRMC variance: AUC. Acad Radiol 13:353-362.
@@ -38,6 +42,9 @@ Gallas BD (2006). One-shot estimate of MRMC variance: AUC. Acad Radiol 13:353-36
 Gallas BD, Bandos A, Samuelson FW, Wagner RF (2009). A framework for random-effects ROC
 analysis: biases with the bootstrap and other variance estimators. Commun Stat Theory Methods
 38:2586-2603.
+
+Gallas BD, Brown DG (2008). Reader studies for validation of CAD systems. Neural Netw
+21:387-397.
 
 Hillis SL (2007). A comparison of denominator degrees of freedom methods for multiple observer
 ROC analysis. Stat Med 26:596-619.
