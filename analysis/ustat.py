@@ -19,7 +19,8 @@ moment of terms sharing nothing, ``(E d)^2``.
   exact (ideal) bootstrap variance when readers, negative units and positive units are each
   resampled with replacement, and it is biased upwards: ``Var_mle = Var_unbiased + bias``
   with the bias the same combination applied to the differences between the V- and the
-  U-moments (Gallas et al. 2009). iMRMC's "MLEstat".
+  U-moments (Gallas et al. 2009). iMRMC reports it as "MLEstat"; the numbers here are
+  checked against an exhaustive bootstrap, not against iMRMC's MLEstat output.
 
 The degrees of freedom are Hillis's (2007) ``ddf = (MS(TR) + R max(Cov2 - Cov3, 0))^2 /
 (MS(TR)^2 / (R - 1))`` from the Obuchowski-Rockette covariances estimated by the same
