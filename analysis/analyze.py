@@ -73,6 +73,8 @@ def analyze(
     covariance: str = "jackknife",
     mcnemar_method: str = "exact",
     plan: Plan | None = None,
+    ustat: bool = False,
+    gee: bool = False,
 ) -> Results:
     """Analyse a reader study given its tables (DATA_CONTRACTS.md formats).
 
@@ -97,6 +99,12 @@ def analyze(
         Exact binomial McNemar (default) or chi-square with continuity correction.
     plan : Plan, optional
         Size a future study from this study's OR variance components.
+    ustat : bool
+        Add Gallas's U-statistic variance of the reader-averaged AUC difference (unbiased
+        and MLE, as iMRMC reports them; units as independent cases) to ``roc_mrmc``.
+    gee : bool
+        Add the clustered-binary sensitivity analysis: a logistic GEE per metric with cases as
+        clusters (:func:`analysis.gee.gee_binary`), in ``binary.clustered_models``.
 
     Returns
     -------
@@ -124,30 +132,57 @@ def analyze(
             "positive_units": int(study.truth["truth"].sum()),
             "units": len(study.truth),
             "positive_cases": int(study.truth.groupby("case")["truth"].max().sum()),
+            "fully_crossed": study.fully_crossed,
         },
     }
     tables: dict[str, pd.DataFrame] = {}
     figures: dict = {}
     data = study.ratings
+    # Incomplete designs (docs/analysis.md, "Incomplete designs"): per-reader statistics use
+    # every read, paired tests each reader's complete cases, crossed analyses the cases
+    # complete for every reader; ``crossed`` is None when no such case exists.
+    crossed = study.crossed()
+    if not study.fully_crossed:
+        summary["design"]["complete_cases"] = len(study.crossing.complete_cases)
+        summary["design"]["crossed_readers"] = list(study.crossing.crossed_readers)
+    crossed_readers = len(crossed.readers) if crossed is not None else 0
     if study.has_calls:
-        summary["binary"] = _binary(data, reference, test, alpha, mcnemar_method, tables)
+        summary["binary"] = _binary(
+            data,
+            reference,
+            test,
+            alpha,
+            mcnemar_method,
+            tables,
+            paired=study.paired_ratings(),
+            crossed=crossed.ratings if crossed is not None else None,
+        )
+        if gee and test is not None:
+            summary["binary"]["clustered_models"] = _clustered_models(
+                data, reference, test, alpha, tables
+            )
         # Case ASPECTS need all 20 units; a whole-case or partial-region study has none.
         scores = (
-            clinical.case_aspects(data, by=("reader", "modality"), cases=study.cases)
-            if study.all_aspects_units
+            clinical.case_aspects(crossed.ratings, by=("reader", "modality"), cases=study.cases)
+            if crossed is not None and study.all_aspects_units
             else None
         )
-        if len(study.readers) >= 2:
-            summary["agreement"] = _agreement(study, scores, alpha, tables)
+        if crossed_readers >= 2:
+            summary["agreement"] = _agreement(crossed, scores, alpha, tables)
         if scores is not None:
-            summary["clinical"] = _clinical(study, scores, alpha, tables, figures)
+            summary["clinical"] = _clinical(crossed, scores, alpha, tables, figures)
     if study.times is not None:
         summary["reading_time"] = _reading_time(study.times, reference, test, alpha, tables)
-    if study.has_ratings and len(study.readers) >= 2 and test is not None:
-        summary["roc_mrmc"], or_result = _roc_mrmc(data, reference, covariance, alpha, tables)
+    if study.has_ratings and crossed_readers >= 2 and test is not None:
+        summary["roc_mrmc"], or_result = _roc_mrmc(
+            crossed.ratings, reference, covariance, alpha, tables, ustat=ustat
+        )
         if plan is not None:
             summary["planning"] = _planning(or_result, alpha, plan, tables)
-    elif plan is not None:
+    elif ustat and study.has_ratings and test is not None and crossed is None:
+        # Split-plot or unbalanced: no OR analysis, but the U-statistic takes any design.
+        summary["roc_ustat"] = _ustat(study.paired_ratings(), reference, alpha, tables)
+    if plan is not None and "planning" not in summary:
         raise AnalysisInputError(
             "--plan-readers needs confidence ratings (a 'rating' column) from 2+ readers in 2+ "
             "modalities: the plan uses this study's OR variance components of the AUC"
@@ -156,7 +191,11 @@ def analyze(
         summary["model"] = _model(study.ai, masks, alpha, tables, figures)
     elif masks is not None:
         raise AnalysisInputError("masks were given without AI outputs (ai_regions.csv)")
-    summary["notes"] = missing_statistics(study, summary)
+    summary["notes"] = (
+        missing_statistics(study, summary)
+        + list(study.crossing.notes if study.crossing else ())
+        + analysis_notes(summary)
+    )
     return Results(summary=summary, tables=tables, figures=figures, study=study)
 
 
@@ -192,6 +231,42 @@ def missing_statistics(study: StudyTables, summary: dict) -> list[str]:
     return notes
 
 
+SMALL_DDF = 5.0
+"""Below this random-reader denominator df the t quantile exceeds 2.57 (95%): say so."""
+
+
+def analysis_notes(summary: dict) -> list[str]:
+    """Caveats about statistics that were computed (small df, units taken as independent)."""
+    notes = []
+    design = summary["design"]
+    readers = len(design.get("crossed_readers", design["readers"]))
+    blocks = [
+        (f"reader-averaged {metric}", entry)
+        for metric, entry in summary.get("binary", {}).get("reader_average", {}).items()
+    ]
+    if "roc_mrmc" in summary and summary["roc_mrmc"].get("difference"):
+        blocks.append(("reader-averaged AUC", summary["roc_mrmc"]))
+    for label, entry in blocks:
+        df2 = entry["difference"].get("df2")
+        if df2 is not None and np.isfinite(df2) and df2 < SMALL_DDF:
+            notes.append(
+                f"{label}: the random-reader denominator df is {df2:.1f} (< {SMALL_DDF:g}; "
+                f"{readers} readers), so its interval is wide and its test has little power; "
+                "the fixed-reader result beside it (df = inf) is narrower but speaks for these "
+                "readers only"
+            )
+    for entry in summary.get("binary", {}).get("clustered_models", {}).values():
+        notes += entry["notes"]
+    ustat = summary.get("roc_mrmc", {}).get("u_statistic") or summary.get("roc_ustat")
+    if ustat and summary["design"]["units_per_case"] > 1:
+        notes.append(
+            "U-statistic (iMRMC) variance: it treats the "
+            f"{summary['design']['units_per_case']} units of a case as independent cases, as "
+            "iMRMC does; the case-clustered OR analysis is the one to report"
+        )
+    return notes
+
+
 def _binary(
     data: pd.DataFrame,
     reference: str,
@@ -199,7 +274,12 @@ def _binary(
     alpha: float,
     mcnemar_method: str,
     tables: dict,
+    *,
+    paired: pd.DataFrame,
+    crossed: pd.DataFrame | None,
 ) -> dict:
+    """Per-reader sensitivity/specificity from ``data`` (every read), McNemar tests from
+    ``paired`` (each reader's complete cases), reader averages from ``crossed``."""
     per_reader = binary.sensitivity_specificity(data, alpha=alpha)
     tables["sensitivity_specificity"] = per_reader
     entries = []
@@ -214,9 +294,9 @@ def _binary(
             }
         entries.append(entry)
     section: dict = {"per_reader": entries}
-    if test is None:
+    if test is None or paired.empty:
         return section
-    table = binary.mcnemar(data, reference=reference, test=test, method=mcnemar_method)
+    table = binary.mcnemar(paired, reference=reference, test=test, method=mcnemar_method)
     tables["mcnemar"] = table
     section["mcnemar"] = [
         {
@@ -231,7 +311,7 @@ def _binary(
         }
         for r in table.itertuples()
     ]
-    clustered = binary.clustered_mcnemar(data, reference=reference, test=test, alpha=alpha)
+    clustered = binary.clustered_mcnemar(paired, reference=reference, test=test, alpha=alpha)
     tables["clustered_comparison"] = clustered
     section["clustered"] = [
         {
@@ -248,8 +328,32 @@ def _binary(
         }
         for r in clustered.itertuples()
     ]
-    if data["reader"].nunique() >= 2:
-        section["reader_average"] = _reader_average(data, reference, alpha, tables)
+    if crossed is not None and crossed["reader"].nunique() >= 2:
+        section["reader_average"] = _reader_average(crossed, reference, alpha, tables)
+    return section
+
+
+def _clustered_models(
+    data: pd.DataFrame, reference: str, test: str, alpha: float, tables: dict
+) -> dict:
+    """GEE of sensitivity and specificity, cases as clusters (a sensitivity analysis)."""
+    from analysis.gee import METHOD, gee_binary
+
+    section, rows = {}, []
+    for metric in binary.METRICS:
+        try:
+            result = gee_binary(data, metric=metric, reference=reference, test=test, alpha=alpha)
+        except AnalysisInputError as exc:
+            section[metric] = {"method": METHOD, "models": [], "notes": [f"not fitted: {exc}"]}
+            continue
+        section[metric] = {
+            "method": METHOD,
+            "models": [result.to_dict()],
+            "notes": list(result.notes),
+        }
+        rows.append({k: v for k, v in vars(result).items() if k != "notes"})
+    if rows:
+        tables["clustered_models"] = pd.DataFrame(rows)
     return section
 
 
@@ -398,8 +502,17 @@ def _reading_time(
     return section
 
 
-def _roc_mrmc(data: pd.DataFrame, reference: str, covariance: str, alpha: float, tables: dict):
-    """OR analysis of the AUC (random and fixed readers/cases) and the DBM cross-check."""
+def _roc_mrmc(
+    data: pd.DataFrame,
+    reference: str,
+    covariance: str,
+    alpha: float,
+    tables: dict,
+    *,
+    ustat: bool = False,
+):
+    """OR analysis of the AUC (random and fixed readers/cases), the DBM cross-check and,
+    on request, the U-statistic variance."""
     from analysis.dbm import dbm_analysis
 
     result = or_analysis(
@@ -423,7 +536,34 @@ def _roc_mrmc(data: pd.DataFrame, reference: str, covariance: str, alpha: float,
             "variance_components": dbm.variance_components,
             "note": "equals OR with jackknife covariance; differs for DeLong or Obuchowski",
         }
+    if ustat:
+        section["u_statistic"] = _ustat(data, reference, alpha, tables)
     return section, result
+
+
+def _ustat(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> dict:
+    """Gallas's U-statistic variance of the reader-averaged AUC difference (first test)."""
+    from analysis.ustat import METHOD, ustat_difference
+
+    table = ustat_difference(data, rating="rating", reference=reference, alpha=alpha)
+    tables["roc_ustat"] = table
+    first = table[table["test"] == table["test"].iloc[0]]
+    return {
+        "method": METHOD,
+        "test": first["test"].iloc[0],
+        **{
+            r.method: {
+                "estimate": r.estimate,
+                "variance": r.variance,
+                "se": r.se,
+                "df": r.df,
+                "ci": _ci(r.ci_low, r.ci_high),
+                "t": r.t,
+                "p": r.p,
+            }
+            for r in first.itertuples()
+        },
+    }
 
 
 def _planning(result, alpha: float, plan: Plan, tables: dict) -> dict:

@@ -45,7 +45,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import AnalysisInputError
-from analysis.roc import clustered_cov, delong_cov, jackknife_auc
+from analysis.roc import clustered_cov, delong_cov, jackknife_auc, ustat_cov
 
 __all__ = [
     "COVARIANCES",
@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 FOMS = ("auc", "sensitivity", "specificity")
-COVARIANCES = ("jackknife", "delong", "obuchowski")
+COVARIANCES = ("jackknife", "delong", "obuchowski", "unbiased")
 METHOD = "Obuchowski-Rockette, Hillis df"
 RANDOM = "random readers, random cases"
 FIXED_READERS = "fixed readers, random cases"
@@ -340,6 +340,8 @@ def fom_covariance(prepared: MRMCData, fom: str, covariance: str) -> tuple[np.nd
     scores = prepared.ratings.reshape(t * r, n)
     if covariance == "delong":
         theta, cov = delong_cov(prepared.truth, scores)
+    elif covariance == "unbiased":
+        theta, cov = ustat_cov(prepared.truth, scores, "unbiased")
     else:
         theta, cov = clustered_cov(prepared.truth, scores, prepared.case_codes)
     return theta.reshape(t, r), cov
@@ -831,9 +833,9 @@ def _degenerate_notes(
             + ": F, p and df are undefined there"
         )
     units_per_case = ratings.shape[2] / prepared.n_cases
-    if covariance == "delong" and units_per_case > 1:
+    if covariance in ("delong", "unbiased") and units_per_case > 1:
         notes.append(
-            "covariance 'delong' treats units as independent although cases hold "
+            f"covariance {covariance!r} treats units as independent although cases hold "
             f"{units_per_case:g} units on average; prefer 'jackknife' or 'obuchowski'"
         )
     if r == 1:
@@ -879,7 +881,11 @@ def or_analysis(
         case (all its units) out; for binary FOMs over the cases that hold positive
         (sensitivity) or negative (specificity) units only. ``"delong"`` (AUC only): DeLong et
         al. 1988, units taken as independent. ``"obuchowski"`` (AUC only): Obuchowski 1997,
-        units clustered within cases; equals DeLong with one unit per case.
+        units clustered within cases; equals DeLong with one unit per case. ``"unbiased"``
+        (AUC only): Gallas's (2006) U-statistic covariance, units taken as independent
+        (MRMCaov's ``cov = unbiased``; iMRMC's "BDG" moments); with it the random-reader
+        variance of the difference is iMRMC's unbiased total variance whenever
+        Cov2 >= Cov3 (see :func:`analysis.ustat.ustat_difference`).
     reference : modality label, optional
         Differences are ``test - reference``; default the first modality in order of
         appearance.

@@ -44,6 +44,15 @@ REFERENCES = {
     "dice": "Dice LR (1945). Ecology 26:297-302.",
     "planning": "Hillis SL, Obuchowski NA, Berbaum KS (2011). Power estimation for multireader "
     "ROC methods. Acad Radiol 18:129-142.",
+    "gallas06": "Gallas BD (2006). One-shot estimate of MRMC variance: AUC. Acad Radiol "
+    "13:353-362.",
+    "gallas09": "Gallas BD, Bandos A, Samuelson FW, Wagner RF (2009). A framework for "
+    "random-effects ROC analysis: biases with the bootstrap and other variance estimators. "
+    "Commun Stat Theory Methods 38:2586-2603.",
+    "genders": "Genders TSS, Spronk S, Stijnen T, et al. (2012). Methods for calculating "
+    "sensitivity and specificity of clustered data: a tutorial. Radiology 265:910-916.",
+    "liang": "Liang KY, Zeger SL (1986). Longitudinal data analysis using generalized linear "
+    "models. Biometrika 73:13-22.",
     "chen": "Chen W, Wu J, Wei R, et al. (2022). Improving the diagnosis of acute ischemic "
     "stroke on non-contrast CT using deep learning: a multicenter study. Insights Imaging "
     "13:184 (the design reproduced here).",
@@ -74,7 +83,10 @@ def _p(value: float | None) -> str:
 
 
 def _p_is(value: float | None) -> str:
-    text = _p(value)
+    return _p_is_text(_p(value))
+
+
+def _p_is_text(text: str) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
@@ -83,10 +95,19 @@ def _estimate_ci(entry: dict) -> str:
 
 
 def table2(results: Results) -> pd.DataFrame:
-    """The paper's Table 2: per reader and on average, reference vs test, with p values."""
+    """The paper's Table 2: per reader and on average, reference vs test, with p values;
+    the last row is the footnote naming the tests."""
+    frame, footnote = _table2_parts(results)
+    if footnote:
+        frame = pd.concat([frame, pd.DataFrame([{frame.columns[0]: footnote}])]).fillna("")
+    return frame.reset_index(drop=True)
+
+
+def _table2_parts(results: Results) -> tuple[pd.DataFrame, str]:
+    """Table 2's rows and its footnote (empty without a comparison)."""
     s = results.summary
     if "binary" not in s:
-        return pd.DataFrame()
+        return pd.DataFrame(), ""
     reference, test = s["reference"], s["test"]
     modalities = [reference] + ([test] if test else [])
     per = {(e["reader"], e["modality"]): e for e in s["binary"]["per_reader"]}
@@ -98,10 +119,11 @@ def table2(results: Results) -> pd.DataFrame:
         for metric in ("sensitivity", "specificity"):
             row = {"": f"  {metric.capitalize()}"}
             for m in modalities:
-                row[m] = _estimate_ci(per[(reader, m)][metric])
+                entry = per.get((reader, m), {}).get(metric)
+                row[m] = _estimate_ci(entry) if entry else "–"
             if test:
-                row["p"] = _p(mc[(reader, metric)]["p"])
-                row["p (clustered)"] = _p(cl[(reader, metric)]["p"])
+                row["p"] = _p(mc.get((reader, metric), {}).get("p"))
+                row["p (clustered)"] = _p(cl.get((reader, metric), {}).get("p"))
             rows.append(row)
     average = s["binary"].get("reader_average")
     if average:
@@ -121,16 +143,93 @@ def table2(results: Results) -> pd.DataFrame:
                 e = icc[basis][m]
                 row[m] = f"{_fmt(e['icc'])} ({_fmt(e['ci'][0])}, {_fmt(e['ci'][1])})"
             rows.append(row)
-    if test:
+    footnote = ""
+    if test and s["binary"].get("mcnemar"):
         method = s["binary"]["mcnemar"][0]["method"]
-        rows.append(
-            {
-                "": f"p: {method} per reader (units treated as independent, as in the paper); "
-                "for the averages, Obuchowski-Rockette with the case jackknife and Hillis df. "
-                "p (clustered): Durkalski's clustered McNemar test, cases as clusters."
-            }
+        footnote = (
+            f"p: {method} per reader (units treated as independent, as in the paper); "
+            "for the averages, Obuchowski-Rockette with the case jackknife and Hillis df. "
+            "p (clustered): Durkalski's clustered McNemar test, cases as clusters."
         )
-    return pd.DataFrame(rows).fillna("").rename(columns={"": "reader / measure"})
+    return pd.DataFrame(rows).fillna("").rename(columns={"": "reader / measure"}), footnote
+
+
+ANALYSIS_LABELS = {
+    "random readers, random cases": "random readers and cases (OR, Hillis df)",
+    "fixed readers, random cases": "fixed readers, random cases",
+    "random readers, fixed cases": "random readers, fixed cases",
+}
+
+
+def _difference_cells(entry: dict, df: float | None) -> dict[str, str]:
+    """Estimate (CI), denominator df (``∞`` for a normal/chi-square reference) and p."""
+    ci = entry.get("ci") or [None, None]
+    return {
+        "difference (CI)": f"{_fmt(entry['estimate'])} ({_fmt(ci[0])}, {_fmt(ci[1])})",
+        "df (denominator)": "∞" if df is None else _fmt(df, 1),
+        "p": _p(entry.get("p")),
+    }
+
+
+def comparisons(results: Results) -> pd.DataFrame:
+    """Every primary comparison (test - reference) with random and fixed readers side by side.
+
+    Reader-averaged sensitivity and specificity, and the reader-averaged AUC: random readers
+    and cases (the generalisable result), fixed readers (these readers, random cases;
+    chi-square, df ``∞``) and fixed cases, each with its denominator df; the U-statistic
+    variance and the clustered models where they were computed.
+    """
+    s = results.summary
+    if not s.get("test"):
+        return pd.DataFrame()
+    blocks = [
+        (metric.capitalize(), entry)
+        for metric, entry in s.get("binary", {}).get("reader_average", {}).items()
+    ]
+    roc = s.get("roc_mrmc")
+    if roc and roc.get("difference"):
+        blocks.append(("AUC", roc))
+    elif "roc_ustat" in s:
+        blocks.append(("AUC", {"u_statistic": s["roc_ustat"]}))
+    rows = []
+    for label, entry in blocks:
+        variants = (
+            [("random readers, random cases", entry["difference"])] if "difference" in entry else []
+        )
+        variants += [
+            (entry[k]["analysis"], entry[k])
+            for k in ("fixed_readers", "fixed_cases")
+            if entry.get(k)
+        ]
+        for name, diff in variants:
+            df = diff.get("df2")
+            rows.append(
+                {"comparison": label, "analysis": ANALYSIS_LABELS[name]}
+                | _difference_cells(diff, df if name != "fixed readers, random cases" else None)
+            )
+        for method in ("unbiased", "mle"):
+            ustat = entry.get("u_statistic", {}).get(method)
+            if ustat:
+                rows.append(
+                    {"comparison": label, "analysis": f"U-statistic ({method}), as iMRMC"}
+                    | _difference_cells(
+                        ustat, ustat["df"] if math.isfinite(ustat["df"] or math.inf) else None
+                    )
+                )
+    for metric, entry in s.get("binary", {}).get("clustered_models", {}).items():
+        for model in entry.get("models", []):
+            rows.append(
+                {"comparison": metric.capitalize(), "analysis": model["label"]}
+                | _difference_cells(model["difference"], None)
+            )
+    if not rows:
+        return pd.DataFrame()
+    # Each comparison's rows together (the GEE rows join their metric).
+    frame = pd.DataFrame(rows)
+    order = {label: i for i, label in enumerate(pd.unique(frame["comparison"]))}
+    return frame.iloc[np.argsort(frame["comparison"].map(order), kind="stable")].reset_index(
+        drop=True
+    )
 
 
 def table3(results: Results) -> pd.DataFrame:
@@ -171,7 +270,7 @@ def methods_text(results: Results) -> list[str]:
             "(calls of 0 among truth-negative units) per reader and modality, pooled over "
             "cases, with exact Clopper-Pearson intervals [clopper]."
         )
-        if "mcnemar" in s["binary"]:
+        if s["binary"].get("mcnemar"):
             method = s["binary"]["mcnemar"][0]["method"]
             out.append(
                 f"Per-reader comparison between modalities: {method} "
@@ -181,6 +280,18 @@ def methods_text(results: Results) -> list[str]:
                 "comparison beside it is Durkalski's clustered McNemar test with cases as "
                 "clusters [durkalski] and a ratio-estimator interval of the difference "
                 "[obuchowski98]; prefer it, since units of one patient are correlated."
+            )
+        if "clustered_models" in s["binary"]:
+            out.append(
+                "Sensitivity analysis of the clustered binary outcomes [genders]: per metric a "
+                "logistic GEE of correct calls on modality and reader, exchangeable working "
+                "correlation within each case (all reads of its units), robust sandwich "
+                "covariance [liang]; the modality odds ratio with a Wald interval, and the "
+                "model-based difference (mean predicted probability over the observed reads "
+                "with modality set to test minus reference) with a delta-method interval. "
+                "Readers are fixed: it generalises over patients for these readers, like the "
+                "fixed-reader OR analysis; the random-reader OR analysis is the one that "
+                "generalises to other readers."
             )
         if "reader_average" in s["binary"]:
             out.append(
@@ -216,9 +327,19 @@ def methods_text(results: Results) -> list[str]:
             f"MRMC ROC: trapezoidal (Wilcoxon) AUC of the confidence ratings; "
             f"Obuchowski-Rockette model with {roc.get('covariance', 'jackknife')} covariance "
             "and Hillis denominator degrees of freedom for random readers and random cases, "
-            "with fixed-reader and fixed-case analyses [or, hillis]; DeLong [delong] or "
-            "Obuchowski's clustered covariance [obuchowski97] on request; the DBM "
-            "pseudo-value ANOVA as a cross-check [dbm]."
+            "with fixed-reader and fixed-case analyses [or, hillis]; DeLong [delong], "
+            "Obuchowski's clustered covariance [obuchowski97] or Gallas's unbiased "
+            "U-statistic covariance [gallas06] on request; the DBM pseudo-value ANOVA as a "
+            "cross-check [dbm]."
+        )
+    if "u_statistic" in s.get("roc_mrmc", {}) or "roc_ustat" in s:
+        out.append(
+            "U-statistic variance of the reader-averaged AUC difference [gallas06]: unbiased "
+            "(iMRMC's BDG; MRMCaov's cov = unbiased) and MLE (the ideal bootstrap, biased "
+            "upwards) [gallas09], with Hillis df from the unbiased OR covariances [hillis] "
+            "(an incomplete or split-plot design: the unbiased variance over the pairs each "
+            "reader read, normal reference); units are taken as independent cases, as iMRMC "
+            "does."
         )
     if "planning" in s:
         out.append(
@@ -255,7 +376,11 @@ def write_xlsx(results: Results, path: Path) -> Path:
     from openpyxl.utils import get_column_letter
 
     with atomic_output(path) as temporary, pd.ExcelWriter(temporary, engine="openpyxl") as writer:
-        for name, frame in (("Table 2", table2(results)), ("Table 3", table3(results))):
+        for name, frame in (
+            ("Table 2", table2(results)),
+            ("Table 3", table3(results)),
+            ("Comparisons", comparisons(results)),
+        ):
             if not frame.empty:
                 frame.to_excel(writer, sheet_name=name, index=False)
         methods = pd.DataFrame({"methods": methods_text(results)})
@@ -263,8 +388,7 @@ def write_xlsx(results: Results, path: Path) -> Path:
             frame.to_excel(writer, sheet_name=_sheet_name(name), index=False)
         methods.to_excel(writer, sheet_name="methods", index=False)
         if results.summary.get("notes"):
-            notes = pd.DataFrame({"not computed": results.summary["notes"]})
-            notes.to_excel(writer, sheet_name="not computed", index=False)
+            _notes_frame(results).to_excel(writer, sheet_name="notes", index=False)
         for sheet in writer.book.worksheets:
             for i, column in enumerate(sheet.iter_cols(max_row=min(sheet.max_row, 60)), start=1):
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
@@ -272,9 +396,23 @@ def write_xlsx(results: Results, path: Path) -> Path:
     return path
 
 
-def _html_table(frame: pd.DataFrame, digits: int = 4) -> str:
+def _notes_frame(results: Results) -> pd.DataFrame:
+    """The notes, each marked ``not computed`` (a statistic is missing) or ``caveat``."""
+    from analysis.analyze import missing_statistics
+
+    s = results.summary
+    missing = set(missing_statistics(results.study, s)) if results.study is not None else set()
+    return pd.DataFrame(
+        {
+            "kind": ["not computed" if n in missing else "caveat" for n in s.get("notes", ())],
+            "note": list(s.get("notes", ())),
+        }
+    )
+
+
+def _html_table(frame: pd.DataFrame, digits: int = 4, classes: str = "t") -> str:
     return frame.to_html(
-        index=False, border=0, classes="t", na_rep="–", float_format=lambda v: f"{v:.{digits}g}"
+        index=False, border=0, classes=classes, na_rep="–", float_format=lambda v: f"{v:.{digits}g}"
     )
 
 
@@ -290,6 +428,13 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         "table.t{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}"
         "table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+        # The paper's layout: estimate and CI on one line, numbers right-aligned, the label
+        # column as narrow as its longest label (no percentage width: that stretches tables).
+        "table.paper td,table.paper th{white-space:nowrap;text-align:right}"
+        "table.paper td:first-child,table.paper th:first-child{text-align:left}"
+        "table.labels2 td:nth-child(2),table.labels2 th:nth-child(2){text-align:left}"
+        "table.paper{font-variant-numeric:tabular-nums}"
+        "p.foot{font-size:0.85em;color:#555;max-width:900px}"
         "figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}"
         "img{max-width:100%}</style></head><body>",
         "<h1>Reader study report</h1>",
@@ -298,11 +443,21 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
         f"{design['cases']} cases, {design['units']} units ({design['positive_units']} positive). "
         f"Schema {html.escape(s['schema'])}.</p>",
     ]
-    t2, t3 = table2(results), table3(results)
+    (t2, footnote), t3, both = _table2_parts(results), table3(results), comparisons(results)
     if not t2.empty:
-        parts += ["<h2>Table 2. Reader performance</h2>", _html_table(t2)]
+        parts += ["<h2>Table 2. Reader performance</h2>", _html_table(t2, classes="t paper")]
+        if footnote:
+            parts.append(f"<p class='foot'>{html.escape(footnote)}</p>")
     if not t3.empty:
-        parts += ["<h2>Table 3. Average time per case</h2>", _html_table(t3)]
+        parts += ["<h2>Table 3. Average time per case</h2>", _html_table(t3, classes="t paper")]
+    if not both.empty:
+        parts += [
+            "<h2>Primary comparisons: random and fixed readers</h2>",
+            _html_table(both, classes="t paper labels2"),
+            "<p class='foot'>Random readers and cases generalise to other readers and cases; "
+            "fixed readers to other cases read by these readers only (chi-square, df = ∞); "
+            "fixed cases to other readers of these cases.</p>",
+        ]
     if figures:
         parts.append("<h2>Figures</h2>")
         for name, (caption, png) in figures.items():
@@ -313,8 +468,12 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
                 "</figcaption></figure>"
             )
     if s.get("notes"):
-        parts.append("<h2>Not computed</h2><ul>")
-        parts += [f"<li>{html.escape(note)}</li>" for note in s["notes"]]
+        parts.append("<h2>Notes</h2><ul>")
+        parts += [
+            f"<li>{'Not computed: ' if row.kind == 'not computed' else ''}"
+            f"{html.escape(row.note)}</li>"
+            for row in _notes_frame(results).itertuples()
+        ]
         parts.append("</ul>")
     parts.append("<h2>Tables</h2>")
     for name, frame in results.tables.items():
@@ -398,5 +557,27 @@ def summary_lines(results: Results) -> list[str]:
                 f"{_fmt(s['model']['precision'])}, recall {_fmt(s['model']['recall'])} (pooled)"
             )
         lines.append(line)
-    lines += [f"not computed: {note}" for note in s.get("notes", ())]
+    for metric, entry in s.get("binary", {}).get("clustered_models", {}).items():
+        for model in entry["models"]:
+            odds = model["odds_ratio"]
+            lines.append(
+                f"{metric} GEE odds ratio {test} vs {reference}: {_fmt(odds['estimate'], 2)} "
+                f"({_fmt(odds['ci'][0], 2)}, {_fmt(odds['ci'][1], 2)}), {_p_is(odds['p'])} "
+                f"(cases as clusters, working correlation {_fmt(model['working_correlation'])})"
+            )
+    both = comparisons(results)
+    for label, rows in both.groupby("comparison", sort=False) if not both.empty else ():
+        lines.append(
+            f"{label} difference by analysis: "
+            + "; ".join(
+                f"{r['analysis']} {r['difference (CI)']}, df {r['df (denominator)']}, "
+                f"{_p_is_text(r['p'])}"
+                for _, r in rows.iterrows()
+            )
+        )
+    notes = _notes_frame(results)
+    lines += [
+        f"{'not computed' if row.kind == 'not computed' else 'note'}: {row.note}"
+        for row in notes.itertuples()
+    ]
     return lines

@@ -16,6 +16,12 @@ Obuchowski NA (1997). Nonparametric analysis of clustered ROC curve data. Biomet
 
 Hanley JA, McNeil BJ (1982). The meaning and use of the area under a receiver operating
 characteristic (ROC) curve. Radiology 143:29-36.
+
+Gallas BD (2006). One-shot estimate of MRMC variance: AUC. Acad Radiol 13:353-362.
+
+Gallas BD, Bandos A, Samuelson FW, Wagner RF (2009). A framework for random-effects ROC
+analysis: biases with the bootstrap and other variance estimators. Commun Stat Theory Methods
+38:2586-2603.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ __all__ = [
     "jackknife_auc",
     "placements",
     "roc_curve",
+    "success_moments",
+    "unbiased_cov",
+    "ustat_cov",
 ]
 
 AUC_CI_METHODS = ("obuchowski", "delong")
@@ -241,6 +250,147 @@ def clustered_cov(truth: object, scores: object, cluster: object) -> tuple[np.nd
     s01 = i01 / ((i01 - 1) * n0) * (b @ b.T)
     s11 = k / (k - 1) * (a @ b.T)
     return pl.auc, s10 / n1 + s01 / n0 + (s11 + s11.T) / (n1 * n0)
+
+
+USTAT_METHODS = ("unbiased", "mle")
+
+_KERNEL_CHUNK = 4_000_000
+"""Kernel values (rows x negatives x positives) built at once by :func:`success_moments`."""
+
+
+@dataclass(frozen=True)
+class SuccessMoments:
+    """Sums of products of the success kernel ``s_k(i, j)`` of score rows ``k`` and ``l``.
+
+    ``s_k(i, j)`` is 1 when row k scores positive unit j above negative unit i, 1/2 on a tie,
+    else 0; its mean over all (i, j) is the AUC. Each matrix is rows x rows:
+    ``same_ij[k, l] = sum_ij s_k(i,j) s_l(i,j)``, ``same_i = sum_i R_k(i) R_l(i)`` with
+    ``R_k(i) = sum_j s_k(i, j)``, ``same_j = sum_j C_k(j) C_l(j)`` with
+    ``C_k(j) = sum_i s_k(i, j)``, ``total = T_k T_l`` with ``T_k = sum_ij s_k(i, j)``
+    (``sums``): the sums over pairs of kernel terms that share both units, the negative,
+    the positive, or any. Gallas's (2006) moments are these sums with the shared-unit
+    patterns made exact.
+    """
+
+    same_ij: np.ndarray
+    same_i: np.ndarray
+    same_j: np.ndarray
+    total: np.ndarray
+    sums: np.ndarray
+    n0: int
+    n1: int
+
+    @property
+    def auc(self) -> np.ndarray:
+        """Mean kernel per row: the AUC (or the contrast of AUCs)."""
+        return self.sums / (self.n0 * self.n1)
+
+    def contrast(self, weights: np.ndarray) -> SuccessMoments:
+        """The same sums for the kernels ``sum_k weights[g, k] s_k``, one per row g."""
+        w = np.atleast_2d(weights)
+        return SuccessMoments(
+            *(w @ m @ w.T for m in (self.same_ij, self.same_i, self.same_j, self.total)),
+            sums=w @ self.sums,
+            n0=self.n0,
+            n1=self.n1,
+        )
+
+    def distinct_product(self) -> np.ndarray:
+        """``sum over i != i', j != j'`` of ``s_k(i, j) s_l(i', j')`` (inclusion-exclusion)."""
+        return self.total - self.same_i - self.same_j + self.same_ij
+
+    def bootstrap_second_moment(self) -> np.ndarray:
+        """``E*[s_k(I, J) s_l(I', J')]`` averaged over the positions of a resample of n0
+        negatives and n1 positives drawn with replacement (the V-statistic moments)."""
+        n0, n1 = float(self.n0), float(self.n1)
+        return (
+            self.same_ij / (n0 * n1)
+            + (n1 - 1) * self.same_i / (n0 * n1**2)
+            + (n0 - 1) * self.same_j / (n0**2 * n1)
+            + (n0 - 1) * (n1 - 1) * self.total / (n0**2 * n1**2)
+        ) / (n0 * n1)
+
+
+def success_moments(
+    truth: object, scores: object, read: np.ndarray | None = None
+) -> SuccessMoments:
+    """:class:`SuccessMoments` of every score row (O(rows^2 n0 n1): the pairs are built).
+
+    ``read`` (rows x units, boolean), when given, marks the units each row's reader rated:
+    the kernel of a row is 0 on every pair with an unread unit (its scores are ignored), so
+    the sums run over the pairs that row actually has (an incomplete or split-plot design).
+    """
+    positive = _as_truth(truth)
+    x, _ = _as_scores(scores, positive.size)
+    _check_both_classes(positive)
+    neg, pos = x[:, ~positive], x[:, positive]
+    k, n0, n1 = x.shape[0], neg.shape[1], pos.shape[1]
+    if read is None:
+        pl = _placements(positive, x, stats.rankdata(x, axis=1))
+        rows = n1 * pl.v01  # R_k(i): positives above negative i
+        cols = n0 * pl.v10  # C_k(j): negatives below positive j
+    else:
+        read = np.asarray(read, dtype=bool)
+        if read.shape != x.shape:
+            raise ValueError(f"read must have the scores' shape {x.shape}, got {read.shape}")
+        read_neg, read_pos = read[:, ~positive].astype(float), read[:, positive].astype(float)
+        rows, cols = np.zeros((k, n0)), np.zeros((k, n1))
+    same_ij = np.zeros((k, k))
+    step = max(1, _KERNEL_CHUNK // max(1, k * n1))
+    for start in range(0, n0, step):
+        block = neg[:, start : start + step, None]
+        kernel = 0.5 * (np.sign(pos[:, None, :] - block) + 1.0)
+        if read is not None:
+            kernel *= read_neg[:, start : start + step, None] * read_pos[:, None, :]
+            rows[:, start : start + step] = kernel.sum(axis=2)
+            cols += kernel.sum(axis=1)
+        flat = kernel.reshape(k, -1)
+        same_ij += flat @ flat.T
+    sums = rows.sum(axis=1)
+    return SuccessMoments(
+        same_ij=same_ij,
+        same_i=rows @ rows.T,
+        same_j=cols @ cols.T,
+        total=np.outer(sums, sums),
+        sums=sums,
+        n0=n0,
+        n1=n1,
+    )
+
+
+def ustat_cov(
+    truth: object, scores: object, method: str = "unbiased"
+) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs and their covariance over case sampling from Gallas's U-statistic moments.
+
+    Units are independent cases, negatives and positives sampled separately (as iMRMC and
+    MRMCaov's ``cov = unbiased``). ``"unbiased"``: ``Cov(A_k, A_l) = A_k A_l - M_kl`` with
+    ``M_kl = sum_{i != i', j != j'} s_k(i,j) s_l(i',j') / (n0 (n0-1) n1 (n1-1))``, the
+    unbiased estimate of ``E A_k E A_l`` (Gallas 2006); it can be negative.
+    ``"mle"``: the same moments taken over the empirical distribution, which is the exact
+    (ideal) bootstrap covariance, resampling negatives and positives with replacement
+    (Gallas et al. 2009); it is biased (too large) by the case-sampling terms.
+    """
+    if method not in USTAT_METHODS:
+        raise ValueError(f"method must be one of {USTAT_METHODS}, got {method!r}")
+    mom = success_moments(truth, scores)
+    theta = mom.auc
+    if method == "mle":
+        return theta, mom.bootstrap_second_moment() - np.outer(theta, theta)
+    return theta, unbiased_cov(mom)
+
+
+def unbiased_cov(moments: SuccessMoments) -> np.ndarray:
+    """The unbiased U-statistic covariance of the AUCs behind ``moments`` (see
+    :func:`ustat_cov`)."""
+    n0, n1 = moments.n0, moments.n1
+    if n0 < 2 or n1 < 2:
+        raise AnalysisInputError(
+            "the unbiased U-statistic variance needs 2+ negative and 2+ positive units, got "
+            f"{n0} and {n1}"
+        )
+    distinct = moments.distinct_product() / (n0 * (n0 - 1) * n1 * (n1 - 1))
+    return np.outer(moments.auc, moments.auc) - distinct
 
 
 def jackknife_auc(

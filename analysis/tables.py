@@ -7,7 +7,7 @@ the table, the rule, the offending rows and the fix, so that a coordinator can a
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,32 @@ _SHOWN = 5  # offending items quoted in one message
 
 
 @dataclass(frozen=True)
+class Crossing:
+    """How far a study is from fully crossed (every reader reads every unit in every modality).
+
+    A case is *complete for a reader* when the reader rated every truth unit of it in every
+    modality. The rules (documented in docs/analysis.md):
+
+    - per-reader statistics use every read;
+    - per-reader paired comparisons (McNemar, clustered McNemar) use the cases complete for
+      that reader (``paired``);
+    - multi-reader crossed analyses (reader averages, ICC, clinical views, MRMC ROC) use the
+      cases complete for every reader (``complete_cases``) among the readers who completed
+      at least one case (``crossed_readers``): the complete-case rule for a reader who
+      missed some cases. When no case is complete for every such reader (readers read
+      different case subsets: a split-plot or otherwise unbalanced design), those analyses
+      are not computed and ``notes`` say why.
+    """
+
+    fully_crossed: bool
+    complete_cases: tuple[str, ...]
+    crossed_readers: tuple[str, ...]
+    paired: pd.DataFrame | None
+    """(reader, case) pairs complete for that reader; None when fully crossed."""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StudyTables:
     """Validated tables of one study; ``ratings`` carries the ``truth`` of each row."""
 
@@ -34,6 +60,40 @@ class StudyTables:
     ai: pd.DataFrame | None = None
     modalities: tuple[str, ...] = ()
     readers: tuple[str, ...] = ()
+    crossing: Crossing | None = None
+
+    @property
+    def fully_crossed(self) -> bool:
+        return self.crossing is None or self.crossing.fully_crossed
+
+    def crossed(self) -> StudyTables | None:
+        """The study restricted to its complete cases and crossed readers (itself when fully
+        crossed; None when no case is complete for every reader)."""
+        if self.fully_crossed:
+            return self
+        cx = self.crossing
+        if not cx.complete_cases:
+            return None
+        keep = self.ratings["case"].isin(cx.complete_cases) & self.ratings["reader"].isin(
+            cx.crossed_readers
+        )
+        truth = self.truth[self.truth["case"].isin(cx.complete_cases)].reset_index(drop=True)
+        return replace(
+            self,
+            ratings=self.ratings[keep].reset_index(drop=True),
+            truth=truth,
+            readers=cx.crossed_readers,
+            crossing=Crossing(True, cx.complete_cases, cx.crossed_readers, None),
+        )
+
+    def paired_ratings(self) -> pd.DataFrame:
+        """Each reader's reads of the cases that reader completed in every modality."""
+        if self.fully_crossed:
+            return self.ratings
+        pairs = self.crossing.paired
+        keys = pd.MultiIndex.from_frame(self.ratings[["reader", "case"]])
+        keep = keys.isin(pd.MultiIndex.from_frame(pairs[["reader", "case"]]))
+        return self.ratings[keep].reset_index(drop=True)
 
     @property
     def has_calls(self) -> bool:
@@ -314,38 +374,74 @@ def validate_ratings(
             "every rated unit needs a truth"
         )
     merged["truth"] = merged["truth"].astype(np.int8)
-    _check_fully_crossed(merged, truth)
     rank = merged["modality"].map({m: i for i, m in enumerate(modalities)})
     merged = merged.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
     return merged, truth, modalities
 
 
-def _check_fully_crossed(ratings: pd.DataFrame, truth: pd.DataFrame) -> None:
-    """Every reader reads every truth unit in every modality (the OR/DBM designs need it)."""
-    expected = len(truth)
-    counts = ratings.groupby(["reader", "modality"], sort=False).size()
-    readers, modalities = ratings["reader"].unique(), ratings["modality"].unique()
-    problems = []
-    truth_keys = pd.MultiIndex.from_frame(truth[["case", "unit"]])
-    for reader in readers:
-        for modality in modalities:
-            n = int(counts.get((reader, modality), 0))
-            if n == expected:
-                continue
-            rows = ratings[(ratings["reader"] == reader) & (ratings["modality"] == modality)]
-            read = pd.MultiIndex.from_frame(rows[["case", "unit"]])
-            missing = truth_keys.difference(read)
-            cases = pd.unique(missing.get_level_values(0))
-            problems.append(
-                f"reader {reader}, modality {modality}: {len(missing)} unit(s) of "
-                f"{len(cases)} case(s) not read (cases {_quote(cases)})"
-            )
-    if problems:
-        raise AnalysisInputError(
-            "ratings are not fully crossed: "
-            + "; ".join(problems[:_SHOWN])
-            + (f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else "")
+def crossing(ratings: pd.DataFrame, truth: pd.DataFrame) -> Crossing:
+    """Describe the design against full crossing (see :class:`Crossing` for the rules)."""
+    readers = tuple(pd.unique(ratings["reader"]))
+    modalities = ratings["modality"].nunique()
+    if len(ratings) == len(readers) * modalities * len(truth):
+        cases = tuple(pd.unique(truth["case"]))
+        return Crossing(True, cases, readers, None)
+    units = truth.groupby("case", sort=False).size()
+    reads = ratings.groupby(["reader", "case"], sort=False).size().rename("reads").reset_index()
+    reads["complete"] = (
+        reads["reads"].to_numpy() == modalities * units.loc[reads["case"]].to_numpy()
+    )
+    paired = reads.loc[reads["complete"], ["reader", "case"]].reset_index(drop=True)
+    crossed_readers = tuple(r for r in readers if (paired["reader"] == r).any())
+    per_case = paired[paired["reader"].isin(crossed_readers)].groupby("case", sort=False).size()
+    complete = tuple(c for c in units.index if per_case.get(c, 0) == len(crossed_readers))
+    notes = [_missing_reads(ratings, truth, units)]
+    dropped = [r for r in readers if r not in crossed_readers]
+    if dropped:
+        notes.append(
+            f"reader(s) {_quote(dropped)} completed no case in every modality: left out of the "
+            "paired and crossed analyses (their own sensitivity and specificity are reported)"
         )
+    if complete:
+        notes.append(
+            f"complete-case rule: the crossed analyses (reader averages, ICC, clinical views, "
+            f"MRMC ROC) use the {len(complete)} of {len(units)} cases that every reader "
+            f"({len(crossed_readers)}) read in full in every modality; McNemar tests use each "
+            "reader's own complete cases; per-reader sensitivity, specificity and the GEE use "
+            "every read"
+        )
+    else:
+        notes.append(
+            "readers read different case subsets (a split-plot or unbalanced design): no case "
+            "was read in full by every reader in every modality, so the reader averages, ICC, "
+            "clinical views and MRMC ROC analysis are not computed (the split-plot OR analysis "
+            "of Obuchowski 2012 is not implemented); per-reader sensitivity, specificity and "
+            "McNemar tests (each reader's complete cases), the GEE (--gee) and the U-statistic "
+            "variance of the AUC difference (--ustat, any design) are"
+        )
+    return Crossing(False, complete, crossed_readers, paired, tuple(notes))
+
+
+def _missing_reads(ratings: pd.DataFrame, truth: pd.DataFrame, units: pd.Series) -> str:
+    """One line naming, per reader and modality, the cases not read in full."""
+    readers, modalities = pd.unique(ratings["reader"]), pd.unique(ratings["modality"])
+    grid = pd.MultiIndex.from_product([readers, modalities, units.index])
+    counts = ratings.groupby(["reader", "modality", "case"], sort=False).size()
+    got = counts.reindex(grid, fill_value=0).to_numpy()
+    short = got < np.tile(units.to_numpy(), len(readers) * len(modalities))
+    problems = []
+    for block, (reader, modality) in enumerate((r, m) for r in readers for m in modalities):
+        mask = short[block * len(units) : (block + 1) * len(units)]
+        if mask.any():
+            problems.append(
+                f"reader {reader}, modality {modality}: {int(mask.sum())} case(s) not read in "
+                f"full ({_quote(units.index[mask])})"
+            )
+    return (
+        "the design is not fully crossed: "
+        + "; ".join(problems[:_SHOWN])
+        + (f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else "")
+    )
 
 
 def validate_times(times: pd.DataFrame) -> pd.DataFrame:
@@ -447,6 +543,7 @@ def load_study_tables(
         ai=validate_ai(ai, truth) if ai is not None else None,
         modalities=modalities,
         readers=tuple(pd.unique(ratings["reader"])),
+        crossing=crossing(ratings, truth),
     )
 
 

@@ -13,6 +13,7 @@ class Covariance(StrEnum):
     jackknife = "jackknife"
     delong = "delong"
     obuchowski = "obuchowski"
+    unbiased = "unbiased"
 
 
 class McNemarMethod(StrEnum):
@@ -100,7 +101,8 @@ def analyze_command(
         Covariance,
         typer.Option(
             help="Covariance of the OR analysis of AUC: case jackknife, "
-            "DeLong (units independent) or Obuchowski (units clustered in cases)."
+            "DeLong (units independent), Obuchowski (units clustered in cases) or unbiased "
+            "(Gallas's U-statistic, units independent; MRMCaov's cov = unbiased)."
         ),
     ] = Covariance.jackknife,
     mcnemar: Annotated[
@@ -130,6 +132,22 @@ def analyze_command(
     figures: Annotated[
         bool, typer.Option(help="Draw the figures of report.html (matplotlib).")
     ] = True,
+    ustat: Annotated[
+        bool,
+        typer.Option(
+            "--ustat",
+            help="Add Gallas's U-statistic variance of the AUC difference (unbiased and MLE, "
+            "as iMRMC reports them; units as independent cases).",
+        ),
+    ] = False,
+    gee: Annotated[
+        bool,
+        typer.Option(
+            "--gee",
+            help="Add the clustered-binary sensitivity analysis: logistic GEE of sensitivity "
+            "and specificity with cases as clusters (modality odds ratio and difference).",
+        ),
+    ] = False,
 ) -> None:
     """Analyse a reader study: the paper's statistics, MRMC ROC and reports.
 
@@ -162,6 +180,8 @@ def analyze_command(
                 out=out,
                 plan=(plan_readers, plan_effect, plan_power) if plan_readers is not None else None,
                 figures=figures,
+                ustat=ustat,
+                gee=gee,
             )
     except (AnalysisInputError, ValueError) as exc:
         raise ReaderStudyError(str(exc)) from exc
@@ -187,6 +207,8 @@ def run_analysis(
     out: Path | None = None,
     plan: tuple[int, float, float] | None = None,
     figures: bool = True,
+    ustat: bool = False,
+    gee: bool = False,
 ) -> dict:
     """Read the inputs, analyse, write the reports and exports; return their paths."""
     from analysis.analyze import Plan, analyze
@@ -232,6 +254,8 @@ def run_analysis(
         covariance=covariance,
         mcnemar_method=mcnemar,
         plan=Plan(*plan) if plan is not None else None,
+        ustat=ustat,
+        gee=gee,
     )
     paths = write_reports(results, out, figures=figures)
     exports = out / "exports"

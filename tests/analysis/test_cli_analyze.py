@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import nibabel
@@ -60,6 +61,7 @@ def paper_run(tmp_path_factory):
             str(root / "truth_masks"),
             "--out",
             str(out),
+            "--gee",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -314,3 +316,85 @@ def test_study_folder_with_study_toml_is_exported_from_its_store(tmp_path, monke
     results = json.loads((tmp_path / "analysis" / "results.json").read_text())
     assert results["design"]["cases"] == 8
     assert results["model"]["dsc"] is None  # no masks: the contract key is null
+
+
+def test_primary_comparisons_random_and_fixed_readers_side_by_side(paper_run):
+    _, out, output = paper_run
+    results = json.loads((out / "results.json").read_text())
+    book = load_workbook(out / "report.xlsx", read_only=True)
+    rows = list(book["Comparisons"].iter_rows(values_only=True))
+    book.close()
+    assert rows[0] == ("comparison", "analysis", "difference (CI)", "df (denominator)", "p")
+    by = {(r[0], r[1]): r for r in rows[1:]}
+    for label, entry in (
+        ("Sensitivity", results["binary"]["reader_average"]["sensitivity"]),
+        ("AUC", results["roc_mrmc"]),
+    ):
+        random = by[(label, "random readers and cases (OR, Hillis df)")]
+        assert random[3] == f"{entry['difference']['df2']:.1f}"
+        fixed = by[(label, "fixed readers, random cases")]
+        lo, hi = entry["fixed_readers"]["ci"]
+        assert fixed[2] == f"{entry['fixed_readers']['estimate']:.3f} ({lo:.3f}, {hi:.3f})"
+        assert fixed[3] == "∞"
+        assert (label, "random readers, fixed cases") in by
+    # 4 readers: the random-reader ddf is about 3, and the notes say so everywhere.
+    assert results["roc_mrmc"]["difference"]["df2"] < 5
+    small = [n for n in results["notes"] if "denominator df" in n]
+    assert len(small) == 3
+    assert all(f"note: {n}" in " ".join(output.split()) for n in small)
+    page = (out / "report.html").read_text()
+    assert "Primary comparisons: random and fixed readers" in page
+    assert all(html.escape(n) in page for n in small)
+
+
+def test_html_table2_is_laid_out_like_the_paper(paper_run):
+    _, out, _ = paper_run
+    page = (out / "report.html").read_text()
+    table = page.split("<h2>Table 2. Reader performance</h2>")[1].split("</table>")[0]
+    assert 'class="dataframe t paper"' in table
+    # The footnote sits below the table, not in its label column.
+    assert "Durkalski" not in table
+    assert "table.paper td,table.paper th{white-space:nowrap;text-align:right}" in page
+
+
+def test_vandyke_ustat_through_the_cli_matches_imrmc(refdata, tmp_path):
+    vandyke = pd.read_csv(refdata / "vandyke.csv")
+    vandyke.to_csv(tmp_path / "ratings.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["analyze", str(tmp_path / "ratings.csv"), "--ustat", "--out", str(out), "--no-figures"],
+    )
+    assert result.exit_code == 0, result.output
+    ustat = json.loads((out / "results.json").read_text())["roc_mrmc"]["u_statistic"]
+    # iMRMC 4.0.3 / MRMCaov 0.3.0 (cov = unbiased) on Van Dyke (issue 14).
+    assert ustat["unbiased"]["variance"] == pytest.approx(4.27313e-4, abs=5e-10)
+    assert ustat["unbiased"]["df"] == pytest.approx(15.0342, abs=5e-5)
+    assert ustat["mle"]["variance"] > ustat["unbiased"]["variance"]
+    assert "U-statistic (unbiased), as iMRMC" in result.output
+    assert "roc ustat" in load_workbook(out / "report.xlsx", read_only=True).sheetnames
+
+
+def test_gee_sensitivity_analysis_beside_the_or_results(paper_run):
+    _, out, output = paper_run
+    results = json.loads((out / "results.json").read_text())
+    binary = results["binary"]
+    for metric in ("sensitivity", "specificity"):
+        (model,) = binary["clustered_models"][metric]["models"]
+        average = binary["reader_average"][metric]
+        # Same data, same direction and similar size as the fixed-reader OR difference.
+        assert model["difference"]["estimate"] == pytest.approx(
+            average["fixed_readers"]["estimate"], abs=0.01
+        )
+        assert model["odds_ratio"]["estimate"] > 1
+        assert model["odds_ratio"]["ci"][0] < model["odds_ratio"]["estimate"]
+        assert model["clusters"] <= results["design"]["cases"]
+        assert f"{metric} GEE odds ratio aided vs unaided" in output
+    book = load_workbook(out / "report.xlsx", read_only=True)
+    assert "clustered models" in book.sheetnames
+    rows = list(book["Comparisons"].iter_rows(values_only=True))
+    book.close()
+    assert sum(str(r[1]).startswith("GEE (exchangeable") for r in rows) == 2
+    page = (out / "report.html").read_text()
+    assert "logistic GEE of correct calls" in page
+    assert "Genders TSS" in page

@@ -58,12 +58,18 @@ def test_reader_missing_reads_names_reader_modality_and_cases(small):
     ratings = small["ratings"]
     drop = (ratings["reader"] == "R2") & (ratings["modality"] == "aided")
     drop &= ratings["case"].isin(["P0002", "P0005"])
-    with pytest.raises(
-        AnalysisInputError,
-        match=r"reader R2, modality aided: 40 unit\(s\) of 2 case\(s\) not read "
-        r"\(cases P0002, P0005\)",
-    ):
-        _load(small, ratings=ratings[~drop])
+    # Accepted (complete-case rule), and the notes say who missed what.
+    study = _load(small, ratings=ratings[~drop])
+    assert not study.fully_crossed
+    assert study.crossing.notes[0] == (
+        "the design is not fully crossed: reader R2, modality aided: 2 case(s) not read in "
+        "full (P0002, P0005)"
+    )
+    crossed = study.crossed()
+    assert sorted(crossed.ratings["case"].unique()) == ["P0001", "P0003", "P0004", "P0006"]
+    assert len(crossed.ratings) == 2 * 2 * 4 * 20
+    assert set(crossed.truth["case"]) == {"P0001", "P0003", "P0004", "P0006"}
+    assert study.paired_ratings().query("reader == 'R1'")["case"].nunique() == 6
 
 
 def test_truth_missing_for_a_unit(small):
