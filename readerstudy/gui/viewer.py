@@ -1,0 +1,401 @@
+"""The axial slice viewer: a bare ``pg.ImageItem`` with fixed levels, overlays and readouts.
+
+``pg.ImageView`` recomputes a histogram on every frame (19-21 ms for a 512x512 slice); a bare
+``ImageItem`` given fixed levels repaints in a few milliseconds, so that is what is used. The
+viewer shows HU in display orientation as the study layer hands it over (row 0 anterior at the
+top, column 0 on screen left) and draws in millimetres, so non-square pixels keep their shape.
+
+Mouse: left drag = window/level (right/left width, up/down level), wheel = slice,
+Ctrl+wheel or right drag = zoom, middle or Shift+left drag = pan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QTransform
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from readerstudy.gui.theme import COLORS
+from readerstudy.study.workstation import DisplayVolume
+
+
+@dataclass(frozen=True)
+class WindowPreset:
+    name: str
+    center: float
+    width: float
+
+
+PRESETS = {
+    "brain": WindowPreset("Brain", 40.0, 80.0),
+    "stroke": WindowPreset("Stroke", 40.0, 40.0),
+    "narrow": WindowPreset("Narrow", 32.0, 8.0),
+}
+MIN_WIDTH = 1.0
+PAGE_STEP = 5
+OPACITY_STEP = 0.05
+ZOOM_STEP = 1.25
+
+
+def heat_lut() -> np.ndarray:
+    """RGBA lookup table of the AI heat map: transparent below 0.2, red-orange-yellow above."""
+    x = np.linspace(0.0, 1.0, 256)
+    lut = np.zeros((256, 4), dtype=np.ubyte)
+    lut[:, 0] = 255
+    lut[:, 1] = np.clip((x - 0.35) / 0.65, 0, 1) * 220
+    lut[:, 2] = np.clip((x - 0.8) / 0.2, 0, 1) * 120
+    lut[:, 3] = np.clip((x - 0.2) / 0.4, 0, 1) * 255
+    return lut
+
+
+def outline_lut() -> np.ndarray:
+    """0 transparent, 1 a region outline, 2 the outline of a unit the model calls positive."""
+    lut = np.zeros((3, 4), dtype=np.ubyte)
+    lut[1] = (150, 190, 230, 150)
+    ai = QColor(COLORS.ai)
+    lut[2] = (ai.red(), ai.green(), ai.blue(), 255)
+    return lut
+
+
+def outline_image(labels: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """Region boundaries of one label slice: 1 at a label change, 2 where the label is positive.
+
+    ``positive`` is a lookup (label value -> bool). A pixel is a boundary when its label differs
+    from the pixel below or to the right, so each border is one pixel wide.
+    """
+    edge = np.zeros(labels.shape, dtype=bool)
+    edge[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    edge &= labels > 0
+    out = edge.astype(np.ubyte)
+    out[edge & positive[labels]] = 2
+    return out
+
+
+class _SliceViewBox(pg.ViewBox):
+    """A ViewBox whose wheel steps slices and whose left drag sets window/level."""
+
+    def __init__(self, viewer: SliceViewer) -> None:
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False)
+        self._viewer = viewer
+        self._drag_origin: tuple[float, float] | None = None
+
+    def wheelEvent(self, ev, axis=None) -> None:
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis)
+            self._viewer.interacted.emit()
+            return
+        steps = ev.delta() / 120
+        if steps:
+            self._viewer.step_slice(1 if steps > 0 else -1)
+        ev.accept()
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        plain_left = (
+            ev.button() == Qt.MouseButton.LeftButton
+            and not ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        )
+        if not plain_left:
+            super().mouseDragEvent(ev, axis)
+            self._viewer.interacted.emit()
+            return
+        ev.accept()
+        if ev.isStart():
+            self._drag_origin = self._viewer.window
+        if self._drag_origin is None:
+            return
+        center, width = self._drag_origin
+        delta = ev.screenPos() - ev.buttonDownScreenPos()
+        scale = max(width, 8.0) / 250.0
+        self._viewer.set_window(
+            center - delta.y() * scale, width + delta.x() * scale, final=ev.isFinish()
+        )
+        if ev.isFinish():
+            self._drag_origin = None
+
+
+class SliceViewer(QWidget):
+    """Shows one case's volume; emits what the reader did so the session can record it."""
+
+    slice_changed = Signal(int)
+    window_changed = Signal(float, float)
+    """(center, width) once a change is final: a preset, or the end of a drag."""
+    interacted = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._volume: DisplayVolume | None = None
+        self._index = 0
+        self._window = (PRESETS["brain"].center, PRESETS["brain"].width)
+        self._default_window = self._window
+        self._overlay_visible = False
+        self._outlines_visible = True
+        self._opacity = 0.5
+        self._positive_lookup = np.zeros(256, dtype=bool)
+
+        self.view = pg.GraphicsView(background=COLORS.background)
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.box = _SliceViewBox(self)
+        self.view.setCentralItem(self.box)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.heat = pg.ImageItem(axisOrder="row-major")
+        self.heat.setLookupTable(heat_lut())
+        self.heat.setZValue(1)
+        self.outlines = pg.ImageItem(axisOrder="row-major")
+        self.outlines.setLookupTable(outline_lut())
+        self.outlines.setZValue(2)
+        for item in (self.image, self.heat, self.outlines):
+            self.box.addItem(item)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+
+        self._left_marker = self._label("", size=22, bold=True)
+        self._right_marker = self._label("", size=22, bold=True)
+        self._position = self._label("", size=14)
+        self._window_readout = self._label("", size=14)
+        self._overlay_readout = self._label("", size=13, color=COLORS.ai)
+        self._clear()
+
+    # -- readouts drawn over the image ---------------------------------------------------
+    def _label(self, text: str, *, size: int, bold: bool = False, color: str = "") -> QLabel:
+        label = QLabel(text, self.view)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        weight = "700" if bold else "500"
+        label.setStyleSheet(
+            f"color: {color or COLORS.text}; font-size: {size}pt; font-weight: {weight};"
+            "background: rgba(14, 16, 19, 150); padding: 2px 6px; border-radius: 4px;"
+        )
+        return label
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_readouts()
+
+    def _place_readouts(self) -> None:
+        w, h, m = self.view.width(), self.view.height(), 12
+        for label in (
+            self._left_marker,
+            self._right_marker,
+            self._position,
+            self._window_readout,
+            self._overlay_readout,
+        ):
+            label.adjustSize()
+        self._left_marker.move(m, (h - self._left_marker.height()) // 2)
+        self._right_marker.move(
+            w - self._right_marker.width() - m, (h - self._right_marker.height()) // 2
+        )
+        self._position.move(m, h - self._position.height() - m)
+        self._window_readout.move(
+            w - self._window_readout.width() - m, h - self._window_readout.height() - m
+        )
+        self._overlay_readout.move(w - self._overlay_readout.width() - m, m)
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def volume(self) -> DisplayVolume | None:
+        return self._volume
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """(center, width) in HU."""
+        return self._window
+
+    @property
+    def opacity(self) -> float:
+        return self._opacity
+
+    @property
+    def overlay_visible(self) -> bool:
+        return self._overlay_visible
+
+    @property
+    def outlines_visible(self) -> bool:
+        return self._outlines_visible
+
+    @property
+    def zoom(self) -> float:
+        """Magnification relative to the fitted view (1.0 after a reset)."""
+        if self._volume is None:
+            return 1.0
+        fitted = self._fitted_rect()
+        shown = self.box.viewRect()
+        return min(fitted.width() / shown.width(), fitted.height() / shown.height())
+
+    def _clear(self) -> None:
+        self._volume = None
+        for item in (self.image, self.heat, self.outlines):
+            item.clear()
+            item.setVisible(False)
+        for label in (self._left_marker, self._right_marker, self._position, self._overlay_readout):
+            label.setText("")
+            label.setVisible(False)
+        self._window_readout.setVisible(False)
+
+    def clear(self) -> None:
+        """Show nothing (between sessions, on pause, after the last case)."""
+        self._clear()
+
+    def show_volume(
+        self,
+        volume: DisplayVolume,
+        *,
+        positive_units: Sequence[str] = (),
+        overlay_visible: bool = False,
+    ) -> None:
+        """Display a new case at its middle slice with the study's default window."""
+        self._volume = volume
+        n = volume.hu.shape[0]
+        self._index = n // 2
+        self._default_window = (float(volume.window[0]), float(volume.window[1]))
+        self._window = self._default_window
+        # Pixels are drawn in mm: one transform per case, whatever the slice shows.
+        scale = QTransform.fromScale(volume.spacing[2], volume.spacing[1])
+        lookup = np.zeros(256, dtype=bool)
+        for label, unit in volume.region_units.items():
+            lookup[int(label)] = unit in set(positive_units)
+        self._positive_lookup = lookup
+        for item in (self.image, self.heat, self.outlines):
+            item.setTransform(scale)
+        self.image.setVisible(True)
+        has_ai = volume.ai_mask is not None or volume.regions is not None
+        self._overlay_visible = overlay_visible and has_ai
+        right = "L" if volume.screen_left == "R" else "R"
+        self._left_marker.setText(volume.screen_left)
+        self._right_marker.setText(right)
+        for label in (self._left_marker, self._right_marker, self._position):
+            label.setVisible(True)
+        self._window_readout.setVisible(True)
+        self._render()
+        self.reset_view()
+
+    # -- rendering ---------------------------------------------------------------------
+    def _levels(self) -> tuple[float, float]:
+        center, width = self._window
+        return center - width / 2, center + width / 2
+
+    def _render(self) -> None:
+        volume = self._volume
+        if volume is None:
+            return
+        self.image.setImage(volume.hu[self._index], autoLevels=False, levels=self._levels())
+        self._render_overlay()
+        self._update_readouts()
+
+    def _render_overlay(self) -> None:
+        volume = self._volume
+        if volume is None:
+            return
+        show = self._overlay_visible
+        if volume.ai_mask is not None and show:
+            self.heat.setImage(volume.ai_mask[self._index], autoLevels=False, levels=(0.0, 1.0))
+            self.heat.setOpacity(self._opacity)
+        self.heat.setVisible(show and volume.ai_mask is not None)
+        outlines = show and self._outlines_visible and volume.regions is not None
+        if outlines:
+            labels = volume.regions[self._index]
+            self.outlines.setImage(
+                outline_image(labels, self._positive_lookup), autoLevels=False, levels=(0, 2)
+            )
+        self.outlines.setVisible(outlines)
+        self._overlay_readout.setVisible(volume.ai_mask is not None or volume.regions is not None)
+        state = f"AI overlay {self._opacity:.2f}" if show else "AI overlay hidden"
+        self._overlay_readout.setText(state)
+
+    def _update_readouts(self) -> None:
+        volume = self._volume
+        if volume is None:
+            return
+        n = volume.hu.shape[0]
+        self._position.setText(
+            f"Slice {self._index + 1} / {n}   z {volume.z_mm[self._index]:+.1f} mm"
+        )
+        center, width = self._window
+        preset = next(
+            (p.name for p in PRESETS.values() if (p.center, p.width) == (center, width)), ""
+        )
+        self._window_readout.setText(
+            f"W {width:.0f}  L {center:.0f}" + (f"  {preset}" if preset else "")
+        )
+        self._place_readouts()
+
+    # -- slices ------------------------------------------------------------------------
+    def set_slice(self, index: int) -> None:
+        volume = self._volume
+        if volume is None:
+            return
+        index = int(np.clip(index, 0, volume.hu.shape[0] - 1))
+        if index == self._index:
+            return
+        self._index = index
+        self._render()
+        self.slice_changed.emit(index)
+
+    def step_slice(self, steps: int) -> None:
+        """Up (positive) is superior: slice 0 is the most inferior."""
+        self.set_slice(self._index + steps)
+
+    def jump_to_level(self, level: str) -> bool:
+        """Go to a named level (``ganglionic``) when the study supplies it; False otherwise."""
+        levels = self._volume.levels if self._volume is not None else None
+        if not levels or level not in levels:
+            return False
+        self.set_slice(levels[level])
+        return True
+
+    # -- window/level ------------------------------------------------------------------
+    def set_window(self, center: float, width: float, *, final: bool = True) -> None:
+        self._window = (round(float(center), 1), round(max(MIN_WIDTH, float(width)), 1))
+        if self._volume is not None:
+            self.image.setLevels(self._levels())
+            self._update_readouts()
+        if final:
+            self.window_changed.emit(*self._window)
+
+    def apply_preset(self, name: str) -> None:
+        preset = PRESETS[name]
+        self.set_window(preset.center, preset.width)
+
+    # -- zoom and pan --------------------------------------------------------------------
+    def _fitted_rect(self) -> QRectF:
+        volume = self._volume
+        rows, cols = volume.hu.shape[1:]
+        return QRectF(0, 0, cols * volume.spacing[2], rows * volume.spacing[1])
+
+    def reset_view(self) -> None:
+        """Fit the slice into the view (zoom 1, centered); the window stays as it is."""
+        if self._volume is not None:
+            self.box.setRange(self._fitted_rect(), padding=0.02)
+
+    def zoom_by(self, factor: float) -> None:
+        if self._volume is not None:
+            center = self.box.viewRect().center()
+            self.box.scaleBy((1 / factor, 1 / factor), center=QPointF(center))
+            self.interacted.emit()
+
+    # -- AI overlay --------------------------------------------------------------------
+    def set_overlay_visible(self, visible: bool) -> None:
+        self._overlay_visible = bool(visible)
+        self._render_overlay()
+        self._place_readouts()
+
+    def set_outlines_visible(self, visible: bool) -> None:
+        self._outlines_visible = bool(visible)
+        self._render_overlay()
+
+    def set_opacity(self, opacity: float) -> float:
+        """Clamp to 0-1 in 0.05 steps; returns the opacity now shown."""
+        self._opacity = round(min(1.0, max(0.0, round(opacity / OPACITY_STEP) * OPACITY_STEP)), 2)
+        self._render_overlay()
+        self._place_readouts()
+        return self._opacity
