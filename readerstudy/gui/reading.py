@@ -410,6 +410,7 @@ class ReadView(QWidget):
             return
         missing = self.form.missing()
         if missing:
+            self.form.select(missing[0])
             named = ", ".join(
                 f"{r} ({'patient ' + s if s else 'case'})" for r, s in map(split_unit, missing)
             )

@@ -225,12 +225,14 @@ class SliceViewer(QWidget):
 
     @property
     def zoom(self) -> float:
-        """Magnification relative to the fitted view (1.0 after a reset)."""
+        """Screen pixels per mm relative to a view that just fits the slice (1 after reset,
+        less the reset's 2% margin)."""
         if self._volume is None:
             return 1.0
         fitted = self._fitted_rect()
-        shown = self.box.viewRect()
-        return min(fitted.width() / shown.width(), fitted.height() / shown.height())
+        size = self.box.size()
+        fit_scale = min(size.width() / fitted.width(), size.height() / fitted.height())
+        return size.width() / self.box.viewRect().width() / fit_scale
 
     def _clear(self) -> None:
         self._volume = None
