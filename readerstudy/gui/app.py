@@ -34,7 +34,11 @@ def open_window(
     """Open the study and build its window (not shown yet)."""
     application()
     workstation = Workstation.open(Path(study_dir), db=db, time=time)
-    keymap = load_keymap(workstation.options.keymap, keymap_file)
+    try:
+        keymap = load_keymap(workstation.options.keymap, keymap_file)
+    except Exception:
+        workstation.close()
+        raise
     return WorkstationWindow(workstation, keymap)
 
 

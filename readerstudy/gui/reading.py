@@ -209,6 +209,9 @@ class ReadView(QWidget):
             volume, positive_units=positive, overlay_visible=session.overlay_visible
         )
         self.form.set_case(view, screen_left=volume.screen_left, keymap=self.keymap)
+        if view.aided:
+            # The session cannot know the viewer's opacity; the record must say what was shown.
+            self._call(session.set_overlay_opacity, self.viewer.opacity)
         self.case_label.setText(view.code)
         self.progress_label.setText(f"case {view.order} of {view.total}")
         if view.aided:
