@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLay
 from readerstudy.gui.keymap import Keymap, unit_of_action
 from readerstudy.gui.theme import COLORS
 
+CONFIDENCE_ACTIONS = ("next_unit", "previous_unit", "confidence_up", "confidence_down")
+
 MOUSE_HELP = (
     ("Left drag", "Window (right/left) and level (up/down)"),
     ("Wheel", "Slice up / down"),
@@ -28,7 +30,10 @@ class HelpOverlay(QWidget):
         self._card.setProperty("role", "panel")
         self.hide()
 
-    def set_keymap(self, keymap: Keymap, *, aided: bool, level_jumps: bool) -> None:
+    def set_keymap(
+        self, keymap: Keymap, *, aided: bool, level_jumps: bool, confidence: bool
+    ) -> None:
+        """List the keys that do something in this read (AI keys only in aided reads)."""
         layout = self._card.layout()
         if layout is not None:
             QWidget().setLayout(layout)  # reparent the old layout so it is deleted
@@ -46,12 +51,14 @@ class HelpOverlay(QWidget):
         for action in keymap.actions():
             if action.name.startswith("rate_"):
                 continue
+            if action.name in CONFIDENCE_ACTIONS and not confidence:
+                continue
             if action.group == "AI" and not aided:
                 continue
             if action.name.startswith("jump_") and not level_jumps:
                 continue
             groups.setdefault(action.group, []).append(action)
-        confidence = f"{keymap.label('rate_1')} ... {keymap.label('rate_5')}"
+        rating_keys = f"{keymap.label('rate_1')} ... {keymap.label('rate_5')}"
         image = groups.pop("Image")
         read = groups.pop("Read")
         for column in (("Read", "Mouse"), ("Image",), tuple(groups)):
@@ -70,8 +77,8 @@ class HelpOverlay(QWidget):
                 else:
                     actions = read if name == "Read" else image if name == "Image" else groups[name]
                     rows = [(keymap.label(a.name), a.description) for a in actions]
-                    if name == "Read":
-                        rows.append((confidence, "Confidence of the selected unit"))
+                    if name == "Read" and confidence:
+                        rows.append((rating_keys, "Confidence of the selected unit"))
                 for row, (keys, text) in enumerate(rows):
                     self._row(grid, row, keys, text)
                 box.addLayout(grid)
@@ -98,12 +105,13 @@ class HelpOverlay(QWidget):
         # The unit keys mirror the form's 4-3-3 grid; show them in that shape.
         shape = ((0, 4), (4, 7), (7, 10))
         for row, (start, stop) in enumerate(shape):
-            cells = [
-                f"{unit_of_action(a.name)[1]} {keymap.label(a.name)}" for a in actions[start:stop]
-            ]
-            label = QLabel("    ".join(cells))
-            label.setStyleSheet("font-family: monospace;")
-            grid.addWidget(label, row, 0)
+            for column, action in enumerate(actions[start:stop]):
+                cell = QLabel(
+                    f"<span style='color:{COLORS.muted}'>{unit_of_action(action.name)[1]}</span>"
+                    f"&nbsp;<b>{keymap.label(action.name)}</b>"
+                )
+                cell.setStyleSheet("font-family: monospace;")
+                grid.addWidget(cell, row, column)
 
     def toggle(self) -> None:
         self.setVisible(not self.isVisible())

@@ -123,10 +123,22 @@ class ReadView(QWidget):
         side = QVBoxLayout()
         side.setContentsMargins(0, 0, 16, 16)
         side.setSpacing(12)
+        self.legend = QLabel(
+            f"<b style='color:{COLORS.ai}'>AI</b>: the heat map is the model's lesion likelihood; "
+            f"<span style='color:{COLORS.ai}'>purple outlines</span> are the regions it calls "
+            "abnormal, <span style='color:#96bee6'>blue</span> the other ASPECTS regions. "
+            f"{keymap.label('toggle_overlay')} hides it, {keymap.label('toggle_outlines')} the "
+            f"outlines, {keymap.label('opacity_down')} {keymap.label('opacity_up')} set its "
+            "opacity."
+        )
+        self.legend.setWordWrap(True)
+        self.legend.setProperty("role", "muted")
+        self.legend.hide()
         side.addWidget(self.notice)
         side.addWidget(self.form)
-        side.addStretch(1)
         side.addWidget(self.message)
+        side.addWidget(self.legend)
+        side.addStretch(1)
         side.addWidget(self.submit_hint)
         side_widget = QWidget()
         side_widget.setLayout(side)
@@ -226,7 +238,13 @@ class ReadView(QWidget):
                 "reading clock started again; the earlier time is not counted."
             )
         self.notice.setVisible(view.clock_restarted)
-        self.help.set_keymap(self.keymap, aided=view.aided, level_jumps=bool(volume.levels))
+        self.help.set_keymap(
+            self.keymap,
+            aided=view.aided,
+            level_jumps=bool(volume.levels),
+            confidence=view.confidence.bounds is not None,
+        )
+        self.legend.setVisible(view.aided)
         self._submit_hint()
         self._on_phase(session.phase)
 
@@ -398,7 +416,7 @@ class ReadView(QWidget):
     # -- submitting --------------------------------------------------------------------
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setProperty("role", "error" if error else "confirm")
+        self.message.setProperty("role", "refusal" if error else "confirm")
         self.message.style().polish(self.message)
         self.message.show()
 

@@ -81,7 +81,11 @@ QLabel[role="notice"] {{
 }}
 QLabel[role="confirm"] {{
     background: #14263a; color: {COLORS.text}; border: 1px solid {COLORS.accent};
-    border-radius: 6px; padding: 10px 12px;
+    border-radius: 6px; padding: 12px 14px; font-size: 15pt;
+}}
+QLabel[role="refusal"] {{
+    background: #2e1717; color: {COLORS.text}; border: 1px solid {COLORS.error};
+    border-radius: 6px; padding: 12px 14px; font-size: 15pt;
 }}
 QFrame[role="panel"] {{
     background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 8px;

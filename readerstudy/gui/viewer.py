@@ -77,6 +77,21 @@ def outline_image(labels: np.ndarray, positive: np.ndarray) -> np.ndarray:
     return out
 
 
+def region_centers(labels: np.ndarray, step: int = 4) -> dict[int, tuple[float, float]]:
+    """(row, col) centre of each label in a slice, from every ``step``-th pixel (cheap enough
+    for every slice change)."""
+    sample = labels[::step, ::step]
+    flat = sample.ravel().astype(np.intp)
+    counts = np.bincount(flat, minlength=256)
+    rows, cols = np.indices(sample.shape)
+    row_sum = np.bincount(flat, weights=rows.ravel(), minlength=256)
+    col_sum = np.bincount(flat, weights=cols.ravel(), minlength=256)
+    return {
+        int(label): (row_sum[label] / counts[label] * step, col_sum[label] / counts[label] * step)
+        for label in np.flatnonzero(counts[1:] >= 3) + 1
+    }
+
+
 class _SliceViewBox(pg.ViewBox):
     """A ViewBox whose wheel steps slices and whose left drag sets window/level."""
 
@@ -151,6 +166,7 @@ class SliceViewer(QWidget):
         self.outlines.setZValue(2)
         for item in (self.image, self.heat, self.outlines):
             self.box.addItem(item)
+        self._region_labels: dict[int, pg.TextItem] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -267,6 +283,9 @@ class SliceViewer(QWidget):
         for label, unit in volume.region_units.items():
             lookup[int(label)] = unit in set(positive_units)
         self._positive_lookup = lookup
+        for item in self._region_labels.values():
+            self.box.removeItem(item)
+        self._region_labels = {}
         for item in (self.image, self.heat, self.outlines):
             item.setTransform(scale)
         self.image.setVisible(True)
@@ -310,9 +329,33 @@ class SliceViewer(QWidget):
                 outline_image(labels, self._positive_lookup), autoLevels=False, levels=(0, 2)
             )
         self.outlines.setVisible(outlines)
+        self._place_region_labels(outlines)
         self._overlay_readout.setVisible(volume.ai_mask is not None or volume.regions is not None)
         state = f"AI overlay {self._opacity:.2f}" if show else "AI overlay hidden"
         self._overlay_readout.setText(state)
+
+    def _region_label(self, label: int) -> pg.TextItem:
+        item = self._region_labels.get(label)
+        if item is None:
+            unit = self._volume.region_units.get(label, "")
+            region = unit.rpartition("_")[0] or unit
+            positive = bool(self._positive_lookup[label])
+            color = COLORS.ai if positive else "#96bee6"
+            item = pg.TextItem(region, color=color, anchor=(0.5, 0.5), fill=(14, 16, 19, 170))
+            item.setZValue(3)
+            self.box.addItem(item)
+            self._region_labels[label] = item
+        return item
+
+    def _place_region_labels(self, show: bool) -> None:
+        centers = region_centers(self._volume.regions[self._index]) if show else {}
+        for label, item in self._region_labels.items():
+            item.setVisible(label in centers)
+        row_mm, col_mm = self._volume.spacing[1], self._volume.spacing[2]
+        for label, (row, col) in centers.items():
+            item = self._region_label(label)
+            item.setPos(col * col_mm, row * row_mm)
+            item.setVisible(True)
 
     def _update_readouts(self) -> None:
         volume = self._volume
