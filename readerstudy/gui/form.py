@@ -66,13 +66,21 @@ class AspectsForm(QWidget):
         self._view: CaseView | None = None
         self._bounds: tuple[float, float] | None = None
         self._scores: dict[str, QLabel] = {}
+        self._signature: tuple | None = None
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(12)
 
     # -- building ----------------------------------------------------------------------
     def set_case(self, view: CaseView, *, screen_left: str, keymap: Keymap) -> None:
-        """Lay out a fresh, unanswered form for ``view``."""
+        """A fresh, unanswered form for ``view`` (the widgets are reused when the layout is the
+        same as the previous case's, which keeps opening a case fast)."""
+        signature = (view.units, screen_left, view.confidence, view.binary_call, view.aided, keymap)
+        if signature == self._signature:
+            self._view = view
+            self._reset(view)
+            return
+        self._signature = signature
         while self._layout.count():
             widget = self._layout.takeAt(0).widget()
             if widget is not None:
@@ -159,13 +167,10 @@ class AspectsForm(QWidget):
         column.addWidget(hint)
         rating = self._rating_control(code, column)
         probability = None
-        ai = probabilities.get(code)
-        if ai is not None:
-            probability = QLabel(f"AI {ai.probability:.2f}")
+        if self._view is not None and self._view.aided:
+            probability = QLabel()
             probability.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            color = COLORS.ai if ai.call else COLORS.muted
-            weight = 700 if ai.call else 400
-            probability.setStyleSheet(f"color: {color}; font-size: 11pt; font-weight: {weight};")
+            self._show_probability(probability, probabilities.get(code))
             column.addWidget(probability)
         self._units[code] = _Unit(code, region, button, rating, probability)
         self._order.append(code)
@@ -198,6 +203,35 @@ class AspectsForm(QWidget):
         spin.valueChanged.connect(lambda _v, u=code: self._rated(u))
         column.addWidget(spin)
         return spin
+
+    @staticmethod
+    def _show_probability(label: QLabel, ai) -> None:
+        if ai is None:
+            label.setText("AI -")
+            label.setStyleSheet(f"color: {COLORS.muted}; font-size: 11pt;")
+            return
+        label.setText(f"AI {ai.probability:.2f}")
+        color = COLORS.ai if ai.call else COLORS.muted
+        weight = 700 if ai.call else 400
+        label.setStyleSheet(f"color: {color}; font-size: 11pt; font-weight: {weight};")
+
+    def _reset(self, view: CaseView) -> None:
+        probabilities = {r.unit: r for r in view.ai_regions}
+        for code, item in self._units.items():
+            item.button.setChecked(False)
+            if isinstance(item.rating, QButtonGroup):
+                item.rating.setExclusive(False)
+                for button in item.rating.buttons():
+                    button.setChecked(False)
+                item.rating.setExclusive(True)
+            elif isinstance(item.rating, QSpinBox):
+                item.rating.blockSignals(True)
+                item.rating.setValue(item.rating.minimum())
+                item.rating.blockSignals(False)
+            if item.probability is not None:
+                self._show_probability(item.probability, probabilities.get(code))
+        self.select(self._order[0] if self._order else None)
+        self._refresh_scores()
 
     # -- edits -------------------------------------------------------------------------
     def _clicked(self, unit: str) -> None:

@@ -28,12 +28,17 @@ class HelpOverlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
         self._card = QFrame(self)
         self._card.setProperty("role", "panel")
+        self._signature: tuple | None = None
         self.hide()
 
     def set_keymap(
         self, keymap: Keymap, *, aided: bool, level_jumps: bool, confidence: bool
     ) -> None:
         """List the keys that do something in this read (AI keys only in aided reads)."""
+        signature = (keymap, aided, level_jumps, confidence)
+        if signature == self._signature:
+            return
+        self._signature = signature
         layout = self._card.layout()
         if layout is not None:
             QWidget().setLayout(layout)  # reparent the old layout so it is deleted

@@ -42,6 +42,10 @@ OPACITY_STEP = 0.05
 ZOOM_STEP = 1.25
 
 
+HEAT_FLOOR = 0.2
+"""Likelihoods below this are not drawn."""
+
+
 def heat_lut() -> np.ndarray:
     """RGBA lookup table of the AI heat map: transparent below 0.2, red-orange-yellow above."""
     x = np.linspace(0.0, 1.0, 256)
@@ -90,6 +94,15 @@ def region_centers(labels: np.ndarray, step: int = 4) -> dict[int, tuple[float, 
         int(label): (row_sum[label] / counts[label] * step, col_sum[label] / counts[label] * step)
         for label in np.flatnonzero(counts[1:] >= 3) + 1
     }
+
+
+class _Layer:
+    """An overlay volume (None when absent) with per-slice results cached: a slice's pixels
+    are worked out on its first visit, and later visits only blend them in."""
+
+    def __init__(self, volume: np.ndarray | None) -> None:
+        self.data = volume
+        self.cache: dict[int, tuple] = {}
 
 
 class _SliceViewBox(pg.ViewBox):
@@ -152,20 +165,19 @@ class SliceViewer(QWidget):
         self._outlines_visible = True
         self._opacity = 0.5
         self._positive_lookup = np.zeros(256, dtype=bool)
+        self._heat = self._atlas = _Layer(None)
+        self._gray_cache: tuple[tuple[float, float] | None, np.ndarray | None] = (None, None)
 
         self.view = pg.GraphicsView(background=COLORS.background)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.box = _SliceViewBox(self)
         self.view.setCentralItem(self.box)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.heat = pg.ImageItem(axisOrder="row-major")
-        self.heat.setLookupTable(heat_lut())
-        self.heat.setZValue(1)
-        self.outlines = pg.ImageItem(axisOrder="row-major")
-        self.outlines.setLookupTable(outline_lut())
-        self.outlines.setZValue(2)
-        for item in (self.image, self.heat, self.outlines):
-            self.box.addItem(item)
+        self.box.addItem(self.image)
+        self._heat_lut = heat_lut().astype(np.float32)
+        self._outline_lut = outline_lut()
+        self.heat_shown = False
+        self.outlines_shown = False
         self._region_labels: dict[int, pg.TextItem] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -252,8 +264,10 @@ class SliceViewer(QWidget):
 
     def _clear(self) -> None:
         self._volume = None
-        for item in (self.image, self.heat, self.outlines):
-            item.clear()
+        self.image.clear()
+        self.image.setVisible(False)
+        self.heat_shown = self.outlines_shown = False
+        for item in self._region_labels.values():
             item.setVisible(False)
         for label in (self._left_marker, self._right_marker, self._position, self._overlay_readout):
             label.setText("")
@@ -283,11 +297,12 @@ class SliceViewer(QWidget):
         for label, unit in volume.region_units.items():
             lookup[int(label)] = unit in set(positive_units)
         self._positive_lookup = lookup
-        for item in self._region_labels.values():
-            self.box.removeItem(item)
-        self._region_labels = {}
-        for item in (self.image, self.heat, self.outlines):
-            item.setTransform(scale)
+        for label, item in self._region_labels.items():
+            self._name_region(item, label)
+            item.setVisible(False)
+        self.image.setTransform(scale)
+        self._heat = _Layer(volume.ai_mask)
+        self._atlas = _Layer(volume.regions)
         self.image.setVisible(True)
         has_ai = volume.ai_mask is not None or volume.regions is not None
         self._overlay_visible = overlay_visible and has_ai
@@ -309,46 +324,101 @@ class SliceViewer(QWidget):
         volume = self._volume
         if volume is None:
             return
-        self.image.setImage(volume.hu[self._index], autoLevels=False, levels=self._levels())
-        self._render_overlay()
-        self._update_readouts()
-
-    def _render_overlay(self) -> None:
-        volume = self._volume
-        if volume is None:
-            return
+        plane = volume.hu[self._index]
         show = self._overlay_visible
-        if volume.ai_mask is not None and show:
-            self.heat.setImage(volume.ai_mask[self._index], autoLevels=False, levels=(0.0, 1.0))
-            self.heat.setOpacity(self._opacity)
-        self.heat.setVisible(show and volume.ai_mask is not None)
-        outlines = show and self._outlines_visible and volume.regions is not None
-        if outlines:
-            labels = volume.regions[self._index]
-            self.outlines.setImage(
-                outline_image(labels, self._positive_lookup), autoLevels=False, levels=(0, 2)
-            )
-        self.outlines.setVisible(outlines)
-        self._place_region_labels(outlines)
-        self._overlay_readout.setVisible(volume.ai_mask is not None or volume.regions is not None)
+        self.heat_shown = show and self._heat.data is not None
+        self.outlines_shown = show and self._outlines_visible and self._atlas.data is not None
+        if self.heat_shown or self.outlines_shown:
+            self.image.setImage(self._composite(plane), autoLevels=False, levels=None)
+        else:
+            self.image.setImage(plane, autoLevels=False, levels=self._levels())
+        centers = self._atlas_slice()[1] if self.outlines_shown else {}
+        self._place_region_labels(centers)
+        has_ai = volume.ai_mask is not None or volume.regions is not None
+        self._overlay_readout.setVisible(has_ai)
         state = f"AI overlay {self._opacity:.2f}" if show else "AI overlay hidden"
         self._overlay_readout.setText(state)
+        self._update_readouts()
+
+    def _atlas_slice(self) -> tuple[tuple[np.ndarray, np.ndarray], dict]:
+        """Pixels of the plain and the AI-positive outlines, and the region centres, of the
+        current slice (cached per slice)."""
+        cached = self._atlas.cache.get(self._index)
+        if cached is None:
+            labels = self._atlas.data[self._index]
+            outline = outline_image(labels, self._positive_lookup)
+            pixels = (np.flatnonzero(outline == 1), np.flatnonzero(outline == 2))
+            cached = (pixels, region_centers(labels))
+            self._atlas.cache[self._index] = cached
+        return cached
+
+    def _heat_slice(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pixels of the current slice where the heat map shows, and their RGBA colours."""
+        cached = self._heat.cache.get(self._index)
+        if cached is None:
+            values = self._heat.data[self._index].ravel()
+            where = np.flatnonzero(values >= HEAT_FLOOR)
+            levels = (np.clip(values[where], 0, 1) * 255).astype(np.ubyte)
+            cached = (where, self._heat_lut[levels])
+            self._heat.cache[self._index] = cached
+        return cached
+
+    def _gray_lut(self) -> np.ndarray:
+        """RGBA (as uint32) of every int16 value in the current window."""
+        if self._gray_cache[0] != self._window:
+            values = np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.float32)
+            low, high = self._levels()
+            gray = np.clip((values - low) * (255.0 / (high - low)), 0, 255).astype(np.uint32)
+            self._gray_cache = (self._window, gray * 0x010101 | 0xFF000000)
+        return self._gray_cache[1]
+
+    @staticmethod
+    def _blend(rgba: np.ndarray, where: np.ndarray, colors: np.ndarray, alpha) -> None:
+        gray = rgba.reshape(-1, 4)[where, :3].astype(np.float32)
+        rgba.reshape(-1, 4)[where, :3] = gray * (1 - alpha) + colors * alpha
+
+    def _composite(self, plane: np.ndarray) -> np.ndarray:
+        """The slice in the window as RGBA with the heat map and outlines blended in.
+
+        One image is painted instead of three layers (a transparent full-size layer costs as
+        much to paint as the CT itself); the overlays touch only their own pixels.
+        """
+        if plane.dtype == np.int16:
+            packed = np.take(self._gray_lut(), plane.view(np.uint16))
+        else:
+            low, high = self._levels()
+            gray = np.clip((plane - low) * (255.0 / (high - low)), 0, 255).astype(np.uint32)
+            packed = gray * 0x010101 | 0xFF000000
+        rgba = packed.view(np.ubyte).reshape(*plane.shape, 4)
+        if self.heat_shown:
+            where, colors = self._heat_slice()
+            alpha = colors[:, 3:] * (self._opacity / 255.0)
+            self._blend(rgba, where, colors[:, :3], alpha)
+        if self.outlines_shown:
+            plain, positive = self._atlas_slice()[0]
+            normal, ai = self._outline_lut[1], self._outline_lut[2]
+            self._blend(rgba, plain, normal[:3].astype(np.float32), normal[3] / 255.0)
+            rgba.reshape(-1, 4)[positive] = ai
+        return rgba
+
+    def _name_region(self, item: pg.TextItem, label: int) -> None:
+        unit = self._volume.region_units.get(label, "")
+        color = COLORS.ai if self._positive_lookup[label] else "#96bee6"
+        item.setText(unit.rpartition("_")[0] or unit, color=color)
 
     def _region_label(self, label: int) -> pg.TextItem:
+        """The text item naming ``label`` (made once, renamed for each case)."""
         item = self._region_labels.get(label)
         if item is None:
-            unit = self._volume.region_units.get(label, "")
-            region = unit.rpartition("_")[0] or unit
-            positive = bool(self._positive_lookup[label])
-            color = COLORS.ai if positive else "#96bee6"
-            item = pg.TextItem(region, color=color, anchor=(0.5, 0.5), fill=(14, 16, 19, 170))
+            item = pg.TextItem(anchor=(0.5, 0.5), fill=(14, 16, 19, 170))
             item.setZValue(3)
             self.box.addItem(item)
             self._region_labels[label] = item
+            self._name_region(item, label)
         return item
 
-    def _place_region_labels(self, show: bool) -> None:
-        centers = region_centers(self._volume.regions[self._index]) if show else {}
+    def _place_region_labels(self, centers: dict[int, tuple[float, float]]) -> None:
+        """Region names at their centres (pixels of the slice)."""
         for label, item in self._region_labels.items():
             item.setVisible(label in centers)
         row_mm, col_mm = self._volume.spacing[1], self._volume.spacing[2]
@@ -402,8 +472,11 @@ class SliceViewer(QWidget):
     def set_window(self, center: float, width: float, *, final: bool = True) -> None:
         self._window = (round(float(center), 1), round(max(MIN_WIDTH, float(width)), 1))
         if self._volume is not None:
-            self.image.setLevels(self._levels())
-            self._update_readouts()
+            if self.heat_shown or self.outlines_shown:
+                self._render()
+            else:
+                self.image.setLevels(self._levels())
+                self._update_readouts()
         if final:
             self.window_changed.emit(*self._window)
 
@@ -430,17 +503,18 @@ class SliceViewer(QWidget):
 
     # -- AI overlay --------------------------------------------------------------------
     def set_overlay_visible(self, visible: bool) -> None:
-        self._overlay_visible = bool(visible)
-        self._render_overlay()
+        if bool(visible) is not self._overlay_visible:
+            self._overlay_visible = bool(visible)
+            self._render()
         self._place_readouts()
 
     def set_outlines_visible(self, visible: bool) -> None:
         self._outlines_visible = bool(visible)
-        self._render_overlay()
+        self._render()
 
     def set_opacity(self, opacity: float) -> float:
         """Clamp to 0-1 in 0.05 steps; returns the opacity now shown."""
         self._opacity = round(min(1.0, max(0.0, round(opacity / OPACITY_STEP) * OPACITY_STEP)), 2)
-        self._render_overlay()
+        self._render()
         self._place_readouts()
         return self._opacity

@@ -8,14 +8,18 @@ reopens it, flagged, at the next login (shown as a notice on the read screen).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
 from readerstudy.gui.keymap import Keymap
 from readerstudy.gui.login import LoginView
-from readerstudy.gui.reading import ReadView
 from readerstudy.gui.sessions import SessionListView
+
+if TYPE_CHECKING:
+    from readerstudy.gui.reading import ReadView
 from readerstudy.study.workstation import (
     ReaderSession,
     ReaderStudyError,
@@ -38,16 +42,14 @@ class WorkstationWindow(QMainWindow):
         self.setWindowTitle(f"readerstudy - {workstation.name}")
         self.login_view = LoginView(workstation.name)
         self.sessions_view = SessionListView()
-        self.read_view = ReadView(keymap, workstation.options)
+        self._read_view: ReadView | None = None
         self.stack = QStackedWidget()
-        for view in (self.login_view, self.sessions_view, self.read_view):
+        for view in (self.login_view, self.sessions_view):
             self.stack.addWidget(view)
         self.setCentralWidget(self.stack)
 
         self.login_view.login_requested.connect(self.log_in)
         self.sessions_view.closed.connect(self.log_out)
-        self.read_view.finished.connect(self._finished)
-        self.read_view.logout_requested.connect(self.log_out)
 
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
@@ -56,6 +58,20 @@ class WorkstationWindow(QMainWindow):
         if app is not None:
             app.applicationStateChanged.connect(self._on_application_state)
         self.show_login()
+        # The read screen (and pyqtgraph) is built just after the login screen is up, while
+        # the reader types the PIN, so the workstation starts faster.
+        QTimer.singleShot(100, lambda: self.read_view)
+
+    @property
+    def read_view(self) -> ReadView:
+        if self._read_view is None:
+            from readerstudy.gui import reading
+
+            self._read_view = reading.ReadView(self.keymap, self.workstation.options)
+            self._read_view.finished.connect(self._finished)
+            self._read_view.logout_requested.connect(self.log_out)
+            self.stack.addWidget(self._read_view)
+        return self._read_view
 
     # -- screens -----------------------------------------------------------------------
     def show_login(self, select: str | None = None) -> None:
@@ -77,6 +93,10 @@ class WorkstationWindow(QMainWindow):
         except ReaderStudyError as exc:
             self.login_view.show_error(str(exc))
             return
+        self.open_session(session)
+
+    def open_session(self, session: ReaderSession) -> None:
+        """Show ``session``'s current case (or, when it is finished, the session list)."""
         self.session = session
         if session.current is None:
             self._finished()
@@ -107,7 +127,8 @@ class WorkstationWindow(QMainWindow):
         """Close the session (an open read reopens, flagged, at the next login)."""
         self.timer.stop()
         reader = self.session.reader if self.session is not None else self._last_reader
-        self.read_view.detach()
+        if self._read_view is not None:
+            self._read_view.detach()
         if self.session is not None:
             self.session.close()
             self.session = None
@@ -115,14 +136,18 @@ class WorkstationWindow(QMainWindow):
 
     # -- clock -------------------------------------------------------------------------
     def tick(self) -> None:
-        if self.session is not None and self.read_view.view is not None:
+        if self._reading():
             try:
                 self.session.tick()
             except ReaderStudyError as exc:
                 self.read_view.show_message(str(exc), error=True)
 
     def _reading(self) -> bool:
-        return self.session is not None and self.read_view.view is not None
+        return (
+            self.session is not None
+            and self._read_view is not None
+            and self._read_view.view is not None
+        )
 
     def focus_lost(self) -> None:
         if self._reading():
@@ -147,7 +172,8 @@ class WorkstationWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.timer.stop()
-        self.read_view.detach()
+        if self._read_view is not None:
+            self._read_view.detach()
         if self.session is not None:
             self.session.close()
             self.session = None

@@ -117,8 +117,8 @@ def test_ai_data_is_read_and_shown_only_in_aided_reads(
     for _ in range(3):
         volume = read.viewer.volume
         assert (volume.ai_mask, volume.regions, volume.region_units) == (None, None, {})
-        assert not read.viewer.heat.isVisible()
-        assert not read.viewer.outlines.isVisible()
+        assert not read.viewer.heat_shown
+        assert not read.viewer.outlines_shown
         assert not read.viewer._overlay_readout.isVisible()
         assert all(item.probability is None for item in read.form._units.values())
         assert read.modality_label.text() == "Unaided read"
@@ -135,6 +135,6 @@ def test_ai_data_is_read_and_shown_only_in_aided_reads(
     sim_time.advance(14 * 86400)
     log_in(qtbot, window)
     assert read.viewer.volume.ai_mask is not None
-    assert read.viewer.heat.isVisible()
+    assert read.viewer.heat_shown
     masks = [p for p in opened_images if ai_dir in p.parents]
     assert {p.parent.name for p in masks} == {"masks", "atlas"}

@@ -121,24 +121,24 @@ def test_session_two_is_refused_until_the_washout_then_read_aided(
     assert read.modality_label.text() == "Aided read - AI shown"
     viewer = read.viewer
     assert viewer.overlay_visible
-    assert viewer.heat.isVisible()
-    assert viewer.outlines.isVisible()
+    assert viewer.heat_shown
+    assert viewer.outlines_shown
     probabilities = {u: item.probability.text() for u, item in read.form._units.items()}
     assert all(text.startswith("AI ") for text in probabilities.values())
 
     sim_time.advance(10)
     press(qtbot, Qt.Key.Key_V)  # hide the overlay after 10 s
     assert not viewer.overlay_visible
-    assert not viewer.heat.isVisible()
+    assert not viewer.heat_shown
     press(qtbot, Qt.Key.Key_BracketRight)
     assert viewer.opacity == pytest.approx(0.55)
     sim_time.advance(5)
     press(qtbot, Qt.Key.Key_V)
-    assert viewer.heat.isVisible()
+    assert viewer.heat_shown
     sim_time.advance(5)
     press(qtbot, Qt.Key.Key_B)
-    assert not viewer.outlines.isVisible()
-    assert viewer.heat.isVisible()
+    assert not viewer.outlines_shown
+    assert viewer.heat_shown
     read_case(qtbot, sim_time, seconds=0)
     first = stored_reads(folder, sim_time, session=2)[0]
     assert first.extra["overlay_toggles"] == 2
