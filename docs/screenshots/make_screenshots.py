@@ -175,8 +175,7 @@ def main() -> int:
     if volume.ai_mask is not None:
         per_slice = volume.ai_mask.reshape(volume.ai_mask.shape[0], -1).sum(axis=1)
         read.viewer.set_slice(int(per_slice.argmax()))
-    for k in (Qt.Key.Key_D,):
-        key(k)
+    key(Qt.Key.Key_K)  # the reader agrees with the model on M2 of the patient's left
     shot("read-aided")
     window.close()
     window.workstation.close()

@@ -5,6 +5,8 @@
 viewer shows HU in display orientation as the study layer hands it over (row 0 anterior at the
 top, column 0 on screen left) and draws in millimetres, so non-square pixels keep their shape.
 
+The slice is one 32-bit RGB image with the AI overlay blended in (see ``_composite``).
+
 Mouse: left drag = window/level (right/left width, up/down level), wheel = slice,
 Ctrl+wheel or right drag = zoom, middle or Shift+left drag = pan.
 """
@@ -17,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QTransform
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QImage, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from readerstudy.gui.theme import COLORS
 from readerstudy.study.workstation import DisplayVolume
@@ -105,6 +107,47 @@ class _Layer:
         self.cache: dict[int, tuple] = {}
 
 
+class SliceImage(QGraphicsItem):
+    """The shown slice: a 32-bit RGB buffer painted as one QImage.
+
+    Qt paints ``Format_RGB32`` without converting it, so the slice (with or without the AI
+    overlay blended in) costs one plain image draw per frame.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffer: np.ndarray | None = None
+        self._image = QImage()
+
+    def set_buffer(self, buffer: np.ndarray) -> None:
+        """``buffer``: (rows, cols) uint32 pixels 0xFFRRGGBB; kept alive while shown."""
+        if self._buffer is None or self._buffer.shape != buffer.shape:
+            self.prepareGeometryChange()
+        self._buffer = np.ascontiguousarray(buffer)
+        rows, cols = self._buffer.shape
+        self._image = QImage(self._buffer.data, cols, rows, cols * 4, QImage.Format.Format_RGB32)
+        self.update()
+
+    def clear(self) -> None:
+        self.prepareGeometryChange()
+        self._buffer = None
+        self._image = QImage()
+
+    @property
+    def buffer(self) -> np.ndarray | None:
+        return self._buffer
+
+    def boundingRect(self) -> QRectF:
+        if self._buffer is None:
+            return QRectF()
+        rows, cols = self._buffer.shape
+        return QRectF(0, 0, cols, rows)
+
+    def paint(self, painter, option, widget=None) -> None:
+        if self._buffer is not None:
+            painter.drawImage(self.boundingRect(), self._image)
+
+
 class _SliceViewBox(pg.ViewBox):
     """A ViewBox whose wheel steps slices and whose left drag sets window/level."""
 
@@ -172,7 +215,7 @@ class SliceViewer(QWidget):
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.box = _SliceViewBox(self)
         self.view.setCentralItem(self.box)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = SliceImage()
         self.box.addItem(self.image)
         self._heat_lut = heat_lut().astype(np.float32)
         self._outline_lut = outline_lut()
@@ -328,10 +371,7 @@ class SliceViewer(QWidget):
         show = self._overlay_visible
         self.heat_shown = show and self._heat.data is not None
         self.outlines_shown = show and self._outlines_visible and self._atlas.data is not None
-        if self.heat_shown or self.outlines_shown:
-            self.image.setImage(self._composite(plane), autoLevels=False, levels=None)
-        else:
-            self.image.setImage(plane, autoLevels=False, levels=self._levels())
+        self.image.set_buffer(self._composite(plane))
         centers = self._atlas_slice()[1] if self.outlines_shown else {}
         self._place_region_labels(centers)
         has_ai = volume.ai_mask is not None or volume.regions is not None
@@ -364,7 +404,7 @@ class SliceViewer(QWidget):
         return cached
 
     def _gray_lut(self) -> np.ndarray:
-        """RGBA (as uint32) of every int16 value in the current window."""
+        """The 0xFFRRGGBB grey of every int16 value in the current window."""
         if self._gray_cache[0] != self._window:
             values = np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.float32)
             low, high = self._levels()
@@ -373,15 +413,16 @@ class SliceViewer(QWidget):
         return self._gray_cache[1]
 
     @staticmethod
-    def _blend(rgba: np.ndarray, where: np.ndarray, colors: np.ndarray, alpha) -> None:
-        gray = rgba.reshape(-1, 4)[where, :3].astype(np.float32)
-        rgba.reshape(-1, 4)[where, :3] = gray * (1 - alpha) + colors * alpha
+    def _blend(bgra: np.ndarray, where: np.ndarray, colors: np.ndarray, alpha) -> None:
+        under = bgra.reshape(-1, 4)[where, :3].astype(np.float32)
+        bgra.reshape(-1, 4)[where, :3] = under * (1 - alpha) + colors * alpha
 
     def _composite(self, plane: np.ndarray) -> np.ndarray:
-        """The slice in the window as RGBA with the heat map and outlines blended in.
+        """The slice in the window as 0xFFRRGGBB pixels, the heat map and outlines blended in.
 
         One image is painted instead of three layers (a transparent full-size layer costs as
-        much to paint as the CT itself); the overlays touch only their own pixels.
+        much to paint as the CT itself); the overlays touch only their own pixels. In memory
+        a pixel's bytes are B, G, R, 0xFF, so colours are written in that order.
         """
         if plane.dtype == np.int16:
             packed = np.take(self._gray_lut(), plane.view(np.uint16))
@@ -389,17 +430,17 @@ class SliceViewer(QWidget):
             low, high = self._levels()
             gray = np.clip((plane - low) * (255.0 / (high - low)), 0, 255).astype(np.uint32)
             packed = gray * 0x010101 | 0xFF000000
-        rgba = packed.view(np.ubyte).reshape(*plane.shape, 4)
+        bgra = packed.view(np.ubyte).reshape(*plane.shape, 4)
         if self.heat_shown:
             where, colors = self._heat_slice()
             alpha = colors[:, 3:] * (self._opacity / 255.0)
-            self._blend(rgba, where, colors[:, :3], alpha)
+            self._blend(bgra, where, colors[:, 2::-1], alpha)
         if self.outlines_shown:
             plain, positive = self._atlas_slice()[0]
             normal, ai = self._outline_lut[1], self._outline_lut[2]
-            self._blend(rgba, plain, normal[:3].astype(np.float32), normal[3] / 255.0)
-            rgba.reshape(-1, 4)[positive] = ai
-        return rgba
+            self._blend(bgra, plain, normal[2::-1].astype(np.float32), normal[3] / 255.0)
+            bgra.reshape(-1, 4)[positive, :3] = ai[2::-1]
+        return packed
 
     def _name_region(self, item: pg.TextItem, label: int) -> None:
         unit = self._volume.region_units.get(label, "")
@@ -472,11 +513,7 @@ class SliceViewer(QWidget):
     def set_window(self, center: float, width: float, *, final: bool = True) -> None:
         self._window = (round(float(center), 1), round(max(MIN_WIDTH, float(width)), 1))
         if self._volume is not None:
-            if self.heat_shown or self.outlines_shown:
-                self._render()
-            else:
-                self.image.setLevels(self._levels())
-                self._update_readouts()
+            self._render()
         if final:
             self.window_changed.emit(*self._window)
 

@@ -13,6 +13,11 @@ from tests.gui.test_reading_flow import log_in, press, read_case, stored_reads
 pytestmark = pytest.mark.gui
 
 
+def shown_gray(viewer) -> np.ndarray:
+    """The grey level of every pixel on screen (the red byte of the painted slice)."""
+    return (viewer.image.buffer >> 16) & 0xFF
+
+
 def test_window_presets_and_slice_keys_do_what_they_say(qtbot, gui_study, open_window, sim_time):
     folder = gui_study()
     window = open_window(folder)
@@ -20,12 +25,14 @@ def test_window_presets_and_slice_keys_do_what_they_say(qtbot, gui_study, open_w
     viewer = window.read_view.viewer
     n = viewer.volume.hu.shape[0]
     assert viewer.window == (40.0, 80.0)
-    assert viewer.image.levels.tolist() == [0.0, 80.0]
+    gray = shown_gray(viewer)
+    brain = viewer.volume.hu[viewer.index] == 35
+    assert gray[brain].tolist() == [int(35 * 255 / 80)] * int(brain.sum())
     assert "W 80  L 40  Brain" in viewer._window_readout.text()
 
     press(qtbot, Qt.Key.Key_F3)
     assert viewer.window == (40.0, 40.0)
-    assert viewer.image.levels.tolist() == [20.0, 60.0]
+    assert set(shown_gray(viewer)[brain].tolist()) == {int(15 * 255 / 40)}
     press(qtbot, Qt.Key.Key_F4)
     assert viewer.window == (32.0, 8.0)
     assert "W 8  L 32  Narrow" in viewer._window_readout.text()
@@ -46,7 +53,8 @@ def test_window_presets_and_slice_keys_do_what_they_say(qtbot, gui_study, open_w
     press(qtbot, Qt.Key.Key_Home)
     assert viewer.index == 0
     # The slice shown is the volume's slice, and the readout gives its position in mm.
-    assert np.array_equal(viewer.image.image, viewer.volume.hu[0])
+    hu = viewer.volume.hu[0]
+    assert np.array_equal(shown_gray(viewer) == 255, hu >= 36)  # W8 L32 tops out at 36 HU
     assert viewer._position.text() == f"Slice 1 / {n}   z {viewer.volume.z_mm[0]:+.1f} mm"
 
     wheel = QWheelEvent(
@@ -90,8 +98,8 @@ def test_radiological_orientation_puts_patient_right_on_screen_left(qtbot, gui_s
     viewer = window.read_view.viewer
     assert (viewer._left_marker.text(), viewer._right_marker.text()) == ("R", "L")
     # The phantom's 24 HU wedge lies in the patient's left: on screen right here.
-    plane = viewer.image.image
-    assert plane[28:36, 42:50].mean() < 30 < plane[28:36, 14:22].mean()
+    plane = shown_gray(viewer)  # brain 35 HU shows at 111, the 24 HU wedge at 76
+    assert plane[28:36, 42:50].mean() < 95 < plane[28:36, 14:22].mean()
     form = window.read_view.form
     assert form._scores["right"].parent().findChild(type(form._scores["right"])).text() == (
         "Patient right"
@@ -108,8 +116,8 @@ def test_neurological_orientation_and_level_jumps(qtbot, gui_study, open_window)
     read = window.read_view
     viewer = read.viewer
     assert (viewer._left_marker.text(), viewer._right_marker.text()) == ("L", "R")
-    plane = viewer.image.image
-    assert plane[28:36, 14:22].mean() < 30 < plane[28:36, 42:50].mean()
+    plane = shown_gray(viewer)
+    assert plane[28:36, 14:22].mean() < 95 < plane[28:36, 42:50].mean()
     press(qtbot, Qt.Key.Key_G)
     assert viewer.index == 3
     press(qtbot, Qt.Key.Key_H)
