@@ -1,8 +1,9 @@
 """Reading-protocol costs against bare store/SQL baselines in the same process.
 
-- ``submit``: one ``ReaderSession.submit`` (answer validation, clock, slice summary event,
-  store transaction, opening the next case) against ``Store.submit_read`` of the same row;
-  p50/p95 of each, and the ratio of medians.
+- ``submit``: one read's ``ReaderSession.submit`` (answer validation, clock, the buffered
+  interaction record of 200 slice steps and 10 window/level changes, store transaction) plus
+  ``advance`` (opening the next case) against ``Store.submit_read`` of the same row; p50/p95
+  of each, and the ratio of medians. The interactions themselves are recorded in memory.
 - ``status``: ``Study.status()`` on 50 readers x 1000 cases (session 1 read, session 2 half
   read; 75,000 reads) against a plain SQL ``GROUP BY`` count of the same reads table.
 """
@@ -91,15 +92,25 @@ def bench_submit(root: Path, n: int = 60) -> None:
     session = study.login("r00", PIN)
     baseline_plan = iter(study.schedule.for_reader("r01", 1))
     session_times: list[float] = []
+    advance_times: list[float] = []
+    record_times: list[float] = []
     store_times: list[float] = []
 
     def through_session() -> None:
-        clock.advance(30)
-        session.record_slice(3)
+        start = time.perf_counter()
+        for step in range(200):
+            clock.advance(0.1)
+            session.record_slice(step % 40)
+            if step % 20 == 0:
+                session.record_window_level(40.0 + step / 20, 80.0)
+        record_times.append((time.perf_counter() - start) / 210)
         answers = _answers(session.current)
         start = time.perf_counter()
         session.submit(answers)
-        session_times.append(time.perf_counter() - start)
+        middle = time.perf_counter()
+        session.advance()
+        advance_times.append(time.perf_counter() - middle)
+        session_times.append(middle - start)
 
     def bare_store() -> None:
         read = next(baseline_plan)
@@ -125,6 +136,8 @@ def bench_submit(root: Path, n: int = 60) -> None:
 
     compare("submit_via_session_vs_bare_store_insert", through_session, bare_store, repeats=n)
     print(f"  ReaderSession.submit: {_percentiles(session_times)} ({len(session_times)} submits)")
+    print(f"  ReaderSession.advance: {_percentiles(advance_times)}")
+    print(f"  one slice step or window/level change: {_percentiles(record_times)}")
     print(f"  Store.submit_read:    {_percentiles(store_times)} ({len(store_times)} submits)")
     study.close()
 

@@ -37,6 +37,10 @@ slice 0 inferior."""
 
 _GRID_TOLERANCE = 1e-4
 
+_FOR_COORDINATOR = "the coordinator finds the case by this code in schedule.csv and runs"
+"""Load errors reach the reader's screen, so they name the neutral code, never the case id or
+a path (the original error stays attached as ``__cause__`` for the log)."""
+
 
 class CaseLoadError(ReaderStudyError):
     """A case cannot be shown: its scan is unreadable, or an AI file is not on the scan's grid."""
@@ -51,8 +55,8 @@ class ViewerOptions:
     level_jumps: bool
     window: tuple[float, float]
     """Default (center, width) in HU."""
-    keymap: dict[str, str]
-    """Action -> key sequence overrides (may be empty)."""
+    keymap: dict[str, str | tuple[str, ...]]
+    """Action -> key sequence (or several) overrides (may be empty)."""
 
     @classmethod
     def from_definition(cls, viewer: Viewer) -> ViewerOptions:
@@ -139,9 +143,49 @@ def _check_grid(code: str, what: str, scan: sitk.Image, other: sitk.Image) -> No
             raise CaseLoadError(
                 f"{code}: the {what} is not on the scan's grid ({name} "
                 f"{tuple(round(v, 4) for v in theirs)} vs the scan's "
-                f"{tuple(round(v, 4) for v in mine)}); the coordinator looks the code up in "
-                "schedule.csv and reruns `readerstudy study precompute --force` for that case"
+                f"{tuple(round(v, 4) for v in mine)}); {_FOR_COORDINATOR} "
+                "`readerstudy study precompute --force`"
             )
+
+
+@dataclass(frozen=True)
+class _Display:
+    """How a grid's voxel array maps to display order: which image axis (x=0, y=1, z=2)
+    becomes the slice, row and column axis, and which of them run backwards."""
+
+    axes: tuple[int, int, int]
+    flips: tuple[bool, bool, bool]
+
+    @classmethod
+    def of(cls, image: sitk.Image, orientation: Orientation) -> _Display | None:
+        """None for a grid tilted about 45 degrees, where no image axis is nearest to one
+        patient axis."""
+        direction = np.array(image.GetDirection()).reshape(3, 3)
+        nearest = np.abs(direction).argmax(axis=0)  # patient axis (L, P, S) of each image axis
+        if sorted(nearest.tolist()) != [0, 1, 2]:
+            return None
+        axes = tuple(int(np.flatnonzero(nearest == patient)[0]) for patient in (2, 1, 0))
+        # slices run to S, rows to P, columns to L (radiological) or R (neurological)
+        wanted = (1.0, 1.0, 1.0 if orientation is Orientation.RADIOLOGICAL else -1.0)
+        flips = tuple(
+            bool(np.sign(direction[patient, axis]) != want)
+            for patient, axis, want in zip((2, 1, 0), axes, wanted, strict=True)
+        )
+        return cls(axes, flips)
+
+    def array(self, image: sitk.Image, dtype: type | None = None) -> np.ndarray:
+        """The image's voxels in display order: one copy, read-only."""
+        import SimpleITK as sitk
+
+        view = sitk.GetArrayViewFromImage(image)  # (z, y, x): numpy axis = 2 - image axis
+        ordered = np.transpose(view, [2 - axis for axis in self.axes])
+        steps = tuple(slice(None, None, -1) if flip else slice(None) for flip in self.flips)
+        return _frozen(np.array(ordered[steps], dtype=dtype or view.dtype))
+
+    def slice_of(self, image: sitk.Image, index: float) -> float:
+        """The display slice of a (continuous) index along the image's slice axis."""
+        n = image.GetSize()[self.axes[0]]
+        return n - 1 - index if self.flips[0] else index
 
 
 def load_case(
@@ -151,69 +195,96 @@ def load_case(
     read_scan: Callable[[Path], sitk.Image] = _read_scan,
     read_image: Callable[[Path], sitk.Image] = _read_image,
 ) -> DisplayVolume:
-    """Read and convert one case (blocking); see the module docstring for the orientation."""
+    """Read and convert one case (blocking); see the module docstring for the orientation.
+
+    Each array is copied once, from the image's own memory into display order.
+    """
     import SimpleITK as sitk
 
     code = files.code
     try:
         scan = read_scan(files.image)
     except (ReaderStudyError, RuntimeError, OSError) as exc:
-        raise CaseLoadError(f"{code}: the scan cannot be loaded ({exc})") from exc
-    if scan.GetDimension() != 3:
-        raise CaseLoadError(f"{code}: the scan is {scan.GetDimension()}-D, not a 3-D volume")
-    axes = _DISPLAY_AXES[Orientation(options.orientation)]
-    shown = sitk.DICOMOrient(scan, axes)
-    hu = sitk.GetArrayFromImage(shown)
-    if hu.dtype not in (np.int16, np.float32):
-        hu = hu.astype(np.float32)
-    nx, ny, nz = shown.GetSize()
-    center = ((nx - 1) / 2, (ny - 1) / 2)
-    z_mm = tuple(
-        float(shown.TransformContinuousIndexToPhysicalPoint((*center, k))[2]) for k in range(nz)
-    )
-    sx, sy, sz = shown.GetSpacing()
+        raise CaseLoadError(
+            f"{code}: the scan cannot be loaded ({type(exc).__name__}); {_FOR_COORDINATOR} "
+            "`readerstudy dicom inspect` on the case folder"
+        ) from exc
+    if scan.GetDimension() != 3 or scan.GetNumberOfComponentsPerPixel() != 1:
+        raise CaseLoadError(f"{code}: the scan is not a 3-D volume of one value per voxel")
+    orientation = Orientation(options.orientation)
+    ai_images = [
+        _aligned(path, what, code, scan, read_image)
+        for path, what in ((files.ai_mask, "AI mask"), (files.atlas, "atlas label map"))
+        if path is not None
+    ]
+    stored = scan
+    display = _Display.of(scan, orientation)
+    if display is None:
+        # near 45 degrees: SimpleITK picks the nearest axes for the scan and its AI images alike
+        code_axes = _DISPLAY_AXES[orientation]
+        scan, *ai_images = (sitk.DICOMOrient(i, code_axes) for i in (scan, *ai_images))
+        display = _Display((2, 1, 0), (False, False, False))
+    whole_or_float = scan.GetPixelID() in (sitk.sitkInt16, sitk.sitkFloat32)
+    hu = display.array(scan, None if whole_or_float else np.float32)
+    size = scan.GetSize()
+    center = [(n - 1) / 2 for n in size]
+    slice_axis = display.axes[0]
+
+    def z_of(index: float) -> float:
+        return float(
+            scan.TransformContinuousIndexToPhysicalPoint(
+                [index if axis == slice_axis else center[axis] for axis in range(3)]
+            )[2]
+        )
+
+    z_mm = tuple(z_of(display.slice_of(scan, k)) for k in range(size[slice_axis]))
+    spacing = tuple(float(scan.GetSpacing()[axis]) for axis in display.axes)
 
     ai_mask = regions = None
     region_units: dict[int, str] = {}
+    images = iter(ai_images)
     if files.ai_mask is not None:
-        mask = _aligned(files.ai_mask, "AI mask", code, scan, read_image)
-        likelihood = sitk.GetArrayFromImage(sitk.DICOMOrient(mask, axes)).astype(np.float32)
-        low, high = float(likelihood.min()), float(likelihood.max())
+        ai_mask = display.array(next(images), np.float32)
+        low, high = float(ai_mask.min()), float(ai_mask.max())
         if low < 0.0 or high > 1.0:
             raise CaseLoadError(
                 f"{code}: the AI mask holds values {low:g}-{high:g}, not a likelihood in 0-1"
             )
-        ai_mask = _frozen(likelihood)
     if files.atlas is not None:
         from model.anatomy.labels import LABELS
 
-        atlas = _aligned(files.atlas, "atlas label map", code, scan, read_image)
-        labels = sitk.GetArrayFromImage(sitk.DICOMOrient(atlas, axes))
-        if labels.min() < 0 or labels.max() > max(LABELS.values()):
+        atlas = next(images)
+        top = max(LABELS.values())
+        extremes = sitk.MinimumMaximumImageFilter()
+        extremes.Execute(atlas)
+        if extremes.GetMinimum() < 0 or extremes.GetMaximum() > top:
             raise CaseLoadError(
-                f"{code}: the atlas label map holds labels {labels.min()}-{labels.max()}, "
-                f"outside 0-{max(LABELS.values())}"
+                f"{code}: the atlas label map holds labels {extremes.GetMinimum():g}-"
+                f"{extremes.GetMaximum():g}, outside 0-{top}"
             )
-        regions = _frozen(labels.astype(np.uint8))
+        regions = display.array(atlas, np.uint8)
         region_units = {label: unit for unit, label in LABELS.items()}
 
     levels = None
     if options.level_jumps and files.levels is not None:
         levels = {}
+        n_stored = stored.GetSize()[2]
+        middle = [(n - 1) / 2 for n in stored.GetSize()[:2]]
         for level in LEVELS:
             k = files.levels[level]
-            if not 0 <= k < scan.GetSize()[2]:
+            if not 0 <= k < n_stored:
                 raise CaseLoadError(
                     f"{code}: the {level} level is slice {k}, outside the scan's "
-                    f"{scan.GetSize()[2]} slices (levels.csv)"
+                    f"{n_stored} slices (levels.csv)"
                 )
-            point = scan.TransformIndexToPhysicalPoint((0, 0, int(k)))
-            levels[level] = int(shown.TransformPhysicalPointToIndex(point)[2])
+            # the display slice nearest to the stored slice k, by its S position
+            z = float(stored.TransformContinuousIndexToPhysicalPoint((*middle, k))[2])
+            levels[level] = int(np.abs(np.array(z_mm) - z).argmin())
 
     return DisplayVolume(
         code=code,
-        hu=_frozen(hu),
-        spacing=(float(sz), float(sy), float(sx)),
+        hu=hu,
+        spacing=spacing,
         z_mm=z_mm,
         window=tuple(options.window),
         screen_left=options.screen_left,
@@ -230,7 +301,10 @@ def _aligned(
     try:
         image = read_image(path)
     except (RuntimeError, OSError) as exc:
-        raise CaseLoadError(f"{code}: the {what} cannot be read ({exc})") from exc
+        raise CaseLoadError(
+            f"{code}: the {what} cannot be read ({type(exc).__name__}); {_FOR_COORDINATOR} "
+            "`readerstudy study precompute --force`"
+        ) from exc
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise CaseLoadError(f"{code}: the {what} must have one value per voxel")
     _check_grid(code, what, scan, image)

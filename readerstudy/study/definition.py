@@ -137,8 +137,8 @@ class Viewer(_Strict):
     """Jump keys to the ganglionic and supraganglionic levels (the paper's readers had none)."""
     window_center: float = 40.0
     window_width: Annotated[float, Field(gt=0)] = 80.0
-    keymap: dict[str, str] = Field(default_factory=dict)
-    """Action -> key sequence overrides of the workstation's default keys."""
+    keymap: dict[str, str | tuple[str, ...]] = Field(default_factory=dict)
+    """Action -> key sequence (or several) overriding the workstation's default keys."""
 
     @field_validator("window_center", "window_width")
     @classmethod
@@ -149,16 +149,20 @@ class Viewer(_Strict):
 
     @field_validator("keymap")
     @classmethod
-    def _plain_keymap(cls, value: dict[str, str]) -> dict[str, str]:
-        for action, key in value.items():
+    def _plain_keymap(
+        cls, value: dict[str, str | tuple[str, ...]]
+    ) -> dict[str, str | tuple[str, ...]]:
+        keys = []
+        for action, chosen in value.items():
             if not _ACTION.match(action):
                 raise ValueError(
                     f"action {action!r} must be a lower_snake_case name (see the key map in "
                     "docs/rater.md)"
                 )
-            if not key.strip():
+            sequences = (chosen,) if isinstance(chosen, str) else chosen
+            if not sequences or not all(k.strip() for k in sequences):
                 raise ValueError(f"action {action!r}: the key sequence is empty")
-        keys = [k.strip().lower() for k in value.values()]
+            keys += [k.strip().lower() for k in sequences]
         shared = sorted({k for k in keys if keys.count(k) > 1})
         if shared:
             raise ValueError(f"one key for two actions: {', '.join(shared)}")

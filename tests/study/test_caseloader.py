@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import shutil
 import threading
 from pathlib import Path
 
@@ -58,6 +59,18 @@ def test_a_left_sided_feature_is_on_screen_right_in_radiological_orientation(tmp
     assert neuro.screen_left == "L"
     assert _block(neuro.hu)[2] == {0, 1, 2}
     assert np.array_equal(neuro.hu, shown.hu[:, :, ::-1])
+
+
+def test_a_grid_turned_45_degrees_still_loads_on_the_nearest_axes(tmp_path):
+    c = 2**-0.5
+    path = write_scan(tmp_path / "scan.nii.gz", direction=(c, -c, 0, c, c, 0, 0, 0, 1))
+    jumps = ViewerOptions.from_definition(Viewer(level_jumps=True))
+    files = CaseFiles("S1-001", path, levels={"ganglionic": 1, "supraganglionic": 4})
+    shown = load_case(files, jumps)
+    assert sorted(shown.hu.shape[1:]) == sorted(SCAN_SIZE[:2])
+    assert shown.hu.shape[0] == SCAN_SIZE[2]
+    assert shown.levels == {"ganglionic": 1, "supraganglionic": 4}
+    assert shown.z_mm == pytest.approx((10.0, 15.0, 20.0, 25.0, 30.0))
 
 
 def test_slice_positions_are_the_superior_coordinate_in_mm(tmp_path):
@@ -140,8 +153,11 @@ def test_levels_map_to_display_slices_only_where_the_study_offers_jumps(tmp_path
 def test_an_unreadable_scan_is_a_load_error_naming_the_code(tmp_path):
     broken = tmp_path / "broken.nii.gz"
     broken.write_bytes(b"not an image")
-    with pytest.raises(CaseLoadError, match="S1-002: the scan cannot be loaded"):
+    with pytest.raises(CaseLoadError, match="S1-002: the scan cannot be loaded") as info:
         load_case(CaseFiles("S1-002", broken), RADIOLOGICAL)
+    assert str(tmp_path) not in str(info.value)  # shown to the reader: no path, no case id
+    assert "schedule.csv" in str(info.value)
+    assert str(broken) in str(info.value.__cause__)  # kept for the log
 
 
 def test_the_next_case_is_loaded_in_the_background_before_it_is_asked_for(tmp_path):
@@ -211,7 +227,6 @@ def _read_session(session, sim_time) -> list:
     return volumes
 
 
-@pytest.mark.slow
 def test_no_ai_file_is_opened_in_unaided_reads_and_all_are_in_aided_ones(
     make_study, sim_time, opened_files
 ):
@@ -234,3 +249,16 @@ def test_no_ai_file_is_opened_in_unaided_reads_and_all_are_in_aided_ones(
     # level jumps come from levels.csv at the study root: the same in both modalities
     assert {str(v.levels) for v in unaided + aided} == {"{'ganglionic': 1, 'supraganglionic': 3}"}
     station.close()
+
+
+def test_aided_reads_without_atlas_or_levels_load_cleanly(make_study, sim_time):
+    study = make_study(images=True, n_cases=2, viewer={"level_jumps": True})
+    shutil.rmtree(study.ai_dir / "atlas")
+    (study.path / "levels.csv").unlink()
+    with Workstation.open(study.path, time=sim_time) as station:
+        unaided = _read_session(station.login("r1", PIN), sim_time)
+        sim_time.advance(15 * 86400)
+        aided = _read_session(station.login("r1", PIN), sim_time)
+    assert [v.levels for v in unaided + aided] == [None] * 4
+    assert all(v.ai_mask is not None for v in aided)
+    assert all(v.regions is None and v.region_units == {} for v in aided)

@@ -10,6 +10,7 @@ from readerstudy.study.definition import (
     ConfidenceScale,
     DefinitionError,
     Design,
+    Orientation,
     StudyDefinition,
     load_definition,
     parse_definition,
@@ -123,3 +124,83 @@ def test_the_demo_definition_matches_what_the_demo_writes():
 def test_the_name_is_a_plain_id():
     with pytest.raises(ValueError, match="study name 'my study' must be"):
         StudyDefinition(name="my study", readers=[{"id": "r1"}])
+
+
+VIEWER = """
+[viewer]
+orientation = "neurological"
+level_jumps = true
+window_center = 35
+window_width = 50
+
+[viewer.keymap]
+submit = "Ctrl+Return"
+overlay_toggle = ["O", "Shift+O"]
+"""
+
+
+def test_the_viewer_table_is_optional_with_pacs_defaults():
+    viewer = parse_definition(GOOD).viewer
+    assert viewer.orientation is Orientation.RADIOLOGICAL
+    assert viewer.level_jumps is False
+    assert (viewer.window_center, viewer.window_width) == (40.0, 80.0)
+    assert viewer.keymap == {}
+    custom = parse_definition(GOOD + VIEWER).viewer
+    assert custom.orientation is Orientation.NEUROLOGICAL
+    assert custom.level_jumps is True
+    assert (custom.window_center, custom.window_width) == (35.0, 50.0)
+    assert custom.keymap == {"submit": "Ctrl+Return", "overlay_toggle": ("O", "Shift+O")}
+
+
+def test_a_viewer_table_round_trips_and_changes_the_hash(study_dir):
+    plain, custom = parse_definition(GOOD), parse_definition(GOOD + VIEWER)
+    write_definition(study_dir, custom)
+    assert "[viewer.keymap]" in (study_dir / "study.toml").read_text()
+    assert load_definition(study_dir) == custom
+    assert custom.content_hash() != plain.content_hash()
+    write_definition(study_dir, plain)
+    assert "[viewer]" not in (study_dir / "study.toml").read_text()
+
+
+# Hashes of the shipped definitions as computed before the [viewer] table existed (the
+# trunk's definition.py at 6dcbf49): a study locked then must still open.
+LOCKED_HASHES = {
+    "demo": "30dbeafffada96a76e6d15b56bdd285f2128364f7a8a7d50244a7242ad0d0ca5",
+    "chen2022": "a7b9b9e95e432e83220bca2f80f46012b75b14f2297f1c6147d3a4f238c3e01f",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCKED_HASHES))
+def test_studies_without_a_viewer_table_keep_their_locked_hash(name):
+    definition = load_definition(STUDIES / name)
+    assert definition.content_hash() == LOCKED_HASHES[name]
+    text = (STUDIES / name / "study.toml").read_text()
+    explicit = parse_definition(text + '\n[viewer]\norientation = "radiological"\n')
+    assert explicit.content_hash() == LOCKED_HASHES[name]  # spelling out the defaults
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        ('orientation = "sideways"', r"viewer.orientation \(line \d+\): Input should be"),
+        ("window_width = 0", r"viewer.window_width \(line \d+\): Input should be greater than 0"),
+        ("window_center = nan", r"viewer.window_center \(line \d+\): must be a finite number"),
+        (
+            'level_jumps = "maybe"',
+            r"viewer.level_jumps \(line \d+\): Input should be a valid boolean",
+        ),
+        ("zoom = 2", r"viewer.zoom \(line \d+\): unknown key"),
+        (
+            '[viewer.keymap]\nsubmit = "S"\nnext_case = "s"',
+            r"viewer.keymap \(line \d+\): one key for two actions: s",
+        ),
+        ('[viewer.keymap]\n"Submit!" = "S"', r"viewer.keymap \(line \d+\): action 'Submit!' must"),
+        ('[viewer.keymap]\nsubmit = " "', r"action 'submit': the key sequence is empty"),
+        ("[viewer.keymap]\nsubmit = []", r"action 'submit': the key sequence is empty"),
+        ('[viewer.keymap]\nsubmit = ["S", "T"]\npause = "t"', "one key for two actions: t"),
+        ("[viewer.keymap]\nsubmit = 5", r"viewer.keymap.submit.str \(line \d+\)"),
+    ],
+)
+def test_viewer_errors_name_the_field(table, match):
+    with pytest.raises(DefinitionError, match=match):
+        parse_definition(f"{GOOD}\n[viewer]\n{table}\n")
