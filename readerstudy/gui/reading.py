@@ -234,8 +234,9 @@ class ReadView(QWidget):
             self.modality_label.setStyleSheet(f"color: {COLORS.muted}; font-size: 14pt;")
         if view.clock_restarted:
             self.notice.setText(
-                f"{view.code} reopened after the workstation stopped during this read. Its "
-                "reading clock started again; the earlier time is not counted."
+                f"{view.code} reopened: this read was interrupted (the workstation stopped, "
+                "or you logged out). Its reading clock started again; the earlier time is not "
+                "counted, and answers not submitted are gone."
             )
         self.notice.setVisible(view.clock_restarted)
         self.help.set_keymap(

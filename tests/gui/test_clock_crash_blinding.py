@@ -83,7 +83,7 @@ def test_a_crash_mid_case_reopens_it_flagged_in_a_new_window(
     read = second.read_view
     assert read.case_label.text() == "S1-002"
     assert read.notice.isVisible()
-    assert "S1-002 reopened after the workstation stopped during this read" in (read.notice.text())
+    assert "S1-002 reopened: this read was interrupted" in (read.notice.text())
     assert sum(read.form.calls().values()) == 0  # the unsaved answer is gone
     read_case(qtbot, sim_time, seconds=12)
     assert not read.notice.isVisible()  # the next case is a normal read

@@ -183,3 +183,28 @@ def test_incomplete_confidence_is_refused_naming_the_units(qtbot, gui_study, ope
     assert stored["M2_right"] == {"call": 1, "rating": 4.0}
     assert stored["M1_right"] == {"call": 0, "rating": 2.0}
     assert stored["C_right"] == {"call": 0, "rating": 1.0}
+
+
+def test_help_opens_with_f1_or_question_mark_and_quit_logs_out(
+    qtbot, gui_study, open_window, sim_time
+):
+    folder = gui_study()
+    window = open_window(folder)
+    log_in(qtbot, window)
+    read = window.read_view
+    press(qtbot, Qt.Key.Key_F1)
+    assert read.help.isVisible()
+    press(qtbot, Qt.Key.Key_S)  # keys do nothing under the help
+    assert sum(read.form.calls().values()) == 0
+    press(qtbot, Qt.Key.Key_Escape)
+    assert not read.help.isVisible()
+    press(qtbot, Qt.Key.Key_Question, Qt.KeyboardModifier.ShiftModifier)
+    assert read.help.isVisible()
+    press(qtbot, Qt.Key.Key_Question, Qt.KeyboardModifier.ShiftModifier)
+    assert not read.help.isVisible()
+    press(qtbot, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.login_view
+    assert window.session is None
+    log_in(qtbot, window)
+    assert read.case_label.text() == "S1-001"
+    assert read.notice.isVisible()  # reopened after the logout, its clock restarted
