@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QTransform
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QWidget
 
 from readerstudy.gui.theme import COLORS
 from readerstudy.study.workstation import DisplayVolume
@@ -59,10 +59,15 @@ def heat_lut() -> np.ndarray:
     return lut
 
 
+OUTLINE_COLOR = "#96bee6"
+"""Outlines and names of the regions the model does not call abnormal."""
+
+
 def outline_lut() -> np.ndarray:
     """0 transparent, 1 a region outline, 2 the outline of a unit the model calls positive."""
     lut = np.zeros((3, 4), dtype=np.ubyte)
-    lut[1] = (150, 190, 230, 150)
+    plain = QColor(OUTLINE_COLOR)
+    lut[1] = (plain.red(), plain.green(), plain.blue(), 150)
     ai = QColor(COLORS.ai)
     lut[2] = (ai.red(), ai.green(), ai.blue(), 255)
     return lut
@@ -148,6 +153,46 @@ class SliceImage(QGraphicsItem):
             painter.drawImage(self.boundingRect(), self._image)
 
 
+class RegionNames(QGraphicsItem):
+    """The names of the atlas regions at their centres, drawn at screen size in one paint."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: list[tuple[QPointF, str, str]] = []
+        self._rect = QRectF()
+        self.setZValue(2)
+
+    def set_names(self, names: list[tuple[QPointF, str, str]], rect: QRectF) -> None:
+        """(position in mm, text, colour) of each name; ``rect`` bounds the positions."""
+        self.prepareGeometryChange()
+        self._names = names
+        self._rect = rect.adjusted(-20, -20, 20, 20)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter, option, widget=None) -> None:
+        if not self._names:
+            return
+        to_screen = painter.transform()
+        painter.save()
+        painter.resetTransform()
+        font = QFont(painter.font())
+        font.setPointSize(11)
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = QFontMetrics(font)
+        for position, text, color in self._names:
+            at = to_screen.map(position)
+            width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
+            box = QRectF(at.x() - width / 2, at.y() - height / 2, width, height)
+            painter.fillRect(box, QColor(14, 16, 19, 170))
+            painter.setPen(QColor(color))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+
 class _SliceViewBox(pg.ViewBox):
     """A ViewBox whose wheel steps slices and whose left drag sets window/level."""
 
@@ -221,52 +266,43 @@ class SliceViewer(QWidget):
         self._outline_lut = outline_lut()
         self.heat_shown = False
         self.outlines_shown = False
-        self._region_labels: dict[int, pg.TextItem] = {}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
+        self._names = RegionNames()
+        self.box.addItem(self._names)
 
-        self._left_marker = self._label("", size=22, bold=True)
-        self._right_marker = self._label("", size=22, bold=True)
-        self._position = self._label("", size=14)
-        self._window_readout = self._label("", size=14)
-        self._overlay_readout = self._label("", size=13, color=COLORS.ai)
+        # Readouts sit around the image, not over it: nothing covers the picture, and a
+        # slice change repaints only the image.
+        self._left_marker = self._label(size=22, bold=True)
+        self._right_marker = self._label(size=22, bold=True)
+        self._position = self._label(size=14)
+        self._window_readout = self._label(size=14)
+        self._overlay_readout = self._label(size=13, color=COLORS.ai)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(4)
+        grid.addWidget(self._overlay_readout, 0, 1, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self._left_marker, 1, 0, Qt.AlignmentFlag.AlignCenter)
+        grid.addWidget(self.view, 1, 1)
+        grid.addWidget(self._right_marker, 1, 2, Qt.AlignmentFlag.AlignCenter)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self._position)
+        bottom.addStretch(1)
+        bottom.addWidget(self._window_readout)
+        grid.addLayout(bottom, 2, 1)
+        grid.setRowStretch(1, 1)
+        grid.setColumnStretch(1, 1)
         self._clear()
 
-    # -- readouts drawn over the image ---------------------------------------------------
-    def _label(self, text: str, *, size: int, bold: bool = False, color: str = "") -> QLabel:
-        label = QLabel(text, self.view)
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    @staticmethod
+    def _label(*, size: int, bold: bool = False, color: str = "") -> QLabel:
+        label = QLabel()
         weight = "700" if bold else "500"
         label.setStyleSheet(
             f"color: {color or COLORS.text}; font-size: {size}pt; font-weight: {weight};"
-            "background: rgba(14, 16, 19, 150); padding: 2px 6px; border-radius: 4px;"
+            "padding: 2px 6px;"
         )
+        label.setMinimumWidth(40 if bold else 0)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return label
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._place_readouts()
-
-    def _place_readouts(self) -> None:
-        w, h, m = self.view.width(), self.view.height(), 12
-        for label in (
-            self._left_marker,
-            self._right_marker,
-            self._position,
-            self._window_readout,
-            self._overlay_readout,
-        ):
-            label.adjustSize()
-        self._left_marker.move(m, (h - self._left_marker.height()) // 2)
-        self._right_marker.move(
-            w - self._right_marker.width() - m, (h - self._right_marker.height()) // 2
-        )
-        self._position.move(m, h - self._position.height() - m)
-        self._window_readout.move(
-            w - self._window_readout.width() - m, h - self._window_readout.height() - m
-        )
-        self._overlay_readout.move(w - self._overlay_readout.width() - m, m)
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -310,8 +346,7 @@ class SliceViewer(QWidget):
         self.image.clear()
         self.image.setVisible(False)
         self.heat_shown = self.outlines_shown = False
-        for item in self._region_labels.values():
-            item.setVisible(False)
+        self._names.set_names([], QRectF())
         for label in (self._left_marker, self._right_marker, self._position, self._overlay_readout):
             label.setText("")
             label.setVisible(False)
@@ -340,9 +375,6 @@ class SliceViewer(QWidget):
         for label, unit in volume.region_units.items():
             lookup[int(label)] = unit in set(positive_units)
         self._positive_lookup = lookup
-        for label, item in self._region_labels.items():
-            self._name_region(item, label)
-            item.setVisible(False)
         self.image.setTransform(scale)
         self._heat = _Layer(volume.ai_mask)
         self._atlas = _Layer(volume.regions)
@@ -442,31 +474,16 @@ class SliceViewer(QWidget):
             bgra.reshape(-1, 4)[positive, :3] = ai[2::-1]
         return packed
 
-    def _name_region(self, item: pg.TextItem, label: int) -> None:
-        unit = self._volume.region_units.get(label, "")
-        color = COLORS.ai if self._positive_lookup[label] else "#96bee6"
-        item.setText(unit.rpartition("_")[0] or unit, color=color)
-
-    def _region_label(self, label: int) -> pg.TextItem:
-        """The text item naming ``label`` (made once, renamed for each case)."""
-        item = self._region_labels.get(label)
-        if item is None:
-            item = pg.TextItem(anchor=(0.5, 0.5), fill=(14, 16, 19, 170))
-            item.setZValue(3)
-            self.box.addItem(item)
-            self._region_labels[label] = item
-            self._name_region(item, label)
-        return item
-
     def _place_region_labels(self, centers: dict[int, tuple[float, float]]) -> None:
-        """Region names at their centres (pixels of the slice)."""
-        for label, item in self._region_labels.items():
-            item.setVisible(label in centers)
-        row_mm, col_mm = self._volume.spacing[1], self._volume.spacing[2]
+        """Region names at their centres (``centers`` in pixels of the slice)."""
+        volume = self._volume
+        row_mm, col_mm = volume.spacing[1], volume.spacing[2]
+        names = []
         for label, (row, col) in centers.items():
-            item = self._region_label(label)
-            item.setPos(col * col_mm, row * row_mm)
-            item.setVisible(True)
+            unit = volume.region_units.get(label, "")
+            color = COLORS.ai if self._positive_lookup[label] else OUTLINE_COLOR
+            names.append((QPointF(col * col_mm, row * row_mm), unit.rpartition("_")[0], color))
+        self._names.set_names(names, self._fitted_rect())
 
     def _update_readouts(self) -> None:
         volume = self._volume
@@ -483,7 +500,6 @@ class SliceViewer(QWidget):
         self._window_readout.setText(
             f"W {width:.0f}  L {center:.0f}" + (f"  {preset}" if preset else "")
         )
-        self._place_readouts()
 
     # -- slices ------------------------------------------------------------------------
     def set_slice(self, index: int) -> None:
@@ -543,7 +559,6 @@ class SliceViewer(QWidget):
         if bool(visible) is not self._overlay_visible:
             self._overlay_visible = bool(visible)
             self._render()
-        self._place_readouts()
 
     def set_outlines_visible(self, visible: bool) -> None:
         self._outlines_visible = bool(visible)
@@ -553,5 +568,4 @@ class SliceViewer(QWidget):
         """Clamp to 0-1 in 0.05 steps; returns the opacity now shown."""
         self._opacity = round(min(1.0, max(0.0, round(opacity / OPACITY_STEP) * OPACITY_STEP)), 2)
         self._render()
-        self._place_readouts()
         return self._opacity
