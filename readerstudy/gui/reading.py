@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -26,7 +26,7 @@ from readerstudy.gui.form import SIDE_OF_MARKER, AspectsForm, split_unit
 from readerstudy.gui.help import HelpOverlay
 from readerstudy.gui.keymap import Keymap, unit_action, unit_of_action
 from readerstudy.gui.theme import COLORS
-from readerstudy.gui.viewer import PAGE_STEP, ZOOM_STEP, SliceViewer
+from readerstudy.gui.viewer import OPACITY_STEP, PAGE_STEP, ZOOM_STEP, SliceViewer
 from readerstudy.study.workstation import (
     CaseView,
     Phase,
@@ -171,8 +171,6 @@ class ReadView(QWidget):
     # -- key bindings --------------------------------------------------------------------
     @staticmethod
     def _bind(keymap: Keymap) -> dict[tuple[int, Qt.KeyboardModifier], str]:
-        from PySide6.QtGui import QKeySequence
-
         bindings = {}
         for action in keymap.actions():
             for key in keymap.keys(action.name):
@@ -193,6 +191,7 @@ class ReadView(QWidget):
         """Follow ``session`` and show its current case."""
         self.detach()
         self.session = session
+        self.help_hint.setText(f"{session.reader_name}      {self.keymap.label('help')}: keys")
         session.phase_changed.connect(self._on_phase)
         session.overlay_changed.connect(self._on_overlay)
         self._show_current()
@@ -411,7 +410,7 @@ class ReadView(QWidget):
     def _step_opacity(self, steps: int) -> None:
         if self.view is None or not self.view.aided:
             return
-        shown = self.viewer.set_opacity(self.viewer.opacity + steps * 0.05)
+        shown = self.viewer.set_opacity(self.viewer.opacity + steps * OPACITY_STEP)
         self._call(self.session.set_overlay_opacity, shown)
 
     # -- submitting --------------------------------------------------------------------

@@ -79,9 +79,6 @@ class WorkstationWindow(QMainWindow):
         self.stack.setCurrentWidget(self.login_view)
         self.login_view.reset()
 
-    def _entry(self, reader: str):
-        return next(e for e in self.workstation.readers() if e.reader == reader)
-
     def log_in(self, reader: str, pin: str) -> None:
         """Check the PIN; the reader's current session opens at their first unread case."""
         self.login_view.show_waiting()
