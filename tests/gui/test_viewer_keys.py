@@ -208,3 +208,45 @@ def test_help_opens_with_f1_or_question_mark_and_quit_logs_out(
     log_in(qtbot, window)
     assert read.case_label.text() == "S1-001"
     assert read.notice.isVisible()  # reopened after the logout, its clock restarted
+
+
+def _mouse(viewport, kind, point, buttons) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+
+    button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+    event = QMouseEvent(
+        kind,
+        QPointF(point),
+        QPointF(viewport.mapToGlobal(point)),
+        button,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(viewport, event)
+
+
+def test_a_left_drag_sets_window_and_level_and_shows_them(qtbot, gui_study, open_window, sim_time):
+    from PySide6.QtCore import QEvent
+
+    folder = gui_study()
+    window = open_window(folder)
+    log_in(qtbot, window)
+    viewer = window.read_view.viewer
+    viewport = viewer.view.viewport()
+    start = QPoint(viewport.width() // 2, viewport.height() // 2)
+    held = Qt.MouseButton.LeftButton
+    _mouse(viewport, QEvent.Type.MouseButtonPress, start, held)
+    _mouse(viewport, QEvent.Type.MouseMove, start + QPoint(50, 0), held)
+    # Dragged right by 50 px: wider by 50 * 80/250 HU, shown while dragging.
+    assert viewer.window == (40.0, 96.0)
+    assert "W 96  L 40" in viewer._window_readout.text()
+    _mouse(viewport, QEvent.Type.MouseMove, start + QPoint(50, -100), held)
+    _mouse(
+        viewport, QEvent.Type.MouseButtonRelease, start + QPoint(50, -100), Qt.MouseButton.NoButton
+    )
+    assert viewer.window == (72.0, 96.0)  # dragged up: the level rises
+    read_case(qtbot, sim_time)
+    record = stored_reads(folder, sim_time)[0].extra
+    assert record["window_level_changes"] == 1  # recorded once, on release
+    assert record["window_level"] == [72.0, 96.0]
