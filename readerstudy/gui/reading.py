@@ -214,12 +214,23 @@ class ReadView(QWidget):
             self.viewer.clear()
             self.finished.emit()
             return
-        volume = session.display_volume()
+        try:
+            volume = session.display_volume()
+        except ReaderStudyError as exc:
+            # The reader cannot fix this; the message names the neutral code for the coordinator.
+            self.viewer.clear()
+            self.form.hide()
+            self.case_label.setText(view.code)
+            self.show_message(
+                f"This case cannot be shown; please call the study coordinator. ({exc})", error=True
+            )
+            return
         positive = [r.unit for r in view.ai_regions if r.call]
         self.viewer.show_volume(
             volume, positive_units=positive, overlay_visible=session.overlay_visible
         )
         self.form.set_case(view, screen_left=volume.screen_left, keymap=self.keymap)
+        self.form.show()
         if view.aided:
             # The session cannot know the viewer's opacity; the record must say what was shown.
             self._call(session.set_overlay_opacity, self.viewer.opacity)
@@ -427,8 +438,8 @@ class ReadView(QWidget):
 
     def submit(self) -> None:
         """First press asks to confirm; the second stores the read and opens the next case."""
-        if self.view is None:
-            return
+        if self.view is None or self.viewer.volume is None:
+            return  # nothing is submitted for a case the reader could not see
         missing = self.form.missing()
         if missing:
             self.form.select(missing[0])

@@ -138,3 +138,24 @@ def test_ai_data_is_read_and_shown_only_in_aided_reads(
     assert read.viewer.heat_shown
     masks = [p for p in opened_images if ai_dir in p.parents]
     assert {p.parent.name for p in masks} == {"masks", "atlas"}
+
+
+def test_a_case_that_cannot_be_loaded_is_reported_not_raised(qtbot, gui_study, open_window):
+    folder = gui_study()
+    for image in (folder / "cases").glob("*/image.nii.gz"):
+        image.write_bytes(b"not a scan")
+    window = open_window(folder)
+    log_in(qtbot, window)
+    read = window.read_view
+    assert read.case_label.text() == "S1-001"
+    assert read.message.isVisible()
+    text = read.message.text()
+    assert text.startswith("This case cannot be shown; please call the study coordinator.")
+    assert "S1-001: the scan cannot be loaded" in text
+    assert str(folder) not in text  # no path (or case id) reaches the reader's screen
+    assert read.viewer.volume is None
+    assert not read.form.isVisible()
+    press(qtbot, Qt.Key.Key_Return)
+    press(qtbot, Qt.Key.Key_Return)
+    assert read.case_label.text() == "S1-001"  # nothing submitted for an unseen case
+    assert window.session.progress.done == 0
