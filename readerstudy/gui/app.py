@@ -46,6 +46,8 @@ def run(study_dir: Path, *, db: str | None = None) -> int:
     """Show the workstation full screen-sized and run until the window closes."""
     app = application()
     window = open_window(study_dir, db=db)
+    # Full size even where no window manager honours "maximised" (kiosk sessions, Xvfb).
+    window.setGeometry(window.screen().availableGeometry())
     window.showMaximized()
     try:
         return app.exec()
