@@ -16,7 +16,7 @@ MOUSE_HELP = (
     ("Wheel", "Slice up / down"),
     ("Ctrl+wheel, right drag", "Zoom"),
     ("Middle drag, Shift+left drag", "Pan"),
-    ("Click a unit", "Toggle it; click a number for its confidence"),
+    ("Click a unit", "Toggle it"),
 )
 
 
@@ -76,6 +76,8 @@ class HelpOverlay(QWidget):
                 grid.setVerticalSpacing(3)
                 if name == "Mouse":
                     rows = list(MOUSE_HELP)
+                    if confidence:
+                        rows.append(("Click a number", "That confidence for the unit above"))
                 elif name.startswith("Units"):
                     self._unit_rows(grid, groups[name], keymap)
                     rows = []
