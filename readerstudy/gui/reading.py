@@ -443,9 +443,7 @@ class ReadView(QWidget):
         missing = self.form.missing()
         if missing:
             self.form.select(missing[0])
-            named = ", ".join(
-                f"{r} ({'patient ' + s if s else 'case'})" for r, s in map(split_unit, missing)
-            )
+            named = ", ".join(f"{r} (patient {s})" if s else r for r, s in map(split_unit, missing))
             self.show_message(f"Not submitted: give a confidence for {named}.", error=True)
             return
         if not self.confirm_pending:

@@ -144,3 +144,18 @@ def test_session_two_is_refused_until_the_washout_then_read_aided(
     assert first.extra["overlay_toggles"] == 2
     assert first.extra["overlay_exposure_s"] == pytest.approx(15.0)
     assert first.extra["overlay_opacity"] == pytest.approx(0.55)
+
+
+def test_a_whole_case_study_reads_one_toggle(qtbot, gui_study, open_window, sim_time):
+    folder = gui_study(rating={"units": "case", "confidence": "0-100"})
+    window = open_window(folder)
+    log_in(qtbot, window)
+    read = window.read_view
+    assert read.form.units() == ("case",)
+    press(qtbot, Qt.Key.Key_Q)  # the first unit key
+    press(qtbot, Qt.Key.Key_Return)
+    assert read.message.text() == "Not submitted: give a confidence for case."
+    for _ in range(15):  # 0-100 in steps of 5
+        press(qtbot, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
+    read_case(qtbot, sim_time)
+    assert stored_reads(folder, sim_time)[0].units == {"case": {"call": 1, "rating": 70.0}}
