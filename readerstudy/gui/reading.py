@@ -385,7 +385,8 @@ class ReadView(QWidget):
             simple[action]()
         elif action.startswith("jump_"):
             viewer.jump_to_level(action.removeprefix("jump_"))
-        elif action.startswith("rate_"):
+        elif action.startswith("rate_") and self.view.confidence.bounds == (1.0, 5.0):
+            # Digit keys are the 1-5 scale's values; a 0-100 scale steps with Shift+Up/Down.
             self.form.set_rating(float(action.removeprefix("rate_")))
         elif action.startswith("screen_"):
             self._toggle_unit(action)

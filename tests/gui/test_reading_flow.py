@@ -155,6 +155,8 @@ def test_a_whole_case_study_reads_one_toggle(qtbot, gui_study, open_window, sim_
     press(qtbot, Qt.Key.Key_Q)  # the first unit key
     press(qtbot, Qt.Key.Key_Return)
     assert read.message.text() == "Not submitted: give a confidence for case."
+    press(qtbot, Qt.Key.Key_3)  # digits belong to the 1-5 scale
+    assert read.form.rating("case") is None
     for _ in range(15):  # 0-100 in steps of 5
         press(qtbot, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
     read_case(qtbot, sim_time)
