@@ -21,6 +21,7 @@ from readerstudy.gui.sessions import SessionListView
 if TYPE_CHECKING:
     from readerstudy.gui.reading import ReadView
 from readerstudy.study.workstation import (
+    LoginError,
     ReaderSession,
     ReaderStudyError,
     WashoutError,
@@ -28,6 +29,7 @@ from readerstudy.study.workstation import (
 )
 
 TICK_MS = 1000
+BACKOFF_NOTE = "Each further wrong PIN is answered more slowly (0.5 s, doubling, up to 1 min)."
 
 
 class WorkstationWindow(QMainWindow):
@@ -86,6 +88,11 @@ class WorkstationWindow(QMainWindow):
             session = self.workstation.login(reader, pin)
         except WashoutError as exc:
             self._show_sessions(reader, str(exc))
+            return
+        except LoginError as exc:
+            self.login_view.show_error(
+                f"{exc}. {BACKOFF_NOTE}" if "wrong PIN" in str(exc) else str(exc)
+            )
             return
         except ReaderStudyError as exc:
             self.login_view.show_error(str(exc))

@@ -82,11 +82,17 @@ def test_a_whole_session_with_the_keyboard_only(qtbot, gui_study, open_window, s
     assert window.stack.currentWidget() is window.login_view
 
 
-def test_a_wrong_pin_is_refused_on_the_login_screen(qtbot, gui_study, open_window):
+def test_a_wrong_pin_is_refused_on_the_login_screen(qtbot, gui_study, open_window, sim_time):
     window = open_window(gui_study())
     log_in(qtbot, window, pin="1111")
+    before = sim_time.now()
+    log_in(qtbot, window, pin="1112")  # answered after the study's back-off
+    assert (sim_time.now() - before).total_seconds() == 0.5
     assert window.stack.currentWidget() is window.login_view
-    assert window.login_view.error.text() == "reader r1: wrong PIN"
+    assert window.login_view.error.text() == (
+        "reader r1: wrong PIN. Each further wrong PIN is answered more slowly (0.5 s, "
+        "doubling, up to 1 min)."
+    )
     assert window.login_view.pin.text() == ""
     assert window.session is None
     log_in(qtbot, window)
