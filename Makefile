@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),)
 
-.PHONY: install test lint demo bench package clean
+.PHONY: install test lint demo bench screenshots package clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# Real windows under Xvfb (apt: xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
+# libxcb-keysyms1 libxcb-xinerama0), saved to docs/screenshots/ for docs/rater.md.
+screenshots: $(STAMP)
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(PY) docs/screenshots/make_screenshots.py
 
 package: $(STAMP)
 	@echo "make package: the PyInstaller build is not built yet (packaging issue)."

@@ -4,6 +4,8 @@ Layout of an output folder::
 
     <out>/ai_regions.csv            case, unit, probability, call (all cases, all 20 units)
     <out>/masks/<case>.nii.gz       lesion likelihood (0-1) on the scan grid
+    <out>/atlas/<case>.nii.gz       the ASPECTS atlas warped onto the scan grid (uint8 labels
+                                    of model.anatomy.labels; the workstation's region outlines)
     <out>/quicklook/<case>.png      ganglionic and supraganglionic slices, atlas and likelihood
     <out>/predictions/<case>.json   method, version hash, registration quality, levels,
                                     ASPECTS, timings, content hash and the 20 unit rows
@@ -157,6 +159,11 @@ def _predict_and_write(
     start = time.perf_counter()
     paths["mask"].parent.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(prediction.likelihood, str(paths["mask"]), useCompression=True)
+    if prediction.registration is not None:
+        atlas = out_dir / "atlas" / f"{case}.nii.gz"
+        atlas.parent.mkdir(parents=True, exist_ok=True)
+        labels = sitk.Cast(prediction.registration.atlas, sitk.sitkUInt8)
+        sitk.WriteImage(labels, str(atlas), useCompression=True)
     write_quicklook(scan, prediction, paths["png"], f"case {case}")
     rows = [
         {"case": case, "unit": r.unit, "probability": float(r.probability), "call": int(r.call)}

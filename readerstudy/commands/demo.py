@@ -13,7 +13,10 @@ readerstudy demo will:
   2. import them into {out}/study (4 readers, sequential design, 14-day washout)
   3. precompute the embedded model's AI outputs for the aided session
   4. {read}
-  5. print the analysis summary and point to report.html"""
+  5. print the analysis summary and point to report.html{then}"""
+
+WORKSTATION_STEP = """
+  6. open the reading workstation on the same cases for you (reader "Demo reader")"""
 
 
 def demo(
@@ -33,13 +36,15 @@ def demo(
     """Build the synthetic demo study and run the whole reading protocol."""
     from readerstudy.display import display_available
 
-    if not headless and display_available():
-        read = "simulate the readers (the workstation is not built yet; a later issue opens it)"
-    else:
-        read = "simulate the four readers through the reading API (no display)"
-    typer.echo(PLAN.format(read=read, cases=cases, out=out))
+    window = not headless and display_available()
+    read = "simulate the four readers through the reading API" + (
+        " (a simulated 14-day washout)" if window else " (no display)"
+    )
+    typer.echo(
+        PLAN.format(read=read, then=WORKSTATION_STEP if window else "", cases=cases, out=out)
+    )
 
-    from readerstudy.study.demo import run_demo
+    from readerstudy.study.demo import prepare_workstation_study, run_demo
 
     result = run_demo(out, n_cases=cases, seed=seed, fresh=fresh, echo=typer.echo)
     typer.echo("")
@@ -47,6 +52,20 @@ def demo(
         typer.echo(line)
     typer.echo(f"\nreport: {result.report}")
     typer.echo(f"study:  {result.study} (readerstudy study status {result.study})")
+    if not window:
+        return
+    typer.echo("\n6/6 workstation")
+    mine = prepare_workstation_study(out, n_cases=cases, seed=seed, echo=typer.echo)
+    typer.echo(
+        f"\nOpening the workstation on {mine.study}: log in as Demo reader with PIN {mine.pin}. "
+        "F1 shows the keys; session 1 is unaided, session 2 (aided) opens right after it. "
+        f"Later: readerstudy read {mine.study}"
+    )
+    from readerstudy.gui.app import run
+
+    code = run(mine.study)
+    if code:
+        raise typer.Exit(code=code)
 
 
 def register(root: typer.Typer) -> None:

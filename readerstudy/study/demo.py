@@ -17,6 +17,19 @@ from readerstudy.errors import ReaderStudyError
 
 DEMO_READERS = ("r1", "r2", "r3", "r4")
 DEMO_SEED = 2022
+WORKSTATION_READER = "demo"
+WORKSTATION_PIN = "2022"
+"""PIN of the demo's own reader (printed by ``readerstudy demo``; a demo, not a secret)."""
+
+
+@dataclass(frozen=True)
+class WorkstationDemo:
+    """The study a person reads in the workstation after the demo."""
+
+    study: Path
+    reader: str
+    pin: str
+    cases: int
 
 
 @dataclass
@@ -145,3 +158,57 @@ def run_demo(
     result.report = Path(paths["html"])
     result.steps.append("analysis")
     return result
+
+
+def prepare_workstation_study(
+    out: Path, *, n_cases: int = 24, seed: int = DEMO_SEED, echo: Callable[[str], None] = print
+) -> WorkstationDemo:
+    """A one-reader study on the demo's phantoms for a person at the workstation.
+
+    Built once under ``<out>/workstation`` (progress is kept on a rerun) after
+    :func:`run_demo`: the same cases and AI outputs (copied from the demo study, whose cache
+    key they match), no washout so the aided session opens as soon as the unaided one is
+    done, and no confidence ratings, so a read is the 20 calls.
+    """
+    from readerstudy.study.definition import ConfidenceScale, Design
+    from readerstudy.study.importer import init_study
+    from readerstudy.study.precompute import precompute_ai
+    from readerstudy.study.protocol import AI_DIR, Study
+
+    out = Path(out)
+    folder = out / "workstation"
+    demo = WorkstationDemo(folder, WORKSTATION_READER, WORKSTATION_PIN, n_cases)
+    if folder.is_dir():
+        with Study.open(folder) as study:
+            if study.locked and study.has_pin(WORKSTATION_READER):
+                echo(f"  workstation study: reusing {folder} (your progress is kept)")
+                return demo
+        shutil.rmtree(folder)
+    phantoms = _phantoms(out, n_cases, seed, echo)
+    meta = phantoms / "cases.csv"
+    init_study(
+        folder,
+        cases=phantoms,
+        truth=phantoms / "truth.csv",
+        meta=meta if meta.is_file() else None,
+        readers=(WORKSTATION_READER,),
+        design=Design.SEQUENTIAL,
+        washout_days=0,
+        seed=seed,
+        name="demo-workstation",
+        description="readerstudy demo: read the synthetic phantoms yourself",
+        definition_overrides={
+            "rating": {"confidence": ConfidenceScale.NONE},
+            "readers": [{"id": WORKSTATION_READER, "name": "Demo reader"}],
+        },
+        salt=f"readerstudy-demo-{seed}",
+    )
+    simulated_ai = out / "study" / AI_DIR
+    if simulated_ai.is_dir():
+        shutil.copytree(simulated_ai, folder / AI_DIR, dirs_exist_ok=True)
+    with Study.open(folder) as study:
+        precompute_ai(study, progress=lambda case, done, total: echo(f"  AI {done}/{total}"))
+        study.lock()
+        study.set_pin(WORKSTATION_READER, WORKSTATION_PIN)
+    echo(f"  workstation study: {folder}")
+    return demo

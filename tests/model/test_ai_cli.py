@@ -68,6 +68,11 @@ def test_predict_many_reads_dicom_and_nifti_and_caches(tmp_path, lesion_scan, us
     # DICOM round trip and NIfTI give the same calls.
     a, b = (table[table["case"] == c].reset_index(drop=True) for c in ("A01", "B02"))
     assert (a["call"] == b["call"]).all()
+    # The warped atlas is written beside the mask, on the scan grid (the workstation outlines).
+    atlas = sitk.ReadImage(str(out / "atlas" / "B02.nii.gz"))
+    assert atlas.GetSize() == lesion_scan.GetSize()
+    assert atlas.GetPixelID() == sitk.sitkUInt8
+    assert set(np.unique(sitk.GetArrayViewFromImage(atlas))) > {0, 1}
 
     def must_not_run(scan):
         raise AssertionError("a cached case was recomputed")

@@ -1,0 +1,41 @@
+"""``readerstudy read``: open the reading workstation (Qt) on a locked study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from readerstudy.errors import ReaderStudyError
+
+
+def read(
+    study: Annotated[Path, typer.Argument(help="A locked study folder.")],
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Shared store URL (PostgreSQL); the study's own by default."),
+    ] = None,
+) -> None:
+    """Open the workstation: readers log in with their PIN and read their current session.
+
+    Needs a display. Closing the window logs the reader out; an unfinished read reopens,
+    flagged, at the next login.
+    """
+    from readerstudy.display import display_available
+
+    if not display_available():
+        raise ReaderStudyError(
+            "readerstudy read opens a window and needs a display (DISPLAY or WAYLAND_DISPLAY "
+            "unset, or QT_QPA_PLATFORM=offscreen); on a headless machine use "
+            "`readerstudy simulate` instead"
+        )
+    from readerstudy.gui.app import run
+
+    code = run(study, db=db)
+    if code:
+        raise typer.Exit(code=code)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("read")(read)

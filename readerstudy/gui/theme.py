@@ -1,0 +1,137 @@
+"""The workstation's look: a calm dark theme for dim reading rooms, legible from 60 cm.
+
+Grey surfaces keep the screen from glowing around the CT image; one muted blue marks focus
+and selection, one muted amber marks a call of "abnormal". Sizes are in points, so Qt scales
+them with the screen's DPI (high-DPI rounding is set to pass through before the app starts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+
+@dataclass(frozen=True)
+class Colors:
+    """The palette; also used by the viewer's overlays and readouts."""
+
+    background: str = "#0e1013"
+    surface: str = "#171a1f"
+    raised: str = "#20242b"
+    border: str = "#2c313a"
+    text: str = "#d5dae1"
+    muted: str = "#8b95a1"
+    accent: str = "#5b9bd5"
+    abnormal: str = "#e0a04a"
+    abnormal_text: str = "#1a1206"
+    ai: str = "#c77dd8"
+    warning: str = "#d9b44a"
+    error: str = "#e06c6c"
+
+
+COLORS = Colors()
+BASE_POINT_SIZE = 13
+"""Body text: about 4.5 mm high at 96 dpi, readable from 60 cm."""
+
+
+def configure_high_dpi() -> None:
+    """Call before the QApplication exists: fractional scale factors render at true size."""
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+
+
+def _palette() -> QPalette:
+    c = COLORS
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: c.background,
+        QPalette.ColorRole.WindowText: c.text,
+        QPalette.ColorRole.Base: c.surface,
+        QPalette.ColorRole.AlternateBase: c.raised,
+        QPalette.ColorRole.Text: c.text,
+        QPalette.ColorRole.Button: c.raised,
+        QPalette.ColorRole.ButtonText: c.text,
+        QPalette.ColorRole.Highlight: c.accent,
+        QPalette.ColorRole.HighlightedText: c.background,
+        QPalette.ColorRole.ToolTipBase: c.raised,
+        QPalette.ColorRole.ToolTipText: c.text,
+        QPalette.ColorRole.PlaceholderText: c.muted,
+    }
+    for role, color in roles.items():
+        palette.setColor(role, QColor(color))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(c.muted))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(c.muted))
+    return palette
+
+
+STYLESHEET = f"""
+QWidget {{ background: {COLORS.background}; color: {COLORS.text}; }}
+QLabel {{ background: transparent; }}
+QLabel[role="title"] {{ font-size: 20pt; font-weight: 600; }}
+QLabel[role="subtitle"] {{ color: {COLORS.muted}; font-size: 13pt; }}
+QLabel[role="muted"] {{ color: {COLORS.muted}; }}
+QLabel[role="error"] {{ color: {COLORS.error}; }}
+QLabel[role="notice"] {{
+    background: #2a2415; color: {COLORS.warning}; border: 1px solid #4a3f1e;
+    border-radius: 6px; padding: 8px 12px;
+}}
+QLabel[role="confirm"] {{
+    background: #14263a; color: {COLORS.text}; border: 1px solid {COLORS.accent};
+    border-radius: 6px; padding: 12px 14px; font-size: 15pt;
+}}
+QLabel[role="refusal"] {{
+    background: #2e1717; color: {COLORS.text}; border: 1px solid {COLORS.error};
+    border-radius: 6px; padding: 12px 14px; font-size: 15pt;
+}}
+QFrame[role="panel"] {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 8px;
+}}
+QFrame[role="panel"] QWidget {{ background: transparent; }}
+QFrame[role="panel"] QPushButton {{ background: {COLORS.raised}; }}
+QListWidget {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 6px;
+    padding: 4px; font-size: 15pt; outline: none;
+}}
+QListWidget::item {{ padding: 10px 12px; border-radius: 4px; }}
+QListWidget::item:selected {{ background: {COLORS.accent}; color: {COLORS.background}; }}
+QListWidget::item:disabled {{ color: {COLORS.muted}; }}
+QLineEdit {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 6px;
+    padding: 8px 10px; font-size: 16pt; selection-background-color: {COLORS.accent};
+}}
+QLineEdit:focus {{ border-color: {COLORS.accent}; }}
+QPushButton {{
+    background: {COLORS.raised}; border: 1px solid {COLORS.border}; border-radius: 6px;
+    padding: 8px 16px;
+}}
+QPushButton:focus {{ border-color: {COLORS.accent}; }}
+QPushButton:disabled {{ color: {COLORS.muted}; }}
+QPushButton[role="unit"] {{ padding: 6px 4px; font-size: 14pt; font-weight: 600; }}
+QPushButton[role="unit"]:checked {{
+    background: {COLORS.abnormal}; color: {COLORS.abnormal_text}; border-color: {COLORS.abnormal};
+}}
+QPushButton[role="unit"][active="true"] {{ border: 2px solid {COLORS.accent}; }}
+QPushButton[role="rating"] {{ padding: 1px 0px; min-width: 17px; font-size: 10pt; }}
+QPushButton[role="rating"]:checked {{
+    background: {COLORS.accent}; color: {COLORS.background}; border-color: {COLORS.accent};
+}}
+QSpinBox {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 4px;
+    padding: 2px 4px;
+}}
+QToolTip {{ background: {COLORS.raised}; color: {COLORS.text}; border: 1px solid {COLORS.border}; }}
+"""
+
+
+def apply_theme(app: QApplication) -> None:
+    """Dark Fusion style, the palette above and a body font legible from 60 cm."""
+    app.setStyle("Fusion")
+    app.setPalette(_palette())
+    font = QFont(app.font())
+    font.setPointSize(BASE_POINT_SIZE)
+    app.setFont(font)
+    app.setStyleSheet(STYLESHEET)
