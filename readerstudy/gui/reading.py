@@ -429,6 +429,8 @@ class ReadView(QWidget):
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
         self.message.setProperty("role", "refusal" if error else "confirm")
+        # A changed dynamic property restyles fully (box model included) only after unpolish.
+        self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
         self.message.show()
 

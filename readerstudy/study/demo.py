@@ -179,7 +179,7 @@ def prepare_workstation_study(
     folder = out / "workstation"
     demo = WorkstationDemo(folder, WORKSTATION_READER, WORKSTATION_PIN, n_cases)
     if folder.is_dir():
-        with Study.open(folder) as study:
+        with Study.open(folder, create=True) as study:
             if study.locked and study.has_pin(WORKSTATION_READER):
                 echo(f"  workstation study: reusing {folder} (your progress is kept)")
                 return demo
@@ -206,7 +206,7 @@ def prepare_workstation_study(
     simulated_ai = out / "study" / AI_DIR
     if simulated_ai.is_dir():
         shutil.copytree(simulated_ai, folder / AI_DIR, dirs_exist_ok=True)
-    with Study.open(folder) as study:
+    with Study.open(folder, create=True) as study:
         precompute_ai(study, progress=lambda case, done, total: echo(f"  AI {done}/{total}"))
         study.lock()
         study.set_pin(WORKSTATION_READER, WORKSTATION_PIN)

@@ -142,7 +142,7 @@ def test_refusals():
     with pytest.raises(AnalysisInputError, match="has no negative units"):
         gee_binary(data, metric="specificity", reference="unaided", test="aided")
     perfect = data.assign(call=np.where(data["modality"] == "aided", 1, data["call"]))
-    with pytest.raises(AnalysisInputError, match="every read in modality .aided. is correct"):
+    with pytest.raises(AnalysisInputError, match=r"every read in modality .aided. is correct"):
         gee_binary(perfect, metric="sensitivity", reference="unaided", test="aided")
     with pytest.raises(AnalysisInputError, match="working must be one of"):
         gee_binary(data, metric="sensitivity", reference="unaided", test="aided", working="ar1")

@@ -79,7 +79,7 @@ def gui_study(tmp_path, sim_time):
         for i, case in enumerate(sorted(p.name for p in (folder / "cases").iterdir())):
             write_phantom_scan(folder / "cases" / case / "image.nii.gz", seed=i)
             write_ai_images(folder, case)
-        with Study.open(folder, time=sim_time) as study:
+        with Study.open(folder, time=sim_time, create=True) as study:
             study.lock()
             for reader in spec.reader_ids:
                 study.set_pin(reader, PIN)
