@@ -103,7 +103,7 @@ def build_study(root: Path) -> Path:
         rows += [(case_dir.name, unit, 0.1, 0) for unit in UNITS]
     with (ai / "ai_regions.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([("case", "unit", "probability", "call"), *rows])
-    with Study.open(study) as opened:
+    with Study.open(study, create=True) as opened:
         opened.lock()
         opened.set_pin("r1", PIN)
         # Session 1 (unaided) read through the API, session 2 (aided) opened early: every

@@ -86,7 +86,7 @@ def bench_submit(root: Path, n: int = 60) -> None:
     folder = root / "submit"
     build_folder(folder, n_readers=2, n_cases=n + 2)
     clock = SimulatedTime()
-    study = Study.open(folder, time=clock)
+    study = Study.open(folder, time=clock, create=True)
     study.lock()
     study.set_pin("r00", PIN)
     session = study.login("r00", PIN)
@@ -151,7 +151,7 @@ def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
     folder = root / "status"
     build_folder(folder, n_readers=n_readers, n_cases=n_cases)
     clock = SimulatedTime()
-    study = Study.open(folder, time=clock)
+    study = Study.open(folder, time=clock, create=True)
     t0 = time.perf_counter()
     schedule = study.lock()
     now = clock.now()

@@ -56,7 +56,7 @@ def build_study() -> Path:
     )
     if ai_cache.is_dir():
         shutil.copytree(ai_cache, study / "ai", dirs_exist_ok=True)
-    with Study.open(study) as opened:
+    with Study.open(study, create=True) as opened:
         precompute_ai(opened)
         opened.lock()
         for reader in READERS:

@@ -116,6 +116,8 @@ class ReadView(QWidget):
         self.notice.hide()
         self.message = QLabel()
         self.message.setWordWrap(True)
+        # A word-wrapped label sizes itself without the stylesheet's padding; a margin counts.
+        self.message.setMargin(8)
         self.message.hide()
         self.submit_hint = QLabel()
         self.submit_hint.setProperty("role", "muted")
