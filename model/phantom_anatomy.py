@@ -33,6 +33,7 @@ from scipy import ndimage as ndi
 
 from model.anatomy import TISSUES, load_atlas, load_tissue_maps
 from model.anatomy.grid import SPACING_MM, reference_image
+from model.errors import PhantomError
 
 ANATOMIES = ("mni152", "scct")
 """Source anatomies a phantom can be built from."""
@@ -106,4 +107,4 @@ def source_anatomy(name: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
     if name == "scct":
         fractions, labels = _scct()
         return dict(fractions), labels
-    raise ValueError(f"unknown anatomy {name!r}; available: {', '.join(ANATOMIES)}")
+    raise PhantomError(f"unknown anatomy {name!r}; available: {', '.join(ANATOMIES)}")

@@ -49,6 +49,14 @@ CASE_COLUMNS = (
     "supraganglionic_index",
     "planned_units",
     "confounders",
+    "anatomy",
+    "head_scale",
+    "skull_offset_mm",
+    "scalp_offset_mm",
+    "atrophy_mm",
+    "vertex_cut_mm",
+    "fossa_cut_mm",
+    "headrest",
     "seed",
 )
 
