@@ -9,8 +9,10 @@ Besides ``ai/`` (see :mod:`readerstudy.ai`: ``ai_regions.csv``, ``masks/``, ``at
 precompute writes ``levels.csv`` at the study root: ``case, ganglionic, supraganglionic``,
 the axial slice indices (scan grid) of the two ASPECTS levels from the registration. It lives
 outside ``ai/`` because the workstation's level jump keys serve unaided reads too. A batch
-with failed cases still writes both for the cases that succeeded, then fails with the table of
-failures (``ai/failed.csv``) and leaves the cache key unwritten, so the next run retries them.
+with failed cases still writes every per-case output and ``levels.csv`` for the cases that
+succeeded, then fails with the table of failures (``ai/failed.csv``); it leaves no
+``ai/ai_regions.csv`` (so the study cannot be locked with AI missing for some cases) and no
+cache key, so the next run retries the failed cases and takes the others from the cache.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ def precompute_ai(
         )
     except BatchError as exc:
         _write_levels(study, sorted(set(exc.table["case"].astype(str))))
+        # Without every case's AI outputs the aided reads are incomplete: no table, no lock.
+        (study.ai_dir / AI_TABLE).unlink(missing_ok=True)
         raise
     done = sorted(set(table["case"].astype(str)))
     _write_levels(study, done)

@@ -88,9 +88,15 @@ def test_precompute_goes_on_past_a_non_head_and_writes_atlas_and_levels(tmp_path
     assert "1 of 2 case(s) failed (C02)" in result.stderr
     assert "no skull" in result.stderr
     assert list(pd.read_csv(folder / "ai" / "failed.csv")["case"]) == ["C02"]
-    table = pd.read_csv(folder / "ai" / "ai_regions.csv")
-    assert set(table["case"]) == {"C01"}
+    # C01 is written; the study table waits for every case, so the study cannot be locked.
+    record = json.loads((folder / "ai" / "predictions" / "C01.json").read_text())
+    assert [r["unit"] for r in record["regions"]] == list(UNITS)
+    assert (folder / "ai" / "masks" / "C01.nii.gz").is_file()
+    assert not (folder / "ai" / "ai_regions.csv").exists()
     assert not (folder / "ai" / "cache.json").exists()
+    locked = runner.invoke(build_app(), ["study", "lock", str(folder)])
+    assert locked.exit_code == 2
+    assert "no AI outputs" in locked.output
 
     atlas = sitk.ReadImage(str(folder / "ai" / "atlas" / "C01.nii.gz"))
     assert atlas.GetPixelID() == sitk.sitkUInt8
