@@ -269,7 +269,9 @@ class _Anatomy:
     """The anatomy arrays a phantom needs, loaded and derived once per process."""
 
     atlas: sitk.Image
+    """Where the ASPECTS atlas lies in this head (the phantom's region map)."""
     labels: np.ndarray
+    """The brain-tissue part of each unit: lesions and truth (the atlas for ``mni152``)."""
     tissue: dict[str, np.ndarray]
     brain: np.ndarray
     depth: np.ndarray
@@ -281,8 +283,8 @@ class _Anatomy:
 
 @lru_cache(maxsize=len(ANATOMIES))
 def _anatomy(name: str = "mni152") -> _Anatomy:
-    tissue, labels = source_anatomy(name)
-    atlas = sitk.GetImageFromArray(labels)
+    tissue, atlas_labels, labels = source_anatomy(name)
+    atlas = sitk.GetImageFromArray(atlas_labels)
     atlas.CopyInformation(load_atlas())
     depth = intracranial_depth(tissue)
     ventricles = ventricle_mask(tissue, depth)

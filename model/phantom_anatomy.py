@@ -6,8 +6,9 @@ anatomy grid (:mod:`model.anatomy.grid`).
 - ``scct``: the real-CT head of :func:`model.anatomy.ct_template.ct_template_hu` (Rorden's
   mean CT of older adults: its own skull, scalp, face and sinuses, larger ventricles and
   sulci), split into tissues by its HU. Both templates are in MNI space, so the ASPECTS atlas
-  is mapped onto it by world coordinates; each unit keeps the atlas voxels that are brain
-  tissue in this head (the atlas caudate, for one, partly lies in its wider ventricles).
+  is mapped onto it by world coordinates. Lesions are placed, and the truth measured, in the
+  part of each unit that is brain tissue in this head (the atlas caudate, for one, partly lies
+  in its wider ventricles); the phantom's region map is the whole mapped atlas.
 
 The rules for ``scct`` (HU of the template resampled linearly onto the anatomy grid):
 
@@ -92,19 +93,25 @@ def _scct() -> tuple[dict[str, np.ndarray], np.ndarray]:
     }
     fractions = {name: fractions[name].astype(np.float32) for name in TISSUES}
     tissue = (fractions["gm"] + fractions["wm"]) >= 0.5
-    labels = np.where(tissue, atlas, 0).astype(np.uint8)
-    for array in (*fractions.values(), labels):
+    units = np.where(tissue, atlas, 0).astype(np.uint8)
+    for array in (*fractions.values(), atlas, units):
         array.flags.writeable = False
-    return fractions, labels
+    return fractions, atlas, units
 
 
-def source_anatomy(name: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """``(tissue fractions, unit labels)`` of a source anatomy, ``[z, y, x]`` on the anatomy
-    grid (read-only; fractions of :data:`model.anatomy.TISSUES` in [0, 1], labels of
-    :data:`model.anatomy.LABELS`)."""
+def source_anatomy(name: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """``(tissue fractions, atlas labels, unit labels)`` of a source anatomy, ``[z, y, x]`` on
+    the anatomy grid (read-only; fractions of :data:`model.anatomy.TISSUES` in [0, 1], labels
+    of :data:`model.anatomy.LABELS`).
+
+    The atlas labels are where the ASPECTS atlas lies in this head (what a registration should
+    find); the unit labels are the part of each unit that is brain tissue in it (where lesions
+    are placed and the truth is measured). For ``mni152`` both are the atlas.
+    """
     if name == "mni152":
-        return load_tissue_maps(), sitk.GetArrayFromImage(load_atlas())
+        atlas = sitk.GetArrayFromImage(load_atlas())
+        return load_tissue_maps(), atlas, atlas
     if name == "scct":
-        fractions, labels = _scct()
-        return dict(fractions), labels
+        fractions, atlas, units = _scct()
+        return dict(fractions), atlas, units
     raise PhantomError(f"unknown anatomy {name!r}; available: {', '.join(ANATOMIES)}")

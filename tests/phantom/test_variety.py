@@ -31,7 +31,8 @@ def _ml(mask: np.ndarray, spacing=(1.5, 1.5, 1.5)) -> float:
 
 
 def test_the_scct_head_is_a_plausible_head_with_every_unit():
-    tissue, labels = source_anatomy("scct")
+    tissue, atlas_labels, labels = source_anatomy("scct")
+    np.testing.assert_array_equal(atlas_labels, sitk.GetArrayFromImage(load_atlas()))
     brain = tissue["gm"] + tissue["wm"]
     assert 1000 < _ml(brain) < 2000  # ml of brain (older adults: smaller than MNI152's 1680)
     assert 100 < _ml(tissue["csf"]) < 600
@@ -62,6 +63,8 @@ def test_truth_follows_the_lesion_on_the_other_anatomy_too():
     lesion = sitk.GetArrayViewFromImage(phantom.lesion_mask).astype(bool)
     regions = sitk.GetArrayViewFromImage(phantom.regions)
     assert np.mean(regions[lesion] > 0) > 0.8
+    values = sitk.GetArrayViewFromImage(phantom.image)[lesion]
+    assert np.median(values) > 10  # brain tissue, not the wider CSF spaces of this head
 
 
 def test_variety_has_its_own_random_stream():
