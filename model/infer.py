@@ -40,6 +40,54 @@ def _bad_units(regions: pd.DataFrame, mask: pd.Series) -> str:
     return ", ".join(regions.loc[mask, "unit"].astype(str).head(5))
 
 
+def _checked_regions(regions: pd.DataFrame, where: str) -> pd.DataFrame:
+    """``regions`` in :data:`UNITS` order with integer calls, or a MethodError saying why not."""
+    if not isinstance(regions, pd.DataFrame) or list(regions.columns) != [
+        "unit",
+        "probability",
+        "call",
+    ]:
+        columns = list(getattr(regions, "columns", []))
+        raise MethodError(f"{where} regions columns {columns}, not [unit, probability, call]")
+    units = regions["unit"].astype(str).tolist()
+    if sorted(units) != sorted(UNITS):
+        missing = sorted(set(UNITS) - set(units))
+        extra = sorted({u for u in units if u not in UNITS or units.count(u) > 1})
+        raise MethodError(
+            f"{where} {len(units)} unit rows, not the 20 ASPECTS units once each "
+            f"(missing: {', '.join(missing) or 'none'}; unknown or repeated: "
+            f"{', '.join(extra) or 'none'})"
+        )
+    outside = ~pd.to_numeric(regions["probability"], errors="coerce").between(0.0, 1.0)
+    if outside.any():
+        raise MethodError(
+            f"{where} probabilities outside [0, 1] (or not numbers) for "
+            f"{_bad_units(regions, outside)}"
+        )
+    not_binary = ~regions["call"].isin([0, 1])
+    if not_binary.any():
+        raise MethodError(f"{where} calls other than 0 or 1 for {_bad_units(regions, not_binary)}")
+    ordered = regions.set_index("unit").loc[list(UNITS)].reset_index()
+    ordered["call"] = ordered["call"].astype(int)
+    return ordered
+
+
+def _check_likelihood(image: sitk.Image, where: str) -> None:
+    if not isinstance(image, sitk.Image) or image.GetDimension() != 3:
+        raise MethodError(f"{where} a likelihood that is not a 3-D SimpleITK image")
+    if image.GetPixelID() != sitk.sitkFloat32:
+        raise MethodError(
+            f"{where} a {image.GetPixelIDTypeAsString()} likelihood, not 32-bit float"
+        )
+    extrema = sitk.MinimumMaximumImageFilter()
+    extrema.Execute(image)
+    if not 0.0 <= extrema.GetMinimum() <= extrema.GetMaximum() <= 1.0:
+        raise MethodError(
+            f"{where} likelihood values {extrema.GetMinimum():g}..{extrema.GetMaximum():g}, "
+            "not within [0, 1]"
+        )
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The output of one method on one scan, checked when it is made.
@@ -68,58 +116,14 @@ class Prediction:
 
     def __post_init__(self) -> None:
         where = f"method {self.method!r} returned a prediction with"
-        if not isinstance(self.regions, pd.DataFrame) or list(self.regions.columns) != [
-            "unit",
-            "probability",
-            "call",
-        ]:
-            columns = list(getattr(self.regions, "columns", []))
-            raise MethodError(f"{where} regions columns {columns}, not [unit, probability, call]")
-        units = self.regions["unit"].astype(str).tolist()
-        if sorted(units) != sorted(UNITS):
-            missing = sorted(set(UNITS) - set(units))
-            extra = sorted({u for u in units if u not in UNITS or units.count(u) > 1})
-            raise MethodError(
-                f"{where} {len(units)} unit rows, not the 20 ASPECTS units once each "
-                f"(missing: {', '.join(missing) or 'none'}; unknown or repeated: "
-                f"{', '.join(extra) or 'none'})"
-            )
-        probability = pd.to_numeric(self.regions["probability"], errors="coerce")
-        outside = ~probability.between(0.0, 1.0)
-        if outside.any():
-            raise MethodError(
-                f"{where} probabilities outside [0, 1] (or not numbers) for "
-                f"{_bad_units(self.regions, outside)}"
-            )
-        calls = self.regions["call"]
-        if not calls.isin([0, 1]).all():
-            raise MethodError(
-                f"{where} calls other than 0 or 1 for "
-                f"{_bad_units(self.regions, ~calls.isin([0, 1]))}"
-            )
-        ordered = self.regions.set_index("unit").loc[list(UNITS)].reset_index()
-        ordered["call"] = ordered["call"].astype(int)
-        object.__setattr__(self, "regions", ordered)
-        positive = ordered.loc[ordered["call"] == 1, "unit"].tolist()
+        object.__setattr__(self, "regions", _checked_regions(self.regions, where))
+        positive = self.regions.loc[self.regions["call"] == 1, "unit"].tolist()
         expected = {side: aspects_score(positive, side) for side in SIDES}
         if dict(self.aspects) != expected:
             raise MethodError(
                 f"{where} ASPECTS {dict(self.aspects)}, but its calls give {expected}"
             )
-        image = self.likelihood
-        if not isinstance(image, sitk.Image) or image.GetDimension() != 3:
-            raise MethodError(f"{where} a likelihood that is not a 3-D SimpleITK image")
-        if image.GetPixelID() != sitk.sitkFloat32:
-            raise MethodError(
-                f"{where} a {image.GetPixelIDTypeAsString()} likelihood, not 32-bit float"
-            )
-        extrema = sitk.MinimumMaximumImageFilter()
-        extrema.Execute(image)
-        if not 0.0 <= extrema.GetMinimum() <= extrema.GetMaximum() <= 1.0:
-            raise MethodError(
-                f"{where} likelihood values {extrema.GetMinimum():g}..{extrema.GetMaximum():g}, "
-                "not within [0, 1]"
-            )
+        _check_likelihood(self.likelihood, where)
         if not self.method or not self.method_hash:
             raise MethodError(f"{where} an empty method name or version hash")
         if self.registration is not None and not isinstance(self.registration, Registration):
