@@ -187,6 +187,10 @@ DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
 """Device names a method accepts (``auto``: the method's best available choice)."""
 
 
+MODEL_SOURCES = ("register", "brain", "scoring", "clipped_air")
+"""The modules of ``model/`` whose code decides the asymmetry method's outputs."""
+
+
 class AsymmetryMethod:
     """Registration to the atlas, then unit-wise left-right density comparison.
 
@@ -204,8 +208,9 @@ class AsymmetryMethod:
 
     @cached_property
     def version_hash(self) -> str:
-        """Hash of the calibration, the registration and scoring code and the anatomy assets."""
-        sources = [MODEL_DIR / "register.py", MODEL_DIR / "scoring.py"]
+        """Hash of the calibration, the registration, scoring and input-repair code and the
+        anatomy assets."""
+        sources = [MODEL_DIR / f"{name}.py" for name in MODEL_SOURCES]
         anatomy = sorted((MODEL_DIR / "anatomy").rglob("*"))
         assets = [p for p in anatomy if p.is_file() and "__pycache__" not in p.parts]
         digest = files_hash(sources + assets, salt=self.name)

@@ -11,6 +11,7 @@ import SimpleITK as sitk
 from typer.testing import CliRunner
 
 from analysis.units import UNITS
+from model.register import MIN_QUALITY
 from readerstudy.ai import BatchError, predict_case, predict_many
 from readerstudy.cli import app
 from readerstudy.errors import ReaderStudyError
@@ -44,7 +45,7 @@ def test_predict_writes_every_output(tmp_path, lesion_scan, use_test_method):
     record = json.loads((out / "predictions" / "case07.json").read_text())
     assert record["method"] == "asymmetry"
     assert record["method_hash"] == use_test_method.version_hash
-    assert record["registration"]["quality"] >= 0.6
+    assert record["registration"]["quality"] >= MIN_QUALITY
     assert set(record["timings"]) >= {"registration", "total", "writing"}
     called = set(table.loc[table["call"] == 1, "unit"])
     assert record["aspects"]["left"] == 10 - len({u for u in called if u.endswith("_left")})
@@ -281,7 +282,7 @@ def test_a_phantom_clipped_at_0_hu_is_restored_with_a_warning(tmp_path, use_test
     assert len(table) == 20
     record = json.loads((tmp_path / "out" / "predictions" / "clipped17.json").read_text())
     assert record["warnings"][0].startswith("HU look clipped at 0")
-    assert record["registration"]["quality"] >= 0.6
+    assert record["registration"]["quality"] >= MIN_QUALITY
     assert abs(record["registration"]["levels"]["ganglionic"] - phantom.levels["ganglionic"]) <= 1
     result = runner.invoke(app, ["model", "predict", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from model.register import RegistrationError, register_to_scan
+from model.register import MIN_QUALITY, RegistrationError, register_to_scan
 
 POSES = [
     {"yaw": 8.0, "roll": -6.0, "pitch": 12.0, "shift": (6.0, -8.0, 5.0)},
@@ -34,7 +34,7 @@ def test_known_pose_is_recovered(anatomy, helpers, pose):
     assert _plane_angle_deg(true_normal, result.midsagittal.normal) <= 2.0
     true_point = np.array(scan.pose.TransformPoint((0.0, -18.0, 10.0)))
     assert abs(result.midsagittal.signed_distance(true_point[None])[0]) <= 2.0
-    assert result.quality >= 0.6
+    assert result.quality >= MIN_QUALITY
     assert result.atlas.GetSize() == scan.image.GetSize()
     assert set(result.levels) == {"ganglionic", "supraganglionic"}
     assert result.levels["supraganglionic"] > result.levels["ganglionic"]
