@@ -15,8 +15,8 @@ Layout of an output folder::
 The per-case JSON doubles as the cache: a case whose JSON carries the same content hash and
 method hash, with its outputs present, is not recomputed. A batch goes on past a failed case
 and raises :class:`BatchError` (exit status 2 in the CLI) once the others are written.
-What the model changed about an input (e.g. air restored in a scan clipped at 0 HU) is
-reported as an :class:`AIWarning` naming the case and its file.
+What the model changed or doubted about an input (e.g. air restored in a scan clipped at
+0 HU) is kept in the case's JSON; :func:`case_warnings` lists it, naming the case and its file.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import json
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +46,6 @@ LEVEL_COLUMNS = ("ganglionic", "supraganglionic")
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called as ``progress(case_id, done, total)`` after each case (failed ones included)."""
-
-
-class AIWarning(UserWarning):
-    """The model changed or doubted something about a case's input; the message names it."""
 
 
 class CaseError(ReaderStudyError):
@@ -290,8 +285,6 @@ def _case_record(case_path: Path, out_dir: Path, choice: MethodChoice, case: str
     record = _cached_record(out_dir, case, digest, version)
     if record is None:
         record = _predict_and_write(scan, case, volume.source, out_dir, choice, digest)
-    for warning in record.get("warnings", []):
-        warnings.warn(f"case {case} ({volume.source}): {warning}", AIWarning, stacklevel=2)
     return record
 
 
@@ -418,15 +411,30 @@ def predict_many(
     return table
 
 
+def _record(out_dir: Path, case: str) -> dict | None:
+    try:
+        return json.loads(_paths(out_dir, case)["json"].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def case_warnings(out_dir: Path, cases: list[str]) -> list[str]:
+    """``case <id> (<file>): <warning>`` for every warning of the ``cases`` predicted in
+    ``out_dir`` (what the model changed or doubted about their input)."""
+    lines = []
+    for case in cases:
+        record = _record(out_dir, case) or {}
+        source = record.get("source", "?")
+        lines += [f"case {case} ({source}): {warning}" for warning in record.get("warnings", [])]
+    return lines
+
+
 def case_levels(out_dir: Path, cases: list[str]) -> list[dict]:
     """``case, ganglionic, supraganglionic`` slice indices (scan grid) of the ``cases`` whose
     prediction in ``out_dir`` carries a registration."""
     rows = []
     for case in cases:
-        try:
-            record = json.loads(_paths(out_dir, case)["json"].read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
+        record = _record(out_dir, case) or {}
         levels = (record.get("registration") or {}).get("levels")
         if levels:
             rows.append({"case": case, **{k: int(levels[k]) for k in LEVEL_COLUMNS}})

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 
 
-@contextlib.contextmanager
-def batch_report() -> Iterator[None]:
-    """Print :class:`readerstudy.ai.AIWarning` as ``warning:`` lines on stderr; on a
-    :class:`readerstudy.ai.BatchError`, print a table of the failed cases on stderr first (the
-    root command then exits with status 2)."""
-    from readerstudy.ai import AIWarning, BatchError
+def print_case_warnings(out_dir: Path, cases) -> None:
+    """The warnings of ``cases`` (predicted into ``out_dir``) as ``warning:`` lines on stderr."""
+    from readerstudy.ai import case_warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AIWarning)
-        try:
-            yield
-        except BatchError as exc:
-            _print_failures(exc)
-            raise
-        finally:
-            for item in caught:
-                if issubclass(item.category, AIWarning):
-                    typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
-                else:
-                    warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    for line in case_warnings(out_dir, sorted({str(c) for c in cases})):
+        typer.secho(f"warning: {line}", err=True, fg=typer.colors.YELLOW)
+
+
+@contextlib.contextmanager
+def batch_report(out_dir: Path) -> Iterator[None]:
+    """On a :class:`readerstudy.ai.BatchError`: print the warnings of the cases that succeeded
+    and a table of the failed cases on stderr (the root command then exits with status 2)."""
+    from readerstudy.ai import BatchError
+
+    try:
+        yield
+    except BatchError as exc:
+        print_case_warnings(out_dir, exc.table["case"])
+        _print_failures(exc)
+        raise
 
 
 def _print_failures(error) -> None:

@@ -59,10 +59,10 @@ def predict_cmd(
 ) -> None:
     """Score the 20 ASPECTS units of one case and write its AI outputs."""
     from readerstudy.ai import MethodChoice, case_id_of, predict_case
-    from readerstudy.commands._batch import batch_report
+    from readerstudy.commands._batch import print_case_warnings
 
-    with batch_report():
-        table = predict_case(case, out, method=MethodChoice(method, device, weights))
+    table = predict_case(case, out, method=MethodChoice(method, device, weights))
+    print_case_warnings(out, table["case"])
     called = table.loc[table["call"] == 1, "unit"].tolist()
     typer.echo(
         f"case {case_id_of(case)}: {len(called)} unit(s) called "
@@ -86,16 +86,17 @@ def predict_many_cmd(
     their reasons (also in OUT/failed.csv) and exits with status 2.
     """
     from readerstudy.ai import MethodChoice, predict_many
-    from readerstudy.commands._batch import batch_report
+    from readerstudy.commands._batch import batch_report, print_case_warnings
     from readerstudy.commands._progress import progress_bar
 
-    with batch_report(), progress_bar("predicting") as update:
+    with batch_report(out), progress_bar("predicting") as update:
         table = predict_many(
             cases,
             out,
             method=MethodChoice(method, device, weights),
             progress=lambda case_id, done, total: update(done, total, f"case {case_id}"),
         )
+    print_case_warnings(out, table["case"])
     typer.echo(f"{table['case'].nunique()} case(s) scored; {out / 'ai_regions.csv'}")
 
 
