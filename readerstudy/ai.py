@@ -74,7 +74,7 @@ class BatchError(ReaderStudyError):
         super().__init__(
             f"{len(failures)} of {len(failures) + done} case(s) failed "
             f"({', '.join(f.case for f in failures[:5])}{', ...' if len(failures) > 5 else ''}); "
-            f"the other {done} are written to {out_dir}; reasons in {out_dir / FAILED_TABLE}"
+            f"{done} other case(s) written to {out_dir}; reasons in {out_dir / FAILED_TABLE}"
         )
 
 

@@ -208,7 +208,7 @@ def test_predict_many_goes_on_past_a_non_head_and_exits_2(tmp_path, lesion_scan,
     assert "1 failed case(s)" in result.stderr
     assert "B02" in result.stderr
     assert "no skull" in result.stderr
-    assert "1 of 3 case(s) failed (B02); the other 2 are written" in result.stderr
+    assert "1 of 3 case(s) failed (B02); 2 other case(s) written to" in result.stderr
     table = pd.read_csv(out / "ai_regions.csv")
     assert sorted(table["case"].unique()) == ["A01", "C03"]
     failed = pd.read_csv(out / "failed.csv")
