@@ -317,7 +317,13 @@ def predict(
     if scan.GetPixelID() != sitk.sitkFloat32:
         scan = sitk.Cast(scan, sitk.sitkFloat32)
     scan, restored = restore_clipped_air(scan)
-    prediction = runner.predict(scan)
+    try:
+        prediction = runner.predict(scan)
+    except RuntimeError as exc:
+        # SimpleITK reports what its filters cannot do with a volume as RuntimeError: one line
+        # for the coordinator (and a batch goes on); the chained traceback stays for --debug.
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise MethodError(f"method {method!r} failed on this scan: {detail}") from exc
     if not isinstance(prediction, Prediction):
         raise MethodError(
             f"method {method!r} returned a {type(prediction).__name__}, not a Prediction"

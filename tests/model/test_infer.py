@@ -112,6 +112,20 @@ def test_methods_see_an_int16_scan_as_float32_with_the_same_hu(constant):
     np.testing.assert_array_equal(sitk.GetArrayViewFromImage(seen), values)
 
 
+class _BrokenMethod(_ConstantMethod):
+    name = "broken"
+
+    def predict(self, scan: sitk.Image) -> Prediction:
+        return sitk.SmoothingRecursiveGaussian(sitk.Image([2, 2, 2], sitk.sitkFloat32), 1.0)
+
+
+def test_a_simpleitk_failure_inside_a_method_is_a_model_error(constant):
+    register_method("broken", _BrokenMethod)
+    with pytest.raises(MethodError, match=r"method 'broken' failed on this scan: .*four") as caught:
+        predict(sitk.Image([8, 8, 8], sitk.sitkFloat32), method="broken")
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
 def test_unknown_method_and_bad_scan_are_rejected():
     with pytest.raises(MethodError, match=r"unknown method 'dual'; available: .*asymmetry"):
         predict(sitk.Image([4, 4, 4], sitk.sitkFloat32), method="dual")
