@@ -50,7 +50,7 @@ from model.anatomy import LABELS, level_points, load_atlas
 from model.anatomy.build import intracranial_depth, ventricle_mask
 from model.anatomy.grid import SPACING_MM, ras_coordinates
 from model.errors import PhantomError
-from model.phantom_anatomy import ANATOMIES, source_anatomy
+from model.phantom_anatomy import ANATOMIES, scct_level_points, source_anatomy
 
 AIR_HU = -1000.0
 
@@ -279,6 +279,8 @@ class _Anatomy:
     unit_voxels: dict[str, np.ndarray]
     centre: tuple[float, float, float]
     head_corners: np.ndarray
+    level_points: dict[str, tuple[float, float, float]]
+    """The ASPECTS levels' points in this head (:func:`model.anatomy.level_points`)."""
 
 
 @lru_cache(maxsize=len(ANATOMIES))
@@ -320,6 +322,7 @@ def _anatomy(name: str = "mni152") -> _Anatomy:
         unit_voxels=unit_voxels,
         centre=(0.0, float(centre[1]), float(centre[2])),
         head_corners=corners,
+        level_points=level_points() if name == "mni152" else scct_level_points(),
     )
 
 
@@ -716,7 +719,7 @@ def generate_phantom(seed: int, config: PhantomConfig | None = None) -> Phantom:
     )
 
     levels = {}
-    for level, point in level_points().items():
+    for level, point in anatomy.level_points.items():
         scanner = out_grid.TransformPhysicalPointToContinuousIndex(tuple(to_scanner(point)))
         levels[level] = round(scanner[2])
     matrix = np.array(pose.GetMatrix()).reshape(3, 3)

@@ -5,8 +5,9 @@ anatomy grid (:mod:`model.anatomy.grid`).
   2009, a young adult's MR-derived head), unchanged.
 - ``scct``: the real-CT head of :func:`model.anatomy.ct_template.ct_template_hu` (Rorden's
   mean CT of older adults: its own skull, scalp, face and sinuses, larger ventricles and
-  sulci), split into tissues by its HU. Both templates are in MNI space, so the ASPECTS atlas
-  is mapped onto it by world coordinates. Lesions are placed, and the truth measured, in the
+  sulci), split into tissues by its HU. Both templates are in MNI space, but not the same one:
+  the ASPECTS atlas is carried onto this head by :data:`SCCT_FROM_ATLAS`. Lesions are placed,
+  and the truth measured, in the
   part of each unit that is brain tissue in this head (the atlas caudate, for one, partly lies
   in its wider ventricles); the phantom's region map is the whole mapped atlas.
 
@@ -15,7 +16,8 @@ The rules for ``scct`` (HU of the template resampled linearly onto the anatomy g
 1. **Skull**: above 150 HU, closed by 3 mm. **Intracranial**: soft tissue (-15 to 110 HU)
    outside the skull, opened by 4.5 mm, the component at the atlas centre, grown back by
    4.5 mm within soft tissue, holes filled, and kept within 6 mm of the MNI152 intracranial
-   space (the template's thin skull base does not close in every slice).
+   space carried onto this head (the template's thin skull base does not close in every
+   slice).
 2. **Inside**: CSF fraction ``(24 - HU) / (24 - 8)`` clipped to [0, 1] (the template's
    ventricles are 8-16 HU after averaging, its white matter 23, grey matter 32); of the rest,
    grey matter ``(HU - 24) / (34 - 24)`` clipped, white matter the remainder.
@@ -32,8 +34,8 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage as ndi
 
-from model.anatomy import TISSUES, load_atlas, load_tissue_maps
-from model.anatomy.grid import SPACING_MM, reference_image
+from model.anatomy import TISSUES, level_points, load_atlas, load_tissue_maps
+from model.anatomy.grid import SPACING_MM, reference_image, with_grid
 from model.errors import PhantomError
 
 ANATOMIES = ("mni152", "scct")
@@ -41,6 +43,24 @@ ANATOMIES = ("mni152", "scct")
 
 CSF_HU, WM_HU, GM_HU = 8.0, 24.0, 34.0
 """Anchors of the scct template's intracranial HU (after averaging over subjects)."""
+
+SCCT_FROM_ATLAS = np.array(
+    [
+        [0.95623, -0.001257, 0.005483, 0.177457],
+        [0.001051, 0.968143, 0.037442, -0.372174],
+        [-0.005526, -0.037436, 0.96693, 0.842132],
+        [0.0, 0.0, 0.0, 1.0],
+    ]
+)
+"""Atlas (MNI152 2009) LPS point -> scct template LPS point, homogeneous.
+
+The two MNI spaces differ: the scct brain is about 3.5 % smaller and pitched 2 degrees. This is
+the alignment :mod:`model.register` measured (1 Dec 2026) by registering the atlas's own CT
+template to the scct template (``model.register._atlas().to_template``), frozen here so that a
+phantom does not change with the registration code. A brain-tissue similarity fit of the two
+templates' grey and white matter gave a 2.3 % scale and differs by up to 4 mm at the cortex:
+how the atlas lies in this head is known to a few millimetres.
+"""
 
 
 def _ball(radius_mm: float) -> np.ndarray:
@@ -68,14 +88,35 @@ def _scct_intracranial(hu: np.ndarray, labels: np.ndarray) -> np.ndarray:
         raise RuntimeError("the scct template has no soft tissue at the atlas centre")
     inside = ndi.binary_dilation(components == components[centre], _ball(4.5)) & soft
     mni = load_tissue_maps()
-    prior = ndi.binary_dilation((mni["gm"] + mni["wm"] + mni["csf"]) > 0.5, _ball(6.0))
+    space = with_grid(((mni["gm"] + mni["wm"] + mni["csf"]) > 0.5).astype(np.uint8))
+    carried = sitk.Resample(space, atlas_to_scct(), sitk.sitkNearestNeighbor, 0)
+    prior = ndi.binary_dilation(sitk.GetArrayViewFromImage(carried).astype(bool), _ball(6.0))
     return ndi.binary_fill_holes(inside) & prior
 
 
+def atlas_to_scct() -> sitk.AffineTransform:
+    """The transform that resamples atlas-grid images onto the scct head: scct point -> atlas
+    point (the inverse of :data:`SCCT_FROM_ATLAS`)."""
+    inverse = np.linalg.inv(SCCT_FROM_ATLAS)
+    transform = sitk.AffineTransform(3)
+    transform.SetMatrix(inverse[:3, :3].ravel().tolist())
+    transform.SetTranslation(inverse[:3, 3].tolist())
+    return transform
+
+
+def scct_level_points() -> dict[str, tuple[float, float, float]]:
+    """:func:`model.anatomy.level_points` carried onto the scct head."""
+    return {
+        level: tuple(float(v) for v in SCCT_FROM_ATLAS[:3, :3] @ p + SCCT_FROM_ATLAS[:3, 3])
+        for level, p in ((k, np.asarray(v)) for k, v in level_points().items())
+    }
+
+
 @lru_cache(maxsize=1)
-def _scct() -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _scct() -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     hu = _scct_hu()
-    atlas = sitk.GetArrayFromImage(load_atlas())
+    mapped = sitk.Resample(load_atlas(), atlas_to_scct(), sitk.sitkNearestNeighbor, 0)
+    atlas = sitk.GetArrayFromImage(mapped)
     inside = ndi.gaussian_filter(_scct_intracranial(hu, atlas).astype(np.float32), 0.5)
     csf = np.clip((WM_HU - hu) / (WM_HU - CSF_HU), 0.0, 1.0)
     grey = np.clip((hu - WM_HU) / (GM_HU - WM_HU), 0.0, 1.0)
