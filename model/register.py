@@ -52,7 +52,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from model.brain import BONE_HU, as_image, brain_mask, head_mask
+from model.brain import BONE_HU, SKULL_HU, as_image, brain_mask, head_mask
 from model.errors import RegistrationError
 
 WINDOW_HU = (0.0, 80.0)
@@ -268,7 +268,8 @@ def _prepare(scan: sitk.Image) -> _Prepared:
             f"is 1000-1600 ml; at least {MIN_BRAIN_ML:.0f} ml must be in the field of view)"
         )
     surface = brain & ~ndimage.binary_erosion(brain)
-    near_bone = ndimage.binary_dilation(bone, iterations=max(1, round(10.0 / spacing[0])))
+    skull = bone | (work_values > SKULL_HU)
+    near_bone = ndimage.binary_dilation(skull, iterations=max(1, round(10.0 / spacing[0])))
     enclosed = float(near_bone[surface].mean())
     if enclosed < MIN_ENCLOSED:
         raise RegistrationError(
