@@ -29,7 +29,7 @@ template, thick slices); brain and fresh blood stay below 100 HU."""
 SOFT_HU = (-20.0, 120.0)
 """Soft tissue inside the skull: CSF, brain, blood; fat and bone excluded."""
 
-CORE_MM = 6.0
+CORE_MM = 8.0
 """Erosion radius that cuts the brain from the scalp, orbits and neck (gaps up to 12 mm)."""
 
 DETACH_MM = 6.0

@@ -22,11 +22,11 @@ def _outline(mask: np.ndarray) -> np.ndarray:
 
 
 def _panel(grey: np.ndarray, overlays: list[tuple[np.ndarray, tuple[int, int, int]]]):
-    """One RGB panel, the image's first row on top, scaled to PANEL_PX high."""
+    """One RGB panel, the image's first row on top, scaled to fit PANEL_PX square."""
     rgb = np.repeat(grey[..., None], 3, axis=2)
     for mask, colour in overlays:
         rgb[_outline(mask)] = colour
-    factor = max(1, PANEL_PX // max(rgb.shape[0], 1))
+    factor = max(1, PANEL_PX // max(rgb.shape[:2]))
     return np.kron(rgb, np.ones((factor, factor, 1), dtype=np.uint8))
 
 

@@ -1,34 +1,42 @@
 """Linear registration of a real-CT head template (and the ASPECTS atlas) to a patient NCCT.
 
 The template is Rorden's scct head CT in HU (:mod:`model.anatomy.ct_template`, MNI world
-coordinates); the ASPECTS atlas (:func:`model.anatomy.load_atlas`, nilearn MNI152 2009) lies
-in the same world coordinates, so one transform carries both onto the scan. Method, in the
-order it runs:
+coordinates); the ASPECTS atlas (:func:`model.anatomy.load_atlas`, nilearn MNI152 2009) is
+carried onto it by a measured alignment (step 5), so one transform takes both onto the scan.
+Method, in the order it runs:
 
 1. **Working grid and masks.** The scan is resampled (anti-aliased) to ``WORK_MM`` in plane,
    slices kept (at least ``WORK_MM``). Bone is found at full resolution. The head is the
    largest object above -400 HU after an opening that cuts headrests and tables
-   (:func:`model.brain.head_mask`); the brain is the soft tissue enclosed by the skull
+   (:func:`model.brain.head_mask`); the brain is the largest soft-tissue body behind the skull
    (:func:`model.brain.brain_mask`). The same functions give the template's masks. No head, no
-   skull or no brain inside it is a refusal that says which.
+   skull, no brain, a "brain" not enclosed by bone or too large for one (a trunk), or fewer
+   than 40 mm of slices is a refusal that says which.
 2. **Mid-sagittal plane by symmetry.** The brain-windowed scan is registered rigidly to its own
-   mirror image (several yaw starts); the reflection that maps the scan onto itself gives the
-   plane, whatever the pitch.
-3. **Multi-start.** With the plane fixing yaw and roll, the metric is evaluated for pitch
-   starts ``PITCH_STARTS_DEG`` and superior-inferior offsets ``DZ_STARTS_MM`` (a field of
-   view that cuts the vertex or the posterior fossa moves the brain's centroid); the best
-   ``KEEP_STARTS`` are optimised rigidly on a coarse level and the best of those is refined.
-4. **Rigid, then scaled rigid** (rotation, translation and three scales: head size and
-   shape vary, shear does not), correlation of images clipped to the brain window
-   ``WINDOW_HU`` (CSF, brain and blood keep their contrast, bone saturates), measured only
-   inside the scan's brain grown by ``MARGIN_MM`` (the inner table). Random sampling with a
-   fixed seed keeps it deterministic.
-5. **Outputs and checks.** The atlas is resampled onto the scan grid (nearest neighbour); the
-   template's mid-sagittal plane (x = 0) and the ASPECTS levels
-   (:func:`model.anatomy.level_points`) are mapped into the scan. Quality is the correlation
-   of scan and warped template inside the scan's brain. A quality below ``MIN_QUALITY``, an
-   implausible scale, or a level outside the scan's slices is a refusal
-   (:class:`RegistrationError`), with an RGB quick-look of the failed alignment attached.
+   mirror image (yaw and roll starts, then refined on the fine level); the reflection that maps
+   the scan onto itself gives the plane, whatever the pitch and whatever the template. It is
+   the result's ``midsagittal`` plane and fixes yaw and roll for the next step.
+3. **Multi-start.** Mattes mutual information (``BINS`` bins over the brain window) is
+   evaluated for pitch starts ``PITCH_STARTS_DEG`` and superior-inferior offsets
+   ``DZ_STARTS_MM`` (brain centroids differ with the field of view and with how much face and
+   neck the brain mask takes in); the best ``KEEP_STARTS`` are optimised rigidly on the coarse
+   level (``COARSE_MM``) and the best of those is refined.
+4. **Scaled rigid refinement** (rotation, translation and three scales: head size and shape
+   vary, shear does not) on the fine level, Mattes mutual information of images clipped to the
+   brain window ``WINDOW_HU`` (CSF, brain and blood keep their contrast, bone saturates),
+   measured only inside the scan's brain grown by ``MARGIN_MM`` (the inner table). Mutual
+   information tolerates the contrast differences between scanners, heads and the template
+   (a mean of older adults' CTs); correlation did not (it failed on a different-source head).
+   Random sampling with a fixed seed keeps it deterministic.
+5. **Atlas.** The atlas's own CT template (MNI152 2009) is registered to the scct template by
+   this method once per process (:func:`_atlas`); the measured alignment carries the labels
+   and the ASPECTS levels (:func:`model.anatomy.level_points`) onto the template and from
+   there onto the scan (nearest neighbour for labels).
+6. **Checks.** Quality is the mutual information of scan and warped template inside the
+   scan's brain. A quality below ``MIN_QUALITY``, a scale outside ``SCALE_RANGE``, or a level
+   outside the scan's slices is a refusal (:class:`RegistrationError`) with an RGB quick-look
+   of the failed alignment (:mod:`model.quicklook`) attached; a field of view that cuts the
+   vertex or the posterior fossa (levels still inside) is a warning.
 
 The transform maps scan (fixed) points to template (moving) points, as SimpleITK
 registrations do; world coordinates are LPS throughout.
@@ -44,14 +52,14 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from model.brain import BONE_HU, as_image, brain_mask, head_mask
+from model.brain import BONE_HU, SKULL_HU, as_image, brain_mask, head_mask
 from model.errors import RegistrationError
 
 WINDOW_HU = (0.0, 80.0)
 """HU window the metric sees: CSF, brain and blood keep their contrast; bone saturates."""
 
-MIN_QUALITY = 0.2
-"""Lowest accepted correlation of scan and warped template inside the scan's brain."""
+MIN_QUALITY = 0.05
+"""Lowest accepted mutual information (nats) of scan and warped template inside the brain."""
 
 WORK_MM = 2.5
 """In-plane spacing of the working grid (slices keep their own spacing, at least this)."""
@@ -60,9 +68,13 @@ MARGIN_MM = 5.0
 """The metric's region: the scan's brain grown by this (the inner table of the skull)."""
 
 PITCH_STARTS_DEG = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
-DZ_STARTS_MM = (-20.0, 0.0, 20.0)
+DZ_STARTS_MM = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
 KEEP_STARTS = 3
 
+MIN_ENCLOSED = 0.5
+"""Least share of the brain's surface within 10 mm of bone (the skull encloses a brain)."""
+
+MAX_BRAIN_ML = 3000.0
 MIN_BRAIN_ML = 150.0
 """Less enclosed soft tissue than this is no brain (or a head cut to a sliver)."""
 
@@ -73,9 +85,12 @@ COARSE_MM = 5.0
 """Spacing of the multi-start level."""
 
 FINE_SIGMA_MM = 1.0
-SAMPLING = 0.15
+SAMPLING = 0.2
 FINE_ITERATIONS = 60
 SEED = 20220101
+COARSE_METRIC = "mattes"
+FINE_METRIC = "mattes"
+BINS = 32
 
 
 @dataclass(frozen=True)
@@ -102,7 +117,8 @@ class Registration:
     levels: dict[str, int]
     """Axial (k) indices of the ``ganglionic`` and ``supraganglionic`` levels in the scan."""
     quality: float
-    """Correlation of scan and warped template in the brain window, inside the scan's brain."""
+    """Mutual information (nats, ``BINS`` bins over the brain window) of scan and warped
+    template inside the scan's brain."""
     head_mask: sitk.Image
     """Head mask on the scan grid."""
     seconds: float
@@ -162,23 +178,6 @@ def _voxel_points(image: sitk.Image, mask: np.ndarray) -> np.ndarray:
     return (ijk * np.array(image.GetSpacing())) @ direction.T + np.array(image.GetOrigin())
 
 
-def _restore_clipped_air(values: np.ndarray) -> bool:
-    """Set air back to -1000 HU where an export clipped HU at 0; True if it did.
-
-    Such a scan has no voxel below 0 and much of it at exactly 0 or less. Zero-valued voxels
-    connected to the volume's border (per axial slice) are air; CSF inside the skull is
-    enclosed and kept.
-    """
-    if values.min() < -1.0 or np.mean(values <= 0.0) < 0.2:
-        return False
-    for k in range(values.shape[0]):
-        low = values[k] <= 0.0
-        labels, _ = ndimage.label(low)
-        border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-        values[k][np.isin(labels, border[border > 0])] = -1000.0
-    return True
-
-
 @dataclass(frozen=True)
 class _Level:
     """A brain-windowed image, smoothed for its spacing, and the metric's mask on it."""
@@ -222,17 +221,9 @@ def _prepare(scan: sitk.Image) -> _Prepared:
     z_cm = scan.GetSize()[2] * scan.GetSpacing()[2] / 10.0
     if scan.GetSize()[2] < 4:
         _too_thin(z_cm, scan)
-    warnings = []
+    warnings: list[str] = []
     scan = sitk.Cast(scan, sitk.sitkFloat32)
     values = sitk.GetArrayFromImage(scan)
-    if _restore_clipped_air(values):
-        warnings.append(
-            "no voxel below 0 HU (air clipped at 0 by the export): air outside the head "
-            "was set back to -1000 HU"
-        )
-        restored = sitk.GetImageFromArray(values)
-        restored.CopyInformation(scan)
-        scan = restored
     z_mm = max(scan.GetSpacing()[2], WORK_MM)
     work = _resample_to_spacing(scan, (WORK_MM, WORK_MM, z_mm), -1000.0)
     spacing = work.GetSpacing()
@@ -265,10 +256,26 @@ def _prepare(scan: sitk.Image) -> _Prepared:
     bone = sitk.GetArrayFromImage(sitk.Resample(bone_full, work, sitk.Transform())) > 0.25
     brain = brain_mask(work_values, spacing, bone & head) & head
     brain_ml = brain.sum() * voxel_ml
+    if brain_ml > MAX_BRAIN_ML:
+        raise RegistrationError(
+            f"no head found: the largest soft-tissue body behind bone is {brain_ml:.0f} ml "
+            f"(a brain with its CSF is 1000-2000 ml; more than {MAX_BRAIN_ML:.0f} ml is a "
+            "trunk or a limb)"
+        )
     if brain_ml < MIN_BRAIN_ML:
         raise RegistrationError(
             f"no brain found: {brain_ml:.0f} ml of soft tissue enclosed by the skull (a brain "
             f"is 1000-1600 ml; at least {MIN_BRAIN_ML:.0f} ml must be in the field of view)"
+        )
+    surface = brain & ~ndimage.binary_erosion(brain)
+    skull = bone | (work_values > SKULL_HU)
+    near_bone = ndimage.binary_dilation(skull, iterations=max(1, round(10.0 / spacing[0])))
+    enclosed = float(near_bone[surface].mean())
+    if enclosed < MIN_ENCLOSED:
+        raise RegistrationError(
+            f"no head found: the largest soft-tissue body ({brain_ml:.0f} ml) is not enclosed "
+            f"by bone ({100 * enclosed:.0f}% of its surface lies within 10 mm of bone; a brain "
+            f"inside a skull has at least {100 * MIN_ENCLOSED:.0f}%)"
         )
     grown = ndimage.binary_dilation(brain, iterations=max(1, round(MARGIN_MM / spacing[0])))
     windowed = _windowed(work)
@@ -353,9 +360,14 @@ def mirror_transform(point: np.ndarray, normal: np.ndarray) -> sitk.AffineTransf
     return mirror
 
 
-def _method(mask: sitk.Image, *, iterations: int, learning_rate: float, sampling: float):
+def _method(
+    mask: sitk.Image, *, iterations: int, learning_rate: float, sampling: float, metric: str
+):
     method = sitk.ImageRegistrationMethod()
-    method.SetMetricAsCorrelation()
+    if metric == "mattes":
+        method.SetMetricAsMattesMutualInformation(BINS)
+    else:
+        method.SetMetricAsCorrelation()
     method.SetMetricSamplingStrategy(method.RANDOM)
     method.SetMetricSamplingPercentage(sampling, seed=SEED)
     method.SetMetricFixedMask(mask)
@@ -371,14 +383,26 @@ def _method(mask: sitk.Image, *, iterations: int, learning_rate: float, sampling
     return method
 
 
-def _correlation(level: _Level, moving: sitk.Image, transform: sitk.Transform) -> float:
+def _similarity(
+    level: _Level, moving: sitk.Image, transform: sitk.Transform, metric: str = "correlation"
+) -> float:
     """Correlation of ``level`` and ``moving`` (warped by ``transform``) inside its mask."""
     warped = sitk.Resample(moving, level.image, transform, sitk.sitkLinear, WINDOW_HU[0])
     a = sitk.GetArrayViewFromImage(level.image)[level.inside]
     b = sitk.GetArrayViewFromImage(warped)[level.inside]
     if a.size < 2 or a.std() == 0 or b.std() == 0:
         return 0.0
+    if metric == "mattes":
+        return _mutual_information(a, b)
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def _mutual_information(a: np.ndarray, b: np.ndarray) -> float:
+    joint, _, _ = np.histogram2d(a, b, bins=BINS, range=[WINDOW_HU, WINDOW_HU])
+    joint /= joint.sum()
+    pa, pb = joint.sum(axis=1), joint.sum(axis=0)
+    nz = joint > 0
+    return float(np.sum(joint[nz] * np.log(joint[nz] / np.outer(pa, pb)[nz])))
 
 
 def _run(method, fixed, moving, initial) -> tuple[sitk.Transform, float]:
@@ -387,27 +411,46 @@ def _run(method, fixed, moving, initial) -> tuple[sitk.Transform, float]:
     return result, float(method.GetMetricValue())
 
 
-def _symmetry_plane(prep: _Prepared) -> tuple[np.ndarray, np.ndarray]:
+def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.ndarray]:
     """The plane (point, unit normal) about which the scan's brain best matches its mirror.
 
-    The scan is reflected about the scanner's x plane through the brain centroid; a rigid
-    registration ``R`` of scan to reflection gives the symmetry ``S = F o R`` of the scan,
-    whose linear part is ``I - 2 n n^T`` for the plane's normal ``n``.
+    The scan is reflected about the scanner's x plane through the brain centroid (``F``); a
+    rigid registration ``R`` of scan to reflection gives the symmetry ``S = F o R`` of the
+    scan, whose linear part is ``I - 2 n n^T`` for the plane's normal ``n``. Without
+    ``start_plane`` a coarse search over yaw and roll starts precedes the fine refinement;
+    with it, the refinement starts from the reflection about that plane (``R = F o M``).
     """
     c = prep.centroid
     direction = np.array(prep.work.GetDirection()).reshape(3, 3)
     axis = direction[:, 0] / np.linalg.norm(direction[:, 0])
     flip = mirror_transform(c, axis)
-    level = prep.coarse
-    mirrored = sitk.Resample(level.image, level.image, flip, sitk.sitkLinear, WINDOW_HU[0])
-    starts = []
-    for yaw in (-24.0, -12.0, 0.0, 12.0, 24.0):
-        start = sitk.Euler3DTransform()
-        start.SetCenter(c.tolist())
-        start.SetRotation(0.0, 0.0, np.radians(yaw))
-        starts.append((_correlation(level, mirrored, start), start))
-    method = _method(level.mask, iterations=40, learning_rate=1.0, sampling=0.5)
-    rigid, _ = _run(method, level.image, mirrored, max(starts, key=lambda s: s[0])[1])
+    if start_plane is None:
+        level = prep.coarse
+        mirrored = sitk.Resample(level.image, level.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+        starts = []
+        for yaw in (-24.0, -12.0, 0.0, 12.0, 24.0):
+            for roll in (-24.0, 0.0, 24.0):
+                start = sitk.Euler3DTransform()
+                start.SetCenter(c.tolist())
+                start.SetRotation(0.0, np.radians(roll), np.radians(yaw))
+                starts.append((_similarity(level, mirrored, start), start))
+        method = _method(
+            level.mask, iterations=40, learning_rate=1.0, sampling=0.5, metric="correlation"
+        )
+        rigid, _ = _run(method, level.image, mirrored, max(starts, key=lambda s: s[0])[1])
+    else:
+        reflect = _homogeneous(flip) @ _homogeneous(mirror_transform(*start_plane))
+        rigid = sitk.Euler3DTransform()
+        rigid.SetCenter(c.tolist())
+        rigid.SetMatrix(reflect[:3, :3].ravel().tolist())
+        rigid.SetTranslation((reflect[:3, :3] @ c + reflect[:3, 3] - c).tolist())
+    # Refine on the fine level (the reflection there is of the fine image).
+    fine = prep.fine
+    mirrored = sitk.Resample(fine.image, fine.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+    method = _method(
+        fine.mask, iterations=30, learning_rate=0.5, sampling=0.2, metric="correlation"
+    )
+    rigid, _ = _run(method, fine.image, mirrored, rigid)
     matrix, offset = _affine_parts(rigid)
     flip_m, flip_b = _affine_parts(flip)
     linear = flip_m @ matrix
@@ -468,7 +511,7 @@ def _as_affine(transform: sitk.Transform, centre: np.ndarray) -> sitk.AffineTran
 
 def _quality(prep: _Prepared, ref: _Template, transform: sitk.Transform) -> float:
     brain = _Level(prep.fine.image, prep.fine.mask, prep.brain)
-    return _correlation(brain, ref.fine, transform)
+    return _similarity(brain, ref.fine, transform, FINE_METRIC)
 
 
 def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
@@ -477,13 +520,15 @@ def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
     for pitch in PITCH_STARTS_DEG:
         for dz in DZ_STARTS_MM:
             start = _start(prep, ref, plane, pitch, dz)
-            scored.append((_correlation(prep.coarse, ref.coarse, start), start))
+            scored.append((_similarity(prep.coarse, ref.coarse, start, COARSE_METRIC), start))
     scored.sort(key=lambda s: -s[0])
-    coarse = _method(prep.coarse.mask, iterations=30, learning_rate=2.0, sampling=0.5)
+    coarse = _method(
+        prep.coarse.mask, iterations=30, learning_rate=2.0, sampling=0.5, metric=COARSE_METRIC
+    )
     candidates = [
         _run(coarse, prep.coarse.image, ref.coarse, start)[0] for _, start in scored[:KEEP_STARTS]
     ]
-    rigid = max(candidates, key=lambda t: _correlation(prep.coarse, ref.coarse, t))
+    rigid = max(candidates, key=lambda t: _similarity(prep.coarse, ref.coarse, t, COARSE_METRIC))
     matrix, _ = _affine_parts(rigid)
     versor = sitk.VersorRigid3DTransform()
     versor.SetMatrix(matrix.ravel().tolist())
@@ -493,7 +538,13 @@ def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
     scaled.SetTranslation(
         (np.array(rigid.TransformPoint(prep.centroid.tolist())) - prep.centroid).tolist()
     )
-    fine = _method(prep.fine.mask, iterations=FINE_ITERATIONS, learning_rate=1.0, sampling=SAMPLING)
+    fine = _method(
+        prep.fine.mask,
+        iterations=FINE_ITERATIONS,
+        learning_rate=1.0,
+        sampling=SAMPLING,
+        metric=FINE_METRIC,
+    )
     refined, _ = _run(fine, prep.fine.image, ref.fine, scaled)
     return _as_affine(refined, prep.centroid)
 
@@ -512,8 +563,8 @@ def _problem(quality: float, matrix: np.ndarray) -> str | None:
     scales = np.linalg.svd(matrix, compute_uv=False)
     if quality < MIN_QUALITY:
         return (
-            f"registration did not converge: correlation with the template inside the brain "
-            f"{quality:.2f} < {MIN_QUALITY}"
+            f"registration did not converge: mutual information with the template inside "
+            f"the brain {quality:.3f} < {MIN_QUALITY}"
         )
     if scales.min() < SCALE_RANGE[0] or scales.max() > SCALE_RANGE[1]:
         return (
@@ -570,10 +621,12 @@ def register_to_scan(scan: sitk.Image) -> Registration:
     warped_atlas = sitk.Resample(
         atlas.labels, scan, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
     )
-    # Mid-sagittal plane: the scan points mapped onto x = 0 of the atlas.
+    # Mid-sagittal plane: x = 0 of the atlas mapped into the scan, refined to the symmetry
+    # plane of the scan's own brain (the template's plane is a prior, the brain decides).
     m = to_atlas[0, :3]
     c = prep.centroid
-    point = c - ((m @ c + to_atlas[0, 3]) / (m @ m)) * m
+    prior = (c - ((m @ c + to_atlas[0, 3]) / (m @ m)) * m, m / np.linalg.norm(m))
+    point, normal = _symmetry_plane(prep, prior)
     head_image = sitk.Resample(
         as_image(prep.head, prep.work), scan, sitk.Transform(), sitk.sitkNearestNeighbor, 0
     )
@@ -581,7 +634,7 @@ def register_to_scan(scan: sitk.Image) -> Registration:
         transform=transform,
         atlas=warped_atlas,
         midsagittal=MidsagittalPlane(
-            tuple(float(v) for v in point), tuple(float(v) for v in m / np.linalg.norm(m))
+            tuple(float(v) for v in point), tuple(float(v) for v in normal)
         ),
         levels={level: round(k) for level, k in continuous.items()},
         quality=quality,

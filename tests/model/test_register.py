@@ -84,3 +84,22 @@ def test_bad_arguments_are_rejected():
     flat = sitk.Image([10, 10], sitk.sitkFloat32)
     with pytest.raises(ValueError, match="3-D scalar"):
         register_to_scan(flat)
+
+
+def test_a_missing_level_is_refused_with_a_quicklook(anatomy, helpers):
+    template, atlas, _ = anatomy
+    scan = helpers.posed_scan(template, atlas, **POSES[0], seed=5)
+    levels = register_to_scan(scan.image).levels
+    # Keep only the slices from two above the ganglionic level: that level is gone.
+    top = scan.image[:, :, levels["ganglionic"] + 2 :]
+    with pytest.raises(
+        RegistrationError, match="ganglionic level lies below the first slice"
+    ) as caught:
+        register_to_scan(top)
+    quicklook = caught.value.quicklook
+    assert quicklook.dtype == np.uint8
+    assert quicklook.ndim == 3
+    assert quicklook.shape[2] == 3
+    # The template's outline is drawn in colour over the grey scan.
+    colour = (quicklook[..., 0] > 200) & (quicklook[..., 2] < 80)
+    assert colour.sum() > 100
