@@ -46,20 +46,22 @@ CSF_HU, WM_HU, GM_HU = 8.0, 24.0, 34.0
 
 SCCT_FROM_ATLAS = np.array(
     [
-        [0.95623, -0.001257, 0.005483, 0.177457],
-        [0.001051, 0.968143, 0.037442, -0.372174],
-        [-0.005526, -0.037436, 0.96693, 0.842132],
+        [0.96643, -0.000667, 0.00322, 0.084723],
+        [0.000666, 0.992902, 0.000402, -0.880804],
+        [-0.00322, -0.0004, 1.005347, -1.689972],
         [0.0, 0.0, 0.0, 1.0],
     ]
 )
 """Atlas (MNI152 2009) LPS point -> scct template LPS point, homogeneous.
 
-The two MNI spaces differ: the scct brain is about 3.5 % smaller and pitched 2 degrees. This is
-the alignment :mod:`model.register` measured (1 Dec 2026) by registering the atlas's own CT
-template to the scct template (``model.register._atlas().to_template``), frozen here so that a
-phantom does not change with the registration code. A brain-tissue similarity fit of the two
-templates' grey and white matter gave a 2.3 % scale and differs by up to 4 mm at the cortex:
-how the atlas lies in this head is known to a few millimetres.
+The two MNI spaces differ by a few per cent (here the scct head is 3.4 % narrower, 0.7 %
+shorter). This is the alignment :mod:`model.register` measured (1 Dec 2026, its Mattes MI
+version) by registering the atlas's own CT template to the scct template
+(``model.register._atlas().to_template``), frozen here so that a phantom does not change with
+the registration code; a test says when the two drift apart. Other fits disagree by 3-5 mm at
+the cortex (the registration's earlier correlation version: 3.5 % smaller overall and pitched
+2 degrees; a grey- and white-matter similarity fit: 2.3 % smaller): how the atlas lies in
+this head is known to a few millimetres.
 """
 
 

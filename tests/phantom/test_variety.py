@@ -18,7 +18,7 @@ from model.phantom import (
     phantom_truth,
     varied_config,
 )
-from model.phantom_anatomy import atlas_to_scct, source_anatomy
+from model.phantom_anatomy import SCCT_FROM_ATLAS, atlas_to_scct, source_anatomy
 from model.phantom_difficulty import asymmetry_scores
 
 SCCT = PhantomConfig(anatomy="scct")
@@ -34,8 +34,9 @@ def test_the_scct_head_is_a_plausible_head_with_every_unit():
     tissue, atlas_labels, labels = source_anatomy("scct")
     carried = sitk.Resample(load_atlas(), atlas_to_scct(), sitk.sitkNearestNeighbor, 0)
     np.testing.assert_array_equal(atlas_labels, sitk.GetArrayFromImage(carried))
-    # The scct brain is smaller than MNI152 2009's: the carried atlas is too.
-    assert 0.85 < (atlas_labels > 0).sum() / (sitk.GetArrayFromImage(load_atlas()) > 0).sum() < 0.95
+    # Carried the right way round: the atlas volume scales with the alignment's determinant.
+    ratio = (atlas_labels > 0).sum() / (sitk.GetArrayFromImage(load_atlas()) > 0).sum()
+    assert ratio == pytest.approx(np.linalg.det(SCCT_FROM_ATLAS[:3, :3]), abs=0.01)
     brain = tissue["gm"] + tissue["wm"]
     assert 1000 < _ml(brain) < 2000  # ml of brain (older adults: smaller than MNI152's 1680)
     assert 100 < _ml(tissue["csf"]) < 600
@@ -135,3 +136,14 @@ def test_variety_knobs_are_validated():
     with pytest.raises(PhantomError, match="headrest_probability"):
         PhantomConfig(headrest_probability=1.5)
     assert varied_config().anatomy == VARIED["anatomy"] == "mixed"
+
+
+@pytest.mark.slow
+def test_the_frozen_atlas_alignment_is_the_registrations():
+    """The scct phantoms' truth and the registration agree on where the atlas lies (1.5 mm)."""
+    from model.register import _atlas
+
+    live = _atlas().to_template
+    points = np.array([[0, -18, 10], [60, -18, 10], [0, 60, 10], [0, -90, 10], [0, -18, 70]])
+    moved = [(m[:3, :3] @ points.T).T + m[:3, 3] for m in (live, SCCT_FROM_ATLAS)]
+    assert np.abs(moved[0] - moved[1]).max() < 1.5
