@@ -25,5 +25,13 @@ class CalibrationError(ModelError):
     """The calibration file or training data is unusable; the message says why."""
 
 
+class MethodError(ModelError):
+    """A method cannot be made (unknown name, bad device or weights) or broke its contract."""
+
+
+class ScanError(ModelError):
+    """The scan is not a head CT volume in HU the model can read; the message says why."""
+
+
 class PhantomError(ModelError):
     """A phantom cannot be made with the requested settings; the message says why."""

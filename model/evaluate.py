@@ -10,6 +10,10 @@ method on each and prints:
   case, :func:`analysis.roc.auc_ci`), sensitivity and specificity of the calls (overall and
   per region), and the share of lesion-free phantoms scored ASPECTS 10 on both sides.
 
+``--anatomy scct`` (or ``mixed``) and ``--varied`` evaluate on phantoms of another head and
+with varied heads and fields of view (:func:`model.phantom.varied_config`); ``--seeds
+1000-1039`` is the same as ``--n 40 --seed-start 1000``.
+
 ``python -m model.evaluate --fit --n 60 --seed-start 0`` refits the calibration on training
 phantoms instead and writes ``model/weights/asymmetry.json`` with its provenance.
 """
@@ -133,9 +137,9 @@ def unit_metrics(scored: pd.DataFrame) -> dict:
     }
 
 
-def evaluate(seeds: range, calibration=None, progress=None) -> dict:
-    """The figures of the module docstring for phantoms ``seeds``."""
-    features, cases = phantom_rows(seeds, progress=progress)
+def evaluate(seeds: range, calibration=None, progress=None, config=None) -> dict:
+    """The figures of the module docstring for phantoms ``seeds`` made with ``config``."""
+    features, cases = phantom_rows(seeds, config, progress=progress)
     return {"seeds": [seeds.start, seeds.stop - 1], **summarize(features, cases, calibration)}
 
 
@@ -205,17 +209,42 @@ def fit(seeds: range, path: Path, progress=None):
     return calibration
 
 
+def _seed_range(text: str) -> range:
+    first, _, last = text.partition("-")
+    try:
+        return range(int(first), int(last) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds are FIRST-LAST, e.g. 1000-1039, got {text!r}"
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     from model.scoring import WEIGHTS_PATH
 
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__)
     parser.add_argument("--n", type=int, default=40, help="number of phantoms")
     parser.add_argument("--seed-start", type=int, default=1000, help="first phantom seed")
+    parser.add_argument(
+        "--seeds", type=_seed_range, help="phantom seeds FIRST-LAST (instead of --n, --seed-start)"
+    )
+    parser.add_argument(
+        "--anatomy",
+        choices=("mni152", "scct", "mixed"),
+        help="source head of the phantoms (default: the config's, mni152)",
+    )
+    parser.add_argument(
+        "--varied", action="store_true", help="varied heads and fields of view (varied_config)"
+    )
     parser.add_argument("--fit", action="store_true", help="refit the calibration instead")
     parser.add_argument("--weights", type=Path, default=WEIGHTS_PATH)
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
-    seeds = range(args.seed_start, args.seed_start + args.n)
+    seeds = args.seeds or range(args.seed_start, args.seed_start + args.n)
+    from model.phantom import PhantomConfig, varied_config
+
+    head = {} if args.anatomy is None else {"anatomy": args.anatomy}
+    config = varied_config(**head) if args.varied else PhantomConfig(**head)
 
     def tick(seed: int) -> None:
         print(f"phantom {seed}", file=sys.stderr, flush=True)
@@ -226,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from model.scoring import Calibration
 
-    report = evaluate(seeds, Calibration.load(args.weights), progress=tick)
+    report = evaluate(seeds, Calibration.load(args.weights), progress=tick, config=config)
+    report["phantoms"] = {"anatomy": config.anatomy, "varied": args.varied}
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:

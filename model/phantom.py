@@ -38,7 +38,7 @@ harder.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 
 import numpy as np
@@ -46,10 +46,11 @@ import SimpleITK as sitk
 from scipy import ndimage as ndi
 
 from analysis.units import REGIONS, SIDES, UNITS, aspects_score
-from model.anatomy import LABELS, level_points, load_atlas, load_tissue_maps
+from model.anatomy import LABELS, level_points, load_atlas
 from model.anatomy.build import intracranial_depth, ventricle_mask
 from model.anatomy.grid import SPACING_MM, ras_coordinates
 from model.errors import PhantomError
+from model.phantom_anatomy import ANATOMIES, scct_level_points, source_anatomy
 
 AIR_HU = -1000.0
 
@@ -141,6 +142,26 @@ class PhantomConfig:
     shift_mm: tuple[float, float] = (-10.0, 10.0)
     tilt_deg: tuple[float, float] = (0.0, 0.0)
     vendor_mix: tuple[tuple[str, float], ...] = (("philips", 0.59), ("ge", 0.28), ("siemens", 0.13))
+    # Anatomical and scanner variety (defaults: the one calibrated head; see docs/model.md).
+    anatomy: str = "mni152"
+    """Source head: ``mni152`` (the atlas's own), ``scct`` (a real-CT template of older
+    adults, :mod:`model.phantom_anatomy`) or ``mixed`` (either, half the cases each)."""
+    head_scale: tuple[float, float] = (1.0, 1.0)
+    """Isotropic head size factor about the head centre."""
+    skull_offset_mm: tuple[float, float] = (0.0, 0.0)
+    """Outer table moved out (thicker skull) or in (thinner), in mm."""
+    scalp_offset_mm: tuple[float, float] = (0.0, 0.0)
+    """Skin surface moved out (thicker scalp) or in (thinner), in mm."""
+    atrophy_mm: tuple[float, float] = (0.0, 0.0)
+    """Brain within this distance of CSF becomes CSF: wider sulci and ventricles."""
+    vertex_cut_mm: tuple[float, float] = (0.0, 0.0)
+    """Field of view ends this far below the top of the head (vertex cut off)."""
+    fossa_cut_mm: tuple[float, float] = (0.0, 0.0)
+    """Field of view starts this far above the bottom of the head (posterior fossa cut off)."""
+    headrest_probability: float = 0.0
+    """Share of cases with a headrest cradle and a table behind the head."""
+    origin_offset_mm: tuple[float, float] = (0.0, 0.0)
+    """Head and field of view moved together along x, y and z: scanner table coordinates."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -155,6 +176,7 @@ class PhantomConfig:
             "leukoaraiosis_probability",
             "truth_min_coverage",
             "white_matter_drop_share",
+            "headrest_probability",
         ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise PhantomError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
@@ -164,6 +186,17 @@ class PhantomConfig:
         _range("pitch_deg", self.pitch_deg, -30.0, 30.0)
         _range("roll_deg", self.roll_deg, -30.0, 30.0)
         _range("tilt_deg", self.tilt_deg, -30.0, 30.0)
+        if self.anatomy not in (*ANATOMIES, "mixed"):
+            raise PhantomError(
+                f"anatomy must be one of {', '.join((*ANATOMIES, 'mixed'))}, got {self.anatomy!r}"
+            )
+        _range("head_scale", self.head_scale, 0.8, 1.25)
+        _range("skull_offset_mm", self.skull_offset_mm, -3.0, 4.0)
+        _range("scalp_offset_mm", self.scalp_offset_mm, -4.0, 8.0)
+        _range("atrophy_mm", self.atrophy_mm, 0.0, 4.0)
+        _range("vertex_cut_mm", self.vertex_cut_mm, 0.0, 60.0)
+        _range("fossa_cut_mm", self.fossa_cut_mm, 0.0, 60.0)
+        _range("origin_offset_mm", self.origin_offset_mm, -500.0, 500.0)
         weights = self.units_per_lesion_weights
         if not 1 <= len(weights) <= 8 or min(weights) < 0 or sum(weights) <= 0:
             raise PhantomError(
@@ -182,6 +215,29 @@ class PhantomConfig:
             raise PhantomError(
                 f"matrix must be >= 32 and fov_mm > 0, got {self.matrix}, {self.fov_mm}"
             )
+
+
+VARIED = {
+    "anatomy": "mixed",
+    "head_scale": (0.9, 1.1),
+    "skull_offset_mm": (-1.0, 2.5),
+    "scalp_offset_mm": (-2.0, 5.0),
+    "atrophy_mm": (0.0, 2.0),
+    "vertex_cut_mm": (0.0, 15.0),
+    "fossa_cut_mm": (0.0, 25.0),
+    "headrest_probability": 0.5,
+    "yaw_deg": (-15.0, 15.0),
+    "pitch_deg": (-30.0, 30.0),
+    "roll_deg": (-15.0, 15.0),
+    "origin_offset_mm": (-300.0, 300.0),
+}
+"""The variety knobs of :func:`varied_config`: both anatomies, the poses and fields of view
+of issue 11 (pitch to +-30 degrees, yaw and roll to +-15), table coordinates, headrests."""
+
+
+def varied_config(**overrides) -> PhantomConfig:
+    """The calibrated lesions and physics over varied heads (:data:`VARIED`), plus overrides."""
+    return PhantomConfig(**{**VARIED, **overrides})
 
 
 @dataclass
@@ -213,7 +269,9 @@ class _Anatomy:
     """The anatomy arrays a phantom needs, loaded and derived once per process."""
 
     atlas: sitk.Image
+    """Where the ASPECTS atlas lies in this head (the phantom's region map)."""
     labels: np.ndarray
+    """The brain-tissue part of each unit: lesions and truth (the atlas for ``mni152``)."""
     tissue: dict[str, np.ndarray]
     brain: np.ndarray
     depth: np.ndarray
@@ -221,13 +279,15 @@ class _Anatomy:
     unit_voxels: dict[str, np.ndarray]
     centre: tuple[float, float, float]
     head_corners: np.ndarray
+    level_points: dict[str, tuple[float, float, float]]
+    """The ASPECTS levels' points in this head (:func:`model.anatomy.level_points`)."""
 
 
-@lru_cache(maxsize=1)
-def _anatomy() -> _Anatomy:
-    atlas = load_atlas()
-    labels = sitk.GetArrayFromImage(atlas)
-    tissue = load_tissue_maps()
+@lru_cache(maxsize=len(ANATOMIES))
+def _anatomy(name: str = "mni152") -> _Anatomy:
+    tissue, atlas_labels, labels = source_anatomy(name)
+    atlas = sitk.GetImageFromArray(atlas_labels)
+    atlas.CopyInformation(load_atlas())
     depth = intracranial_depth(tissue)
     ventricles = ventricle_mask(tissue, depth)
     distance = ndi.distance_transform_edt(~ventricles, sampling=SPACING_MM)
@@ -262,6 +322,7 @@ def _anatomy() -> _Anatomy:
         unit_voxels=unit_voxels,
         centre=(0.0, float(centre[1]), float(centre[2])),
         head_corners=corners,
+        level_points=level_points() if name == "mni152" else scct_level_points(),
     )
 
 
@@ -427,16 +488,17 @@ def _pose(draw: dict, centre: tuple[float, float, float]) -> sitk.Euler3DTransfo
 
 
 def _scanner_grids(
-    anatomy: _Anatomy, pose: sitk.Euler3DTransform, config: PhantomConfig
+    corners: np.ndarray, centre: np.ndarray, variety: dict, config: PhantomConfig
 ) -> tuple[sitk.Image, sitk.Image]:
-    """Thin and thick axial grids covering the posed head (field of view on the head centre)."""
-    corners = np.array([pose.TransformPoint(tuple(c)) for c in anatomy.head_corners])
-    z0, z1 = corners[:, 2].min(), corners[:, 2].max()
+    """Thin and thick axial grids covering the posed head's ``corners`` (scanner points),
+    the field of view on the head ``centre``, shortened by the drawn vertex and fossa cuts."""
+    z0 = corners[:, 2].min() + variety["fossa_cut_mm"]
+    z1 = corners[:, 2].max() - variety["vertex_cut_mm"]
     n_thick = math.ceil((z1 - z0) / config.slice_thickness_mm) + 1
     k = round(config.slice_thickness_mm / config.thin_slice_mm)
     pixel = config.fov_mm / config.matrix
     half = (config.matrix - 1) / 2 * pixel
-    cx, cy = anatomy.centre[0], anatomy.centre[1]
+    cx, cy = centre[0], centre[1]
     thick = sitk.Image([config.matrix, config.matrix, n_thick], sitk.sitkUInt8)
     thick.SetSpacing((pixel, pixel, config.slice_thickness_mm))
     thick.SetOrigin((cx - half, cy - half, float(z0)))
@@ -471,6 +533,8 @@ class _Case:
     """The first, cheap stage of a phantom: drawn parameters, lesion and truth."""
 
     rng: np.random.Generator
+    anatomy: _Anatomy
+    variety: dict
     draw: dict
     side: str
     planned: dict[str, float]
@@ -480,16 +544,103 @@ class _Case:
     truth: dict[str, int]
 
 
+def _variety(seed: int, config: PhantomConfig) -> dict:
+    """The drawn head and field-of-view variety, from a stream of its own: the defaults draw
+    nothing, so the calibrated phantoms of a seed do not change."""
+    rng = np.random.default_rng([int(seed), 1])
+    u = rng.uniform
+    anatomy = config.anatomy
+    if anatomy == "mixed":
+        anatomy = ANATOMIES[int(rng.random() * len(ANATOMIES))]
+    return {
+        "anatomy": anatomy,
+        "head_scale": u(*config.head_scale),
+        "skull_offset_mm": u(*config.skull_offset_mm),
+        "scalp_offset_mm": u(*config.scalp_offset_mm),
+        "atrophy_mm": u(*config.atrophy_mm),
+        "vertex_cut_mm": u(*config.vertex_cut_mm),
+        "fossa_cut_mm": u(*config.fossa_cut_mm),
+        "origin_offset_mm": tuple(float(u(*config.origin_offset_mm)) for _ in range(3)),
+        "headrest": bool(rng.random() < config.headrest_probability),
+        "headrest_gap_mm": u(2.0, 10.0),
+        "headrest_hu": u(-150.0, 100.0),
+        "table_hu": u(100.0, 400.0),
+    }
+
+
 def _case(seed: int, config: PhantomConfig) -> _Case:
     rng = np.random.default_rng(seed)
-    anatomy = _anatomy()
+    variety = _variety(seed, config)
+    anatomy = _anatomy(variety["anatomy"])
     draw = _draw(rng, config)
     side, planned_regions = _plan_lesion(rng, config)
     lesion, planned = _lesion_weight(rng, anatomy, side, planned_regions, config)
     core = (lesion >= 0.5).ravel()
     coverage = {u: float(core[v].mean()) for u, v in anatomy.unit_voxels.items()}
     truth = {u: int(coverage[u] >= config.truth_min_coverage) for u in UNITS}
-    return _Case(rng, draw, side, planned, lesion, core, coverage, truth)
+    return _Case(rng, anatomy, variety, draw, side, planned, lesion, core, coverage, truth)
+
+
+def _shell(inside: np.ndarray, mm: float) -> np.ndarray:
+    """Voxels outside ``inside`` within ``mm`` of it."""
+    return ~inside & (ndi.distance_transform_edt(~inside, sampling=SPACING_MM) <= mm)
+
+
+def _varied_tissue(anatomy: _Anatomy, variety: dict) -> _Anatomy:
+    """The anatomy with the drawn skull and scalp thickness and atrophy (unchanged at 0 mm).
+
+    Voxels a surface moves over change tissue entirely: gained skull from scalp, gained scalp
+    from air, atrophied brain to CSF; the unit labels (and so the truth) stay those of the
+    source anatomy.
+    """
+    skull_mm, scalp_mm = variety["skull_offset_mm"], variety["scalp_offset_mm"]
+    atrophy_mm = variety["atrophy_mm"]
+    if skull_mm == scalp_mm == atrophy_mm == 0.0:
+        return anatomy
+    t = {name: np.array(value) for name, value in anatomy.tissue.items()}
+    intracranial = (t["gm"] + t["wm"] + t["csf"]) >= 0.5
+
+    def move(voxels: np.ndarray, to: str | None) -> None:
+        for name in t:
+            if name != to:
+                t[name][voxels] = 0.0
+        if to is not None:
+            t[to][voxels] = 1.0
+
+    skull = (t["bone"] + t["diploe"]) >= 0.5
+    if skull_mm > 0:
+        move(_shell(skull, skull_mm) & ~intracranial & (t["scalp"] >= 0.5), "bone")
+    elif skull_mm < 0:
+        outer = _shell(~(skull | intracranial), -skull_mm) & skull
+        move(outer & ~_shell(intracranial, 1.5), "scalp")
+    head = sum(t.values()) >= 0.5
+    if scalp_mm > 0:
+        move(_shell(head, scalp_mm), "scalp")
+    elif scalp_mm < 0:
+        move(_shell(~head, -scalp_mm) & (t["scalp"] >= 0.5), None)
+    if atrophy_mm > 0:
+        near_csf = _shell(t["csf"] >= 0.5, atrophy_mm) & intracranial
+        move(near_csf, "csf")
+    return replace(anatomy, tissue=t, brain=t["gm"] + t["wm"])
+
+
+def _add_headrest(pixels: np.ndarray, grid: sitk.Image, centre: np.ndarray, variety: dict) -> None:
+    """A curved cradle behind the head (a gap of air, 6 mm of foam or plastic) on a 12 mm
+    table, as on a supine head scan (posterior is +y in LPS)."""
+    spacing = grid.GetSpacing()[0]
+    body = pixels > -500.0
+    ny, nx = pixels.shape[1:]
+    y = grid.GetOrigin()[1] + spacing * np.arange(ny)[:, None]
+    x = grid.GetOrigin()[0] + spacing * np.arange(nx)[None, :]
+    dy, dx = y - centre[1], x - centre[0]
+    radius = np.hypot(dx, dy)
+    reach = float(radius[body.any(axis=0)].max()) if body.any() else 0.0
+    inner = reach + variety["headrest_gap_mm"]
+    cradle = (radius >= inner) & (radius <= inner + 6.0) & (dy > 0.5 * radius)
+    table_y = centre[1] + inner + 10.0
+    table = (y >= table_y) & (y <= table_y + 12.0) & np.ones_like(x, bool)
+    pixels[:, cradle] = variety["headrest_hu"]
+    pixels[:, table] = variety["table_hu"]
 
 
 def phantom_truth(seed: int, config: PhantomConfig | None = None) -> dict[str, int]:
@@ -500,24 +651,48 @@ def phantom_truth(seed: int, config: PhantomConfig | None = None) -> dict[str, i
     return dict(_case(seed, _check(seed, config)).truth)
 
 
+def _scaled(array: np.ndarray, anatomy: _Anatomy, scale: float) -> sitk.Image:
+    """``array`` on the anatomy grid, the head scaled by ``scale`` about its centre."""
+    image = sitk.GetImageFromArray(array)
+    image.CopyInformation(anatomy.atlas)
+    if scale != 1.0:
+        centre = np.array(anatomy.centre)
+        image.SetSpacing(tuple(scale * v for v in anatomy.atlas.GetSpacing()))
+        image.SetOrigin(tuple(centre + scale * (np.array(anatomy.atlas.GetOrigin()) - centre)))
+    return image
+
+
 def generate_phantom(seed: int, config: PhantomConfig | None = None) -> Phantom:
     """One phantom; the same ``seed`` and ``config`` give the same phantom."""
     config = _check(seed, config)
-    anatomy = _anatomy()
     case = _case(seed, config)
     rng, draw, side, lesion, core = case.rng, case.draw, case.side, case.lesion, case.core
-    planned, coverage, truth = case.planned, case.coverage, case.truth
+    planned, coverage, truth, variety = case.planned, case.coverage, case.truth, case.variety
+    anatomy = _varied_tissue(case.anatomy, variety)
     hu, confounders = _compose_hu(rng, anatomy, draw, lesion, config)
     positives = [u for u in UNITS if truth[u]]
 
+    offset = np.array(variety["origin_offset_mm"])
+    draw = {**draw, "shift_mm": tuple(float(v) for v in np.add(draw["shift_mm"], offset))}
     pose = _pose(draw, anatomy.centre)
     to_template = pose.GetInverse()
-    thin_grid, thick_grid = _scanner_grids(anatomy, pose, config)
-    hu_image = sitk.GetImageFromArray(hu)
-    hu_image.CopyInformation(anatomy.atlas)
+    scale = variety["head_scale"]
+    centre_mni = np.array(anatomy.centre)
+
+    def to_scanner(point) -> np.ndarray:
+        return np.array(
+            pose.TransformPoint(tuple(centre_mni + scale * (np.array(point) - centre_mni)))
+        )
+
+    corners = np.array([to_scanner(c) for c in anatomy.head_corners])
+    thin_grid, thick_grid = _scanner_grids(corners, centre_mni + offset, variety, config)
+    hu_image = _scaled(hu, anatomy, scale)
     thin = sitk.GetArrayFromImage(
         sitk.Resample(hu_image, thin_grid, to_template, sitk.sitkLinear, AIR_HU, sitk.sitkFloat32)
     )
+    centre = to_scanner(anatomy.centre)
+    if variety["headrest"]:
+        _add_headrest(thin, thin_grid, centre, variety)
     out_grid = thin_grid if config.thin else thick_grid
     k = round(config.slice_thickness_mm / config.thin_slice_mm)
     if config.thin:
@@ -530,19 +705,23 @@ def generate_phantom(seed: int, config: PhantomConfig | None = None) -> Phantom:
     image = sitk.GetImageFromArray(pixels.astype(np.float32))
     image.CopyInformation(out_grid)
 
-    lesion_image = sitk.GetImageFromArray(lesion)
-    lesion_image.CopyInformation(anatomy.atlas)
-    lesion_out = sitk.Resample(lesion_image, out_grid, to_template, sitk.sitkLinear, 0.0)
+    lesion_out = sitk.Resample(
+        _scaled(lesion, anatomy, scale), out_grid, to_template, sitk.sitkLinear, 0.0
+    )
     lesion_mask = sitk.Cast(sitk.BinaryThreshold(lesion_out, 0.5, 2.0, 1, 0), sitk.sitkUInt8)
     regions = sitk.Resample(
-        anatomy.atlas, out_grid, to_template, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
+        _scaled(sitk.GetArrayViewFromImage(anatomy.atlas), anatomy, scale),
+        out_grid,
+        to_template,
+        sitk.sitkNearestNeighbor,
+        0,
+        sitk.sitkUInt8,
     )
 
     levels = {}
-    for level, point in level_points().items():
-        scanner = out_grid.TransformPhysicalPointToContinuousIndex(pose.TransformPoint(point))
+    for level, point in anatomy.level_points.items():
+        scanner = out_grid.TransformPhysicalPointToContinuousIndex(tuple(to_scanner(point)))
         levels[level] = round(scanner[2])
-    centre = pose.TransformPoint(anatomy.centre)
     matrix = np.array(pose.GetMatrix()).reshape(3, 3)
     normal = tuple(float(v) for v in matrix @ np.array([1.0, 0.0, 0.0]))
 
@@ -570,6 +749,14 @@ def generate_phantom(seed: int, config: PhantomConfig | None = None) -> Phantom:
         "tilt_deg": round(draw["tilt_deg"], 3),
         "slice_thickness_mm": config.thin_slice_mm if config.thin else config.slice_thickness_mm,
         "confounders": ";".join(confounders),
+        "anatomy": variety["anatomy"],
+        "head_scale": round(scale, 4),
+        "skull_offset_mm": round(variety["skull_offset_mm"], 2),
+        "scalp_offset_mm": round(variety["scalp_offset_mm"], 2),
+        "atrophy_mm": round(variety["atrophy_mm"], 2),
+        "vertex_cut_mm": round(variety["vertex_cut_mm"], 1),
+        "fossa_cut_mm": round(variety["fossa_cut_mm"], 1),
+        "headrest": variety["headrest"],
     }
     return Phantom(
         image=image,

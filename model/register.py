@@ -1,25 +1,42 @@
-"""Linear registration of the CT head template (and its ASPECTS atlas) to a patient NCCT.
+"""Linear registration of a real-CT head template (and the ASPECTS atlas) to a patient NCCT.
 
+The template is Rorden's scct head CT in HU (:mod:`model.anatomy.ct_template`, MNI world
+coordinates); the ASPECTS atlas (:func:`model.anatomy.load_atlas`, nilearn MNI152 2009) is
+carried onto it by a measured alignment (step 5), so one transform takes both onto the scan.
 Method, in the order it runs:
 
-1. **Head detection.** The scan is resampled to a coarse working grid (about 3 mm in plane),
-   thresholded at -400 HU and the largest connected object is kept and hole-filled. A head
-   needs air around it, a plausible volume and a skull (bone above 300 HU); otherwise
-   :class:`RegistrationError` says which of these is missing.
-2. **Initialisation.** Head centres are matched (template to scan), and the in-plane principal
-   axis of the head outline gives the initial yaw (the long axis of a head is antero-posterior),
-   refined by a left-right symmetry search: the yaw and lateral shift at which the scan best
-   matches its own mirror image define the first mid-sagittal plane estimate.
-3. **Rigid, then affine.** Both stages maximise the correlation of HU clipped to a
-   soft-tissue window (``WINDOW_HU``: brain, CSF and scalp keep their contrast, bone
-   saturates), on two resolution levels with random sampling and a fixed seed, so the result is
-   deterministic.
-4. **Outputs.** The atlas is resampled onto the scan grid with nearest-neighbour
-   interpolation; the template's mid-sagittal plane (x = 0 in MNI) and its ganglionic and
-   supraganglionic levels (:func:`model.anatomy.level_points`: the centroids of the M1-M3 and
-   M4-M6 regions) are mapped into the scan. The quality score is the correlation between
-   the scan and the warped template inside the head; below ``MIN_QUALITY`` the registration
-   is rejected.
+1. **Working grid and masks.** The scan is resampled (anti-aliased) to ``WORK_MM`` in plane,
+   slices kept (at least ``WORK_MM``). Bone is found at full resolution. The head is the
+   largest object above -400 HU after an opening that cuts headrests and tables
+   (:func:`model.brain.head_mask`); the brain is the largest soft-tissue body behind the skull
+   (:func:`model.brain.brain_mask`). The same functions give the template's masks. No head, no
+   skull, no brain, a "brain" not enclosed by bone or too large for one (a trunk), or fewer
+   than 40 mm of slices is a refusal that says which.
+2. **Mid-sagittal plane by symmetry.** The brain-windowed scan is registered rigidly to its own
+   mirror image (yaw and roll starts, then refined on the fine level); the reflection that maps
+   the scan onto itself gives the plane, whatever the pitch and whatever the template. It is
+   the result's ``midsagittal`` plane and fixes yaw and roll for the next step.
+3. **Multi-start.** Mattes mutual information (``BINS`` bins over the brain window) is
+   evaluated for pitch starts ``PITCH_STARTS_DEG`` and superior-inferior offsets
+   ``DZ_STARTS_MM`` (brain centroids differ with the field of view and with how much face and
+   neck the brain mask takes in); the best ``KEEP_STARTS`` are optimised rigidly on the coarse
+   level (``COARSE_MM``) and the best of those is refined.
+4. **Scaled rigid refinement** (rotation, translation and three scales: head size and shape
+   vary, shear does not) on the fine level, Mattes mutual information of images clipped to the
+   brain window ``WINDOW_HU`` (CSF, brain and blood keep their contrast, bone saturates),
+   measured only inside the scan's brain grown by ``MARGIN_MM`` (the inner table). Mutual
+   information tolerates the contrast differences between scanners, heads and the template
+   (a mean of older adults' CTs); correlation did not (it failed on a different-source head).
+   Random sampling with a fixed seed keeps it deterministic.
+5. **Atlas.** The atlas's own CT template (MNI152 2009) is registered to the scct template by
+   this method once per process (:func:`_atlas`); the measured alignment carries the labels
+   and the ASPECTS levels (:func:`model.anatomy.level_points`) onto the template and from
+   there onto the scan (nearest neighbour for labels).
+6. **Checks.** Quality is the mutual information of scan and warped template inside the
+   scan's brain. A quality below ``MIN_QUALITY``, a scale outside ``SCALE_RANGE``, or a level
+   outside the scan's slices is a refusal (:class:`RegistrationError`) with an RGB quick-look
+   of the failed alignment (:mod:`model.quicklook`) attached; a field of view that cuts the
+   vertex or the posterior fossa (levels still inside) is a warning.
 
 The transform maps scan (fixed) points to template (moving) points, as SimpleITK
 registrations do; world coordinates are LPS throughout.
@@ -33,20 +50,47 @@ from functools import lru_cache
 
 import numpy as np
 import SimpleITK as sitk
+from scipy import ndimage
 
+from model.brain import BONE_HU, SKULL_HU, as_image, brain_mask, head_mask
 from model.errors import RegistrationError
 
-WINDOW_HU = (-100.0, 150.0)
-"""HU window the metric sees: air below, bone above saturate; soft tissue keeps contrast."""
+WINDOW_HU = (0.0, 80.0)
+"""HU window the metric sees: CSF, brain and blood keep their contrast; bone saturates."""
 
-MIN_QUALITY = 0.6
-"""Lowest accepted correlation between scan and warped template inside the head."""
+MIN_QUALITY = 0.05
+"""Lowest accepted mutual information (nats) of scan and warped template inside the brain."""
 
-WORK_SPACING_MM = 3.0
+WORK_MM = 2.5
 """In-plane spacing of the working grid (slices keep their own spacing, at least this)."""
 
-AFFINE_LR = 0.5
-"""Initial step of the affine stage: small, since matrix entries are unitless."""
+MARGIN_MM = 5.0
+"""The metric's region: the scan's brain grown by this (the inner table of the skull)."""
+
+PITCH_STARTS_DEG = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
+DZ_STARTS_MM = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
+KEEP_STARTS = 3
+
+MIN_ENCLOSED = 0.5
+"""Least share of the brain's surface within 10 mm of bone (the skull encloses a brain)."""
+
+MAX_BRAIN_ML = 3000.0
+MIN_BRAIN_ML = 150.0
+"""Less enclosed soft tissue than this is no brain (or a head cut to a sliver)."""
+
+SCALE_RANGE = (0.75, 1.33)
+"""Accepted range of each axis scale of the template (head sizes of adults)."""
+
+COARSE_MM = 5.0
+"""Spacing of the multi-start level."""
+
+FINE_SIGMA_MM = 1.0
+SAMPLING = 0.2
+FINE_ITERATIONS = 60
+SEED = 20220101
+COARSE_METRIC = "mattes"
+FINE_METRIC = "mattes"
+BINS = 32
 
 
 @dataclass(frozen=True)
@@ -66,32 +110,39 @@ class Registration:
     """The template mapped onto one scan."""
 
     transform: sitk.Transform
-    """Maps scan (fixed) LPS points to template (moving) LPS points."""
+    """Maps scan (fixed) LPS points to atlas (MNI152 2009) LPS points."""
     atlas: sitk.Image
     """The ASPECTS label map on the scan grid (UInt8, nearest neighbour)."""
     midsagittal: MidsagittalPlane
     levels: dict[str, int]
     """Axial (k) indices of the ``ganglionic`` and ``supraganglionic`` levels in the scan."""
     quality: float
-    """Correlation of scan and warped template in the soft-tissue window, inside the head."""
+    """Mutual information (nats, ``BINS`` bins over the brain window) of scan and warped
+    template inside the scan's brain."""
     head_mask: sitk.Image
-    """Head (body) mask on the scan grid."""
+    """Head mask on the scan grid."""
     seconds: float
+    warnings: tuple[str, ...] = ()
+    """What the caller should know but that did not stop the registration."""
 
 
 @dataclass(frozen=True)
 class _Template:
-    image: sitk.Image  # windowed, on a coarse grid
-    atlas: sitk.Image
-    centroid: np.ndarray
-    level_points: dict[str, np.ndarray]
+    image: sitk.Image  # brain-windowed, Float32
+    fine: sitk.Image  # smoothed as the scan's fine level
+    coarse: sitk.Image  # smoothed as the scan's coarse level
+    brain_centroid: np.ndarray
+    brain_top_z: float
+    brain_bottom_z: float
 
 
 def _windowed(image: sitk.Image) -> sitk.Image:
     return sitk.Clamp(sitk.Cast(image, sitk.sitkFloat32), sitk.sitkFloat32, *WINDOW_HU)
 
 
-def _resample_to_spacing(image: sitk.Image, spacing: tuple[float, float, float]) -> sitk.Image:
+def _resample_to_spacing(
+    image: sitk.Image, spacing: tuple[float, float, float], default: float
+) -> sitk.Image:
     """Smooth (anti-alias) and resample onto a grid with the given spacing, same extent."""
     old_spacing = np.array(image.GetSpacing())
     new_spacing = np.maximum(np.array(spacing), old_spacing)
@@ -114,17 +165,9 @@ def _resample_to_spacing(image: sitk.Image, spacing: tuple[float, float, float])
         origin.tolist(),
         new_spacing.tolist(),
         image.GetDirection(),
-        float(WINDOW_HU[0]),
+        default,
         sitk.sitkFloat32,
     )
-
-
-def _head_mask(image: sitk.Image) -> sitk.Image:
-    """Largest connected object above -400 HU, holes filled (per axial slice and in 3D)."""
-    body = sitk.BinaryThreshold(image, -400.0, 1e9, 1, 0)
-    components = sitk.RelabelComponent(sitk.ConnectedComponent(body), sortByObjectSize=True)
-    largest = sitk.BinaryThreshold(components, 1, 1, 1, 0)
-    return sitk.BinaryFillhole(largest)
 
 
 def _voxel_points(image: sitk.Image, mask: np.ndarray) -> np.ndarray:
@@ -135,48 +178,176 @@ def _voxel_points(image: sitk.Image, mask: np.ndarray) -> np.ndarray:
     return (ijk * np.array(image.GetSpacing())) @ direction.T + np.array(image.GetOrigin())
 
 
-def _check_head(image: sitk.Image, mask: sitk.Image, scan: sitk.Image) -> np.ndarray:
-    """Raise RegistrationError unless ``mask`` outlines a head; return the head's points.
+@dataclass(frozen=True)
+class _Level:
+    """A brain-windowed image, smoothed for its spacing, and the metric's mask on it."""
 
-    ``image`` is the working image ``mask`` belongs to; bone is counted on the full-resolution
-    ``scan``, since a thin skull blurs below 300 HU on the coarse grid.
-    """
-    values = sitk.GetArrayViewFromImage(image)
-    head = sitk.GetArrayFromImage(mask).astype(bool)
-    voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
+    image: sitk.Image
+    mask: sitk.Image
+    inside: np.ndarray  # the mask as a (z, y, x) bool array
+
+
+def _level(windowed: sitk.Image, mask: np.ndarray, spacing_mm: float) -> _Level:
+    """``windowed`` smoothed and resampled to ``spacing_mm`` in plane (slices at least that)."""
+    z_mm = max(windowed.GetSpacing()[2], spacing_mm)
+    image = _resample_to_spacing(windowed, (spacing_mm, spacing_mm, z_mm), WINDOW_HU[0])
+    grid = sitk.Resample(as_image(mask, windowed), image, sitk.Transform(), sitk.sitkLinear)
+    inside = sitk.GetArrayFromImage(grid) > 0.5
+    return _Level(image, as_image(inside, image), inside)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    work: sitk.Image  # HU on the working grid
+    fine: _Level
+    coarse: _Level
+    head: np.ndarray
+    brain: np.ndarray
+    centroid: np.ndarray  # brain centroid, LPS
+    warnings: tuple[str, ...]
+
+
+def _too_thin(z_cm: float, scan: sitk.Image) -> None:
+    raise RegistrationError(
+        f"the scan covers {10 * z_cm:.0f} mm along its slices ({scan.GetSize()[2]} "
+        "slice(s)): both ASPECTS levels (about 40 mm apart) cannot be in it"
+    )
+
+
+def _prepare(scan: sitk.Image) -> _Prepared:
+    """Working image, head and brain masks of the scan; refuses what is not a head."""
+    if min(scan.GetSize()[:2]) < 16:
+        raise RegistrationError(f"no head found: the scan is only {scan.GetSize()} voxels")
+    z_cm = scan.GetSize()[2] * scan.GetSpacing()[2] / 10.0
+    if scan.GetSize()[2] < 4:
+        _too_thin(z_cm, scan)
+    warnings: list[str] = []
+    scan = sitk.Cast(scan, sitk.sitkFloat32)
+    values = sitk.GetArrayFromImage(scan)
+    z_mm = max(scan.GetSpacing()[2], WORK_MM)
+    work = _resample_to_spacing(scan, (WORK_MM, WORK_MM, z_mm), -1000.0)
+    spacing = work.GetSpacing()
+    work_values = sitk.GetArrayFromImage(work)
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    head = head_mask(work_values, spacing)
     volume_ml = head.sum() * voxel_ml
-    if volume_ml < 500.0:
+    # A head's cross-section is 100-250 cm^2: a slab of it holds at least ~50 ml per cm.
+    if volume_ml < min(500.0, 50.0 * z_cm):
         raise RegistrationError(
             f"no head found: the largest object above -400 HU is {volume_ml:.0f} ml "
             "(a head is 2000-6000 ml)"
         )
-    air = float(np.mean(values < -500.0))
+    air = float(np.mean(work_values < -500.0))
     if air < 0.05:
         raise RegistrationError(
             f"no head found: only {100 * air:.1f}% of the volume is air (< -500 HU); "
             "is this a CT of a head in HU?"
         )
-    scan_voxel_ml = float(np.prod(scan.GetSpacing())) / 1000.0
-    bone_ml = float(np.count_nonzero(sitk.GetArrayViewFromImage(scan) > 300.0)) * scan_voxel_ml
+    # Bone at full resolution: a thin skull blurs below BONE_HU on the working grid.
+    bone_full = sitk.Cast(scan > BONE_HU, sitk.sitkFloat32)
+    bone_ml = float(np.count_nonzero(values > BONE_HU)) * np.prod(scan.GetSpacing()) / 1000.0
     if bone_ml < 0.02 * volume_ml:
         raise RegistrationError(
-            f"no head found: no skull ({bone_ml:.0f} ml above 300 HU for an object of "
-            f"{volume_ml:.0f} ml; a head has a bone shell)"
+            f"no head found: no skull ({bone_ml:.0f} ml above {BONE_HU:.0f} HU for an object "
+            f"of {volume_ml:.0f} ml; a head has a bone shell)"
         )
-    return _voxel_points(image, head)
+    if z_cm < 4.0:
+        _too_thin(z_cm, scan)
+    bone = sitk.GetArrayFromImage(sitk.Resample(bone_full, work, sitk.Transform())) > 0.25
+    brain = brain_mask(work_values, spacing, bone & head) & head
+    brain_ml = brain.sum() * voxel_ml
+    if brain_ml > MAX_BRAIN_ML:
+        raise RegistrationError(
+            f"no head found: the largest soft-tissue body behind bone is {brain_ml:.0f} ml "
+            f"(a brain with its CSF is 1000-2000 ml; more than {MAX_BRAIN_ML:.0f} ml is a "
+            "trunk or a limb)"
+        )
+    if brain_ml < MIN_BRAIN_ML:
+        raise RegistrationError(
+            f"no brain found: {brain_ml:.0f} ml of soft tissue enclosed by the skull (a brain "
+            f"is 1000-1600 ml; at least {MIN_BRAIN_ML:.0f} ml must be in the field of view)"
+        )
+    surface = brain & ~ndimage.binary_erosion(brain)
+    skull = bone | (work_values > SKULL_HU)
+    near_bone = ndimage.binary_dilation(skull, iterations=max(1, round(10.0 / spacing[0])))
+    enclosed = float(near_bone[surface].mean())
+    if enclosed < MIN_ENCLOSED:
+        raise RegistrationError(
+            f"no head found: the largest soft-tissue body ({brain_ml:.0f} ml) is not enclosed "
+            f"by bone ({100 * enclosed:.0f}% of its surface lies within 10 mm of bone; a brain "
+            f"inside a skull has at least {100 * MIN_ENCLOSED:.0f}%)"
+        )
+    grown = ndimage.binary_dilation(brain, iterations=max(1, round(MARGIN_MM / spacing[0])))
+    windowed = _windowed(work)
+    fine = _Level(
+        sitk.SmoothingRecursiveGaussian(windowed, FINE_SIGMA_MM),
+        as_image(grown & head, work),
+        grown & head,
+    )
+    centroid = _voxel_points(work, brain).mean(axis=0)
+    coarse = _level(windowed, grown & head, COARSE_MM)
+    return _Prepared(work, fine, coarse, head, brain, centroid, tuple(warnings))
 
 
-def _principal_yaw(points: np.ndarray) -> float:
-    """Angle (rad) from the LPS y axis to the head's in-plane long axis, in (-pi/4, pi/4)."""
-    xy = points[:, :2] - points[:, :2].mean(axis=0)
-    eigvals, eigvecs = np.linalg.eigh(np.cov(xy.T))
-    axis = eigvecs[:, np.argmax(eigvals)]
-    if axis[1] < 0:
-        axis = -axis
-    yaw = float(np.arctan2(axis[0], axis[1]))
-    if abs(yaw) > np.pi / 4 or eigvals.max() < 1.1 * eigvals.min():
-        return 0.0  # an almost round outline says nothing about the yaw
-    return yaw
+@lru_cache(maxsize=1)
+def _template() -> _Template:
+    """The real-CT template and its brain, prepared once."""
+    from model.anatomy.ct_template import ct_template_hu
+
+    template = ct_template_hu()
+    values = sitk.GetArrayFromImage(template)
+    spacing = template.GetSpacing()
+    brain = brain_mask(values, spacing) & head_mask(values, spacing)
+    points = _voxel_points(template, brain)
+    windowed = _windowed(template)
+    return _Template(
+        image=windowed,
+        fine=sitk.SmoothingRecursiveGaussian(windowed, FINE_SIGMA_MM),
+        coarse=_resample_to_spacing(windowed, (COARSE_MM,) * 3, WINDOW_HU[0]),
+        brain_centroid=points.mean(axis=0),
+        brain_top_z=float(points[:, 2].max()),
+        brain_bottom_z=float(points[:, 2].min()),
+    )
+
+
+@dataclass(frozen=True)
+class _Atlas:
+    labels: sitk.Image
+    level_points: dict[str, np.ndarray]
+    to_template: np.ndarray  # 4 x 4: atlas (MNI152 2009) point -> template point
+
+
+@lru_cache(maxsize=1)
+def _atlas() -> _Atlas:
+    """The atlas and where its coordinates lie on the template.
+
+    Both are in MNI space, but MNI152 2009 (the atlas's nilearn template) and the SPM MNI
+    space of the scct template differ by a few per cent in size. The atlas's own CT template
+    (:func:`model.anatomy.load_ct_template`, same anatomy as the labels) is registered to the
+    scct template with this very method; that transform carries the labels over.
+    """
+    from model.anatomy import level_points, load_atlas, load_ct_template
+
+    matrix = _homogeneous(_fit(load_ct_template())[0])
+    return _Atlas(
+        labels=load_atlas(),
+        level_points={level: np.asarray(p) for level, p in level_points().items()},
+        to_template=matrix,
+    )
+
+
+def _homogeneous(transform: sitk.Transform) -> np.ndarray:
+    matrix, offset = _affine_parts(transform)
+    out = np.eye(4)
+    out[:3, :3], out[:3, 3] = matrix, offset
+    return out
+
+
+def _affine(matrix: np.ndarray) -> sitk.AffineTransform:
+    affine = sitk.AffineTransform(3)
+    affine.SetMatrix(matrix[:3, :3].ravel().tolist())
+    affine.SetTranslation(matrix[:3, 3].tolist())
+    return affine
 
 
 def mirror_transform(point: np.ndarray, normal: np.ndarray) -> sitk.AffineTransform:
@@ -189,78 +360,136 @@ def mirror_transform(point: np.ndarray, normal: np.ndarray) -> sitk.AffineTransf
     return mirror
 
 
-def _symmetry_plane(
-    image: sitk.Image, centre: np.ndarray, yaw0: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Vertical plane (point, normal) about which the scan best matches its own mirror image.
-
-    A coarse grid search over yaw (+-12 degrees around ``yaw0``) and lateral shift (+-12 mm),
-    scored by mean squared difference between the image and its reflection.
-    """
-    arr_ref = sitk.GetArrayViewFromImage(image)
-    best = (np.inf, yaw0, 0.0)
-    for dyaw in np.deg2rad(np.arange(-12.0, 12.1, 3.0)):
-        yaw = yaw0 + dyaw
-        normal = np.array([np.cos(yaw), -np.sin(yaw), 0.0])
-        for shift in np.arange(-12.0, 12.1, 3.0):
-            point = centre + shift * normal
-            mirrored = sitk.Resample(
-                image, image, mirror_transform(point, normal), sitk.sitkLinear, WINDOW_HU[0]
-            )
-            cost = float(np.mean((sitk.GetArrayViewFromImage(mirrored) - arr_ref) ** 2))
-            if cost < best[0]:
-                best = (cost, yaw, shift)
-    _, yaw, shift = best
-    normal = np.array([np.cos(yaw), -np.sin(yaw), 0.0])
-    return centre + shift * normal, normal
-
-
-@lru_cache(maxsize=1)
-def _reference() -> _Template:
-    """The committed template and atlas of :mod:`model.anatomy`, prepared once."""
-    from model.anatomy import level_points, load_atlas, load_ct_template
-
-    template = load_ct_template()
-    coarse = _resample_to_spacing(
-        _windowed(template), (WORK_SPACING_MM, WORK_SPACING_MM, WORK_SPACING_MM)
-    )
-    head = sitk.GetArrayFromImage(_head_mask(template)).astype(bool)
-    centroid = _voxel_points(template, head).mean(axis=0)
-    levels = {level: np.asarray(point) for level, point in level_points().items()}
-    return _Template(coarse, load_atlas(), centroid, levels)
-
-
-def _register(
-    fixed: sitk.Image,
-    moving: sitk.Image,
-    initial: sitk.Transform,
-    *,
-    shrink: list[int],
-    sigmas: list[float],
-    iterations: int,
-    fixed_mask: sitk.Image,
-    learning_rate: float,
-) -> tuple[sitk.Transform, str]:
+def _method(
+    mask: sitk.Image, *, iterations: int, learning_rate: float, sampling: float, metric: str
+):
     method = sitk.ImageRegistrationMethod()
-    method.SetMetricAsCorrelation()
+    if metric == "mattes":
+        method.SetMetricAsMattesMutualInformation(BINS)
+    else:
+        method.SetMetricAsCorrelation()
     method.SetMetricSamplingStrategy(method.RANDOM)
-    method.SetMetricSamplingPercentage(0.3, seed=20220101)
-    method.SetMetricFixedMask(fixed_mask)
+    method.SetMetricSamplingPercentage(sampling, seed=SEED)
+    method.SetMetricFixedMask(mask)
     method.SetInterpolator(sitk.sitkLinear)
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=learning_rate,
-        minStep=0.01,
+        minStep=0.02,
         numberOfIterations=iterations,
         relaxationFactor=0.6,
         gradientMagnitudeTolerance=1e-6,
     )
     method.SetOptimizerScalesFromPhysicalShift()
-    method.SetShrinkFactorsPerLevel(shrink)
-    method.SetSmoothingSigmasPerLevel(sigmas)
-    method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
+    return method
+
+
+def _similarity(
+    level: _Level, moving: sitk.Image, transform: sitk.Transform, metric: str = "correlation"
+) -> float:
+    """Correlation of ``level`` and ``moving`` (warped by ``transform``) inside its mask."""
+    warped = sitk.Resample(moving, level.image, transform, sitk.sitkLinear, WINDOW_HU[0])
+    a = sitk.GetArrayViewFromImage(level.image)[level.inside]
+    b = sitk.GetArrayViewFromImage(warped)[level.inside]
+    if a.size < 2 or a.std() == 0 or b.std() == 0:
+        return 0.0
+    if metric == "mattes":
+        return _mutual_information(a, b)
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _mutual_information(a: np.ndarray, b: np.ndarray) -> float:
+    joint, _, _ = np.histogram2d(a, b, bins=BINS, range=[WINDOW_HU, WINDOW_HU])
+    joint /= joint.sum()
+    pa, pb = joint.sum(axis=1), joint.sum(axis=0)
+    nz = joint > 0
+    return float(np.sum(joint[nz] * np.log(joint[nz] / np.outer(pa, pb)[nz])))
+
+
+def _run(method, fixed, moving, initial) -> tuple[sitk.Transform, float]:
     method.SetInitialTransform(initial, inPlace=False)
     result = method.Execute(fixed, moving)
-    return result, method.GetOptimizerStopConditionDescription()
+    return result, float(method.GetMetricValue())
+
+
+def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.ndarray]:
+    """The plane (point, unit normal) about which the scan's brain best matches its mirror.
+
+    The scan is reflected about the scanner's x plane through the brain centroid (``F``); a
+    rigid registration ``R`` of scan to reflection gives the symmetry ``S = F o R`` of the
+    scan, whose linear part is ``I - 2 n n^T`` for the plane's normal ``n``. Without
+    ``start_plane`` a coarse search over yaw and roll starts precedes the fine refinement;
+    with it, the refinement starts from the reflection about that plane (``R = F o M``).
+    """
+    c = prep.centroid
+    direction = np.array(prep.work.GetDirection()).reshape(3, 3)
+    axis = direction[:, 0] / np.linalg.norm(direction[:, 0])
+    flip = mirror_transform(c, axis)
+    if start_plane is None:
+        level = prep.coarse
+        mirrored = sitk.Resample(level.image, level.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+        starts = []
+        for yaw in (-24.0, -12.0, 0.0, 12.0, 24.0):
+            for roll in (-24.0, 0.0, 24.0):
+                start = sitk.Euler3DTransform()
+                start.SetCenter(c.tolist())
+                start.SetRotation(0.0, np.radians(roll), np.radians(yaw))
+                starts.append((_similarity(level, mirrored, start), start))
+        method = _method(
+            level.mask, iterations=40, learning_rate=1.0, sampling=0.5, metric="correlation"
+        )
+        rigid, _ = _run(method, level.image, mirrored, max(starts, key=lambda s: s[0])[1])
+    else:
+        reflect = _homogeneous(flip) @ _homogeneous(mirror_transform(*start_plane))
+        rigid = sitk.Euler3DTransform()
+        rigid.SetCenter(c.tolist())
+        rigid.SetMatrix(reflect[:3, :3].ravel().tolist())
+        rigid.SetTranslation((reflect[:3, :3] @ c + reflect[:3, 3] - c).tolist())
+    # Refine on the fine level (the reflection there is of the fine image).
+    fine = prep.fine
+    mirrored = sitk.Resample(fine.image, fine.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+    method = _method(
+        fine.mask, iterations=30, learning_rate=0.5, sampling=0.2, metric="correlation"
+    )
+    rigid, _ = _run(method, fine.image, mirrored, rigid)
+    matrix, offset = _affine_parts(rigid)
+    flip_m, flip_b = _affine_parts(flip)
+    linear = flip_m @ matrix
+    sym = (np.eye(3) - 0.5 * (linear + linear.T)) / 2.0
+    values, vectors = np.linalg.eigh(sym)
+    normal = vectors[:, int(np.argmax(values))]
+    if normal @ axis < 0:
+        normal = -normal
+    image_of_c = flip_m @ (matrix @ c + offset) + flip_b
+    return (c + image_of_c) / 2.0, normal
+
+
+def _rotation_to_x(normal: np.ndarray) -> np.ndarray:
+    """The smallest rotation taking unit ``normal`` to (1, 0, 0)."""
+    ex = np.array([1.0, 0.0, 0.0])
+    v = np.cross(normal, ex)
+    s, c = np.linalg.norm(v), float(normal @ ex)
+    if s < 1e-9:
+        return np.eye(3)
+    k = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]]) / s
+    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+
+
+def _pitch(angle_deg: float) -> np.ndarray:
+    a = np.radians(angle_deg)
+    return np.array([[1.0, 0.0, 0.0], [0.0, np.cos(a), -np.sin(a)], [0.0, np.sin(a), np.cos(a)]])
+
+
+def _start(prep: _Prepared, ref: _Template, plane, pitch_deg: float, dz: float):
+    """Rigid scan -> template start: plane onto x = 0, brain centroids matched, then pitch."""
+    point, normal = plane
+    rotation = _pitch(pitch_deg) @ _rotation_to_x(normal)
+    c = prep.centroid
+    target = ref.brain_centroid + np.array([float((c - point) @ normal), 0.0, dz])
+    rigid = sitk.Euler3DTransform()
+    rigid.SetCenter(c.tolist())
+    rigid.SetMatrix(rotation.ravel().tolist())
+    rigid.SetTranslation((target - c).tolist())
+    return rigid
 
 
 def _affine_parts(transform: sitk.Transform) -> tuple[np.ndarray, np.ndarray]:
@@ -280,25 +509,77 @@ def _as_affine(transform: sitk.Transform, centre: np.ndarray) -> sitk.AffineTran
     return affine
 
 
-def _quality(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, mask) -> float:
-    warped = sitk.Resample(moving, fixed, transform, sitk.sitkLinear, WINDOW_HU[0])
-    inside = sitk.GetArrayViewFromImage(mask).astype(bool)
-    a = sitk.GetArrayViewFromImage(fixed)[inside]
-    b = sitk.GetArrayViewFromImage(warped)[inside]
-    if a.std() == 0 or b.std() == 0:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
+def _quality(prep: _Prepared, ref: _Template, transform: sitk.Transform) -> float:
+    brain = _Level(prep.fine.image, prep.fine.mask, prep.brain)
+    return _similarity(brain, ref.fine, transform, FINE_METRIC)
 
 
-def _axial_index(scan: sitk.Image, point: np.ndarray) -> int:
-    index = scan.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in point))
-    return int(np.clip(round(index[2]), 0, scan.GetSize()[2] - 1))
+def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
+    """Multi-start rigid alignment on the coarse level, then a scaled rigid one on the fine."""
+    scored = []
+    for pitch in PITCH_STARTS_DEG:
+        for dz in DZ_STARTS_MM:
+            start = _start(prep, ref, plane, pitch, dz)
+            scored.append((_similarity(prep.coarse, ref.coarse, start, COARSE_METRIC), start))
+    scored.sort(key=lambda s: -s[0])
+    coarse = _method(
+        prep.coarse.mask, iterations=30, learning_rate=2.0, sampling=0.5, metric=COARSE_METRIC
+    )
+    candidates = [
+        _run(coarse, prep.coarse.image, ref.coarse, start)[0] for _, start in scored[:KEEP_STARTS]
+    ]
+    rigid = max(candidates, key=lambda t: _similarity(prep.coarse, ref.coarse, t, COARSE_METRIC))
+    matrix, _ = _affine_parts(rigid)
+    versor = sitk.VersorRigid3DTransform()
+    versor.SetMatrix(matrix.ravel().tolist())
+    scaled = sitk.ScaleVersor3DTransform()
+    scaled.SetCenter(prep.centroid.tolist())
+    scaled.SetRotation(versor.GetVersor())
+    scaled.SetTranslation(
+        (np.array(rigid.TransformPoint(prep.centroid.tolist())) - prep.centroid).tolist()
+    )
+    fine = _method(
+        prep.fine.mask,
+        iterations=FINE_ITERATIONS,
+        learning_rate=1.0,
+        sampling=SAMPLING,
+        metric=FINE_METRIC,
+    )
+    refined, _ = _run(fine, prep.fine.image, ref.fine, scaled)
+    return _as_affine(refined, prep.centroid)
+
+
+def _axial_index(scan: sitk.Image, point: np.ndarray) -> float:
+    return scan.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in point))[2]
+
+
+def _fit(scan: sitk.Image) -> tuple[sitk.AffineTransform, _Prepared]:
+    """Scan -> template affine transform and the prepared scan."""
+    prep = _prepare(scan)
+    return _align(prep, _template(), _symmetry_plane(prep)), prep
+
+
+def _problem(quality: float, matrix: np.ndarray) -> str | None:
+    scales = np.linalg.svd(matrix, compute_uv=False)
+    if quality < MIN_QUALITY:
+        return (
+            f"registration did not converge: mutual information with the template inside "
+            f"the brain {quality:.3f} < {MIN_QUALITY}"
+        )
+    if scales.min() < SCALE_RANGE[0] or scales.max() > SCALE_RANGE[1]:
+        return (
+            f"registration did not converge: the template would be scaled by "
+            f"{1 / scales.max():.2f}-{1 / scales.min():.2f} (expected "
+            f"{1 / SCALE_RANGE[1]:.2f}-{1 / SCALE_RANGE[0]:.2f})"
+        )
+    return None
 
 
 def register_to_scan(scan: sitk.Image) -> Registration:
-    """Register the CT template to ``scan`` (Float32 HU, LPS) and map the atlas onto it.
+    """Register the CT template to ``scan`` (HU, LPS) and map the atlas onto it.
 
-    Raises :class:`RegistrationError` when no head is found or the result is implausible.
+    Raises :class:`RegistrationError` (with ``quicklook`` where an alignment was attempted)
+    when no head is found, a level is outside the scan, or the result is implausible.
     """
     if not isinstance(scan, sitk.Image):
         raise TypeError(f"scan must be a SimpleITK.Image, got {type(scan).__name__}")
@@ -307,92 +588,69 @@ def register_to_scan(scan: sitk.Image) -> Registration:
             f"scan must be a 3-D scalar image, got {scan.GetDimension()}-D with "
             f"{scan.GetNumberOfComponentsPerPixel()} components"
         )
-    if min(scan.GetSize()) < 2:
-        raise RegistrationError(f"no head found: the scan has size {scan.GetSize()}")
+    atlas = _atlas()
     start = time.perf_counter()
-    ref = _reference()
-
-    z_spacing = max(scan.GetSpacing()[2], WORK_SPACING_MM)
-    work = _resample_to_spacing(
-        sitk.Cast(scan, sitk.sitkFloat32), (WORK_SPACING_MM, WORK_SPACING_MM, z_spacing)
-    )
-    mask = _head_mask(work)
-    points = _check_head(work, mask, scan)
-    centre = points.mean(axis=0)
-    fixed = _windowed(work)
-
-    plane_point, plane_normal = _symmetry_plane(fixed, centre, _principal_yaw(points))
-    yaw = float(np.arctan2(-plane_normal[1], plane_normal[0]))
-    # Initial rigid transform: rotate by the yaw about the head centre, move centre to centre.
-    lateral_offset = float((centre - plane_point) @ plane_normal)
-    rigid = sitk.Euler3DTransform()
-    rigid.SetCenter(centre.tolist())
-    rigid.SetRotation(0.0, 0.0, yaw)
-    target = ref.centroid.copy()
-    target[0] += lateral_offset
-    rigid.SetTranslation((target - centre).tolist())
-
-    dilated = sitk.BinaryDilate(mask, [2, 2, 1])
-    rigid_result, _ = _register(
-        fixed,
-        ref.image,
-        rigid,
-        shrink=[2, 1],
-        sigmas=[4.0, 2.0],
-        iterations=60,
-        fixed_mask=dilated,
-        learning_rate=2.0,
-    )
-    affine = _as_affine(rigid_result, centre)
-    result, stop = _register(
-        fixed,
-        ref.image,
-        affine,
-        shrink=[2, 1],
-        sigmas=[2.0, 1.0],
-        iterations=60,
-        fixed_mask=dilated,
-        learning_rate=AFFINE_LR,
-    )
-    transform = _as_affine(result, centre)
-    quality = _quality(fixed, ref.image, transform, mask)
-    rigid_quality = _quality(fixed, ref.image, rigid_result, mask)
-    if rigid_quality > quality:
-        # The affine stage may wander off on a noisy scan; the rigid fit is then kept.
-        transform, quality = _as_affine(rigid_result, centre), rigid_quality
-    matrix, offset = _affine_parts(transform)
-    det = float(np.linalg.det(matrix))
-    if not 0.6 < det < 1.7:
-        raise RegistrationError(
-            f"registration did not converge: the template would be scaled by {det:.2f} in "
-            f"volume (expected 0.6-1.7; optimizer: {stop})"
-        )
-    if quality < MIN_QUALITY:
-        raise RegistrationError(
-            f"registration did not converge: correlation with the template {quality:.2f} "
-            f"< {MIN_QUALITY} (optimizer: {stop})"
-        )
-
-    warped_atlas = sitk.Resample(
-        ref.atlas, scan, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
-    )
-    # Mid-sagittal plane: the scan points mapped onto x = 0 of the template.
-    m = matrix.T @ np.array([1.0, 0.0, 0.0])
-    point = centre - ((m @ centre + offset[0]) / (m @ m)) * m
-    inverse = transform.GetInverse()
-    levels = {
-        level: _axial_index(scan, np.array(inverse.TransformPoint(tuple(p.tolist()))))
-        for level, p in ref.level_points.items()
+    ref = _template()
+    to_template, prep = _fit(scan)
+    quality = _quality(prep, ref, to_template)
+    # Scan -> atlas coordinates: through the template, then the template -> atlas alignment.
+    to_atlas = np.linalg.inv(atlas.to_template) @ _homogeneous(to_template)
+    from_atlas = np.linalg.inv(to_atlas)
+    continuous = {
+        level: _axial_index(scan, from_atlas[:3, :3] @ p + from_atlas[:3, 3])
+        for level, p in atlas.level_points.items()
     }
-    head_mask = sitk.Resample(mask, scan, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+    problem = _problem(quality, to_atlas[:3, :3])
+    n_slices = scan.GetSize()[2]
+    outside = {k: v for k, v in continuous.items() if not -0.5 <= v <= n_slices - 0.5}
+    if problem is None and outside:
+        level, k = next(iter(outside.items()))
+        side = "below the first" if k < 0 else "above the last"
+        problem = (
+            f"the {level} level lies {side} slice (at slice {k:.1f} of {n_slices}): "
+            "the field of view does not cover it"
+        )
+    if problem is not None:
+        from model.quicklook import registration_quicklook
+
+        raise RegistrationError(
+            problem, quicklook=registration_quicklook(prep.work, ref.image, to_template)
+        )
+    transform = _affine(to_atlas)
+    warnings = [*prep.warnings, *_coverage_warnings(prep, ref, to_template.GetInverse())]
+    warped_atlas = sitk.Resample(
+        atlas.labels, scan, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
+    )
+    # Mid-sagittal plane: x = 0 of the atlas mapped into the scan, refined to the symmetry
+    # plane of the scan's own brain (the template's plane is a prior, the brain decides).
+    m = to_atlas[0, :3]
+    c = prep.centroid
+    prior = (c - ((m @ c + to_atlas[0, 3]) / (m @ m)) * m, m / np.linalg.norm(m))
+    point, normal = _symmetry_plane(prep, prior)
+    head_image = sitk.Resample(
+        as_image(prep.head, prep.work), scan, sitk.Transform(), sitk.sitkNearestNeighbor, 0
+    )
     return Registration(
         transform=transform,
         atlas=warped_atlas,
         midsagittal=MidsagittalPlane(
-            tuple(float(v) for v in point), tuple(float(v) for v in m / np.linalg.norm(m))
+            tuple(float(v) for v in point), tuple(float(v) for v in normal)
         ),
-        levels=levels,
+        levels={level: round(k) for level, k in continuous.items()},
         quality=quality,
-        head_mask=head_mask,
+        head_mask=head_image,
         seconds=time.perf_counter() - start,
+        warnings=tuple(warnings),
     )
+
+
+def _coverage_warnings(prep: _Prepared, ref: _Template, inverse: sitk.Transform) -> list[str]:
+    """Say when the field of view cuts the brain's top or bottom (the levels are inside)."""
+    size = np.array(prep.work.GetSize())
+    out = []
+    for name, z in (("vertex", ref.brain_top_z), ("posterior fossa", ref.brain_bottom_z)):
+        point = np.array(inverse.TransformPoint((0.0, 10.0, z)))
+        k = prep.work.TransformPhysicalPointToContinuousIndex(point.tolist())[2]
+        if not 0 <= k <= size[2] - 1:
+            out.append(f"the field of view cuts the {name}")
+    return out

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analysis.files import atomic_output
 from analysis.units import UNITS
 from readerstudy.errors import ReaderStudyError
 
@@ -49,6 +50,14 @@ CASE_COLUMNS = (
     "supraganglionic_index",
     "planned_units",
     "confounders",
+    "anatomy",
+    "head_scale",
+    "skull_offset_mm",
+    "scalp_offset_mm",
+    "atrophy_mm",
+    "vertex_cut_mm",
+    "fossa_cut_mm",
+    "headrest",
     "seed",
 )
 
@@ -98,7 +107,6 @@ def write_phantom_set(
     ``config`` defaults to :class:`model.phantom.PhantomConfig` with ``thin``; its
     ``tilt_deg`` range is written into the DICOM series by the imaging writer.
     """
-    import SimpleITK as sitk
 
     from model.errors import PhantomError
     from model.phantom import PhantomConfig, generate_phantom
@@ -137,16 +145,22 @@ def write_phantom_set(
             )
         else:
             write_nifti(phantom.image, folder / "image.nii.gz")
-        sitk.WriteImage(phantom.lesion_mask, str(out_dir / "masks" / f"{case}.nii.gz"), True)
+        write_nifti(phantom.lesion_mask, out_dir / "masks" / f"{case}.nii.gz")
         truth_rows += [(case, unit, phantom.truth[unit]) for unit in UNITS]
         case_rows.append(_case_row(case, phantom))
         if progress is not None:
             progress(i + 1, n)
-    with (out_dir / "truth.csv").open("w", newline="") as handle:
+    with (
+        atomic_output(out_dir / "truth.csv") as temporary,
+        temporary.open("w", newline="") as handle,
+    ):
         writer = csv.writer(handle)
         writer.writerow(("case", "unit", "truth"))
         writer.writerows(truth_rows)
-    with (out_dir / "cases.csv").open("w", newline="") as handle:
+    with (
+        atomic_output(out_dir / "cases.csv") as temporary,
+        temporary.open("w", newline="") as handle,
+    ):
         writer = csv.DictWriter(handle, fieldnames=CASE_COLUMNS)
         writer.writeheader()
         writer.writerows(case_rows)

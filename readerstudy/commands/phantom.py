@@ -18,6 +18,12 @@ class Format(StrEnum):
     nifti = "nifti"
 
 
+class Anatomy(StrEnum):
+    mni152 = "mni152"
+    scct = "scct"
+    mixed = "mixed"
+
+
 @app.command("generate")
 def generate_command(
     n: Annotated[int, typer.Option("--n", min=1, help="Number of phantoms (cases) to write.")],
@@ -45,14 +51,38 @@ def generate_command(
         bool,
         typer.Option("--thin", help="Write 1.25 mm thin slices instead of 5 mm slices."),
     ] = False,
+    anatomy: Annotated[
+        Anatomy | None,
+        typer.Option(
+            "--anatomy",
+            help="Source head: mni152 (the atlas's own; the default), scct (a real-CT template "
+            "of older adults) or mixed (either, half the cases each; the default with --varied).",
+        ),
+    ] = None,
+    varied: Annotated[
+        bool,
+        typer.Option(
+            "--varied",
+            help="Varied heads: size, skull and scalp thickness, atrophy, pitch to 30 degrees, "
+            "vertex and posterior-fossa cuts, headrests, table coordinates (docs/model.md).",
+        ),
+    ] = False,
 ) -> None:
     """Write N phantoms with per-unit ASPECTS truth (seeded, reproducible)."""
+    from model.phantom import PhantomConfig, varied_config
     from readerstudy.commands._progress import progress_bar
     from readerstudy.phantoms import write_phantom_set
 
+    head = {} if anatomy is None else {"anatomy": anatomy.value}
+    config = varied_config(thin=thin, **head) if varied else PhantomConfig(thin=thin, **head)
     with progress_bar("phantoms") as update:
         result = write_phantom_set(
-            out, n, seed, fmt=fmt.value, thin=thin, progress=lambda done, total: update(done, total)
+            out,
+            n,
+            seed,
+            fmt=fmt.value,
+            config=config,
+            progress=lambda done, total: update(done, total),
         )
     typer.echo(
         f"wrote {len(result.cases)} phantoms ({result.positive_units} positive units of "

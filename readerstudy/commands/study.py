@@ -226,11 +226,25 @@ def precompute(
     force: Annotated[bool, typer.Option("--force", help="Recompute even when cached.")] = False,
     db: DbOpt = None,
 ) -> None:
-    """AI outputs for the aided reads with the embedded model (cached by case hashes)."""
+    """AI outputs for the aided reads with the embedded model, and levels.csv (the ASPECTS
+    level slices for the workstation's jump keys); cached by case and method version hashes.
+
+    A case that fails does not stop the others: the failed cases are listed with their
+    reasons (also in ai/failed.csv) and the command exits with status 2.
+    """
+    from readerstudy.commands._batch import batch_report, print_case_warnings
+    from readerstudy.commands._progress import progress_bar
     from readerstudy.study.precompute import precompute_ai
 
     with _open(study, db, create=db is None) as opened:
-        result = precompute_ai(opened, force=force)
+        with batch_report(opened.ai_dir), progress_bar("AI outputs") as update:
+            result = precompute_ai(
+                opened,
+                force=force,
+                progress=lambda case_id, done, total: update(done, total, f"case {case_id}"),
+            )
+        if not result.cached:
+            print_case_warnings(opened.ai_dir, opened.case_codes())
     state = "cached" if result.cached else "computed"
     typer.echo(f"AI outputs {state} for {result.cases} cases ({result.method}) in {study}/ai")
 

@@ -75,10 +75,10 @@ def use_test_method(monkeypatch):
     from model import infer
 
     method = infer.AsymmetryMethod()
-    monkeypatch.setitem(infer.METHODS, "asymmetry", lambda: method)
-    infer.get_method.cache_clear()
+    monkeypatch.setitem(infer.METHODS, "asymmetry", lambda **_: method)
+    infer.clear_method_cache()
     yield method
-    infer.get_method.cache_clear()
+    infer.clear_method_cache()
 
 
 def with_lesion(scan: PosedScan, units: list[str], labels: dict[str, int], drop: float):

@@ -11,7 +11,8 @@ import SimpleITK as sitk
 from typer.testing import CliRunner
 
 from analysis.units import UNITS
-from readerstudy.ai import predict_case, predict_many
+from model.register import MIN_QUALITY
+from readerstudy.ai import BatchError, predict_case, predict_many
 from readerstudy.cli import app
 from readerstudy.errors import ReaderStudyError
 
@@ -44,7 +45,7 @@ def test_predict_writes_every_output(tmp_path, lesion_scan, use_test_method):
     record = json.loads((out / "predictions" / "case07.json").read_text())
     assert record["method"] == "asymmetry"
     assert record["method_hash"] == use_test_method.version_hash
-    assert record["registration"]["quality"] >= 0.6
+    assert record["registration"]["quality"] >= MIN_QUALITY
     assert set(record["timings"]) >= {"registration", "total", "writing"}
     called = set(table.loc[table["call"] == 1, "unit"])
     assert record["aspects"]["left"] == 10 - len({u for u in called if u.endswith("_left")})
@@ -139,3 +140,158 @@ def test_cases_reach_the_model_as_float32_hu(tmp_path):
     scan = load_scan(tmp_path / "case", "c1")
     assert scan.GetPixelID() == sitk.sitkFloat32
     np.testing.assert_array_equal(sitk.GetArrayViewFromImage(scan), hu)
+
+
+def _blank_prediction(scan: sitk.Image):
+    from model.infer import Prediction
+
+    likelihood = sitk.Image(scan.GetSize(), sitk.sitkFloat32)
+    likelihood.CopyInformation(scan)
+    regions = pd.DataFrame({"unit": list(UNITS), "probability": 0.1, "call": 0})
+    return Prediction(regions, likelihood, {"left": 10, "right": 10}, "plain", "1" * 16, {}, None)
+
+
+class _PlainMethod:
+    """A method that registers nothing (as a network without an atlas might)."""
+
+    name = "plain"
+    version_hash = "1" * 16
+
+    def __init__(self, *, device="auto", weights=None) -> None:
+        pass
+
+    def predict(self, scan: sitk.Image):
+        return _blank_prediction(scan)
+
+
+@pytest.fixture
+def plain_method(monkeypatch):
+    from model import infer
+
+    monkeypatch.setitem(infer.METHODS, "plain", _PlainMethod)
+    infer.clear_method_cache()
+    yield
+    infer.clear_method_cache()
+
+
+def test_quicklook_and_outputs_of_a_method_without_registration(tmp_path, plain_method):
+    from readerstudy.ai import write_quicklook
+
+    scan = sitk.GetImageFromArray(np.full((12, 32, 32), 30.0, np.float32))
+    write_quicklook(scan, _blank_prediction(scan), tmp_path / "q.png", "case x")
+    assert (tmp_path / "q.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    sitk.WriteImage(scan, str(tmp_path / "p1.nii.gz"))
+    table = predict_case(tmp_path / "p1.nii.gz", tmp_path / "out", method="plain")
+    assert list(table["unit"]) == list(UNITS)
+    record = json.loads((tmp_path / "out" / "predictions" / "p1.json").read_text())
+    assert record["registration"] is None
+    assert (tmp_path / "out" / "quicklook" / "p1.png").is_file()
+    assert not (tmp_path / "out" / "atlas").exists()
+
+
+def _cylinder() -> sitk.Image:
+    """A uniform water-density cylinder in air: head-sized, but no skull."""
+    _, y, x = np.mgrid[:24, :200, :200]
+    values = np.where((y - 100) ** 2 + (x - 100) ** 2 < 80**2, 30.0, -1000.0).astype(np.float32)
+    image = sitk.GetImageFromArray(values)
+    image.SetSpacing((0.9, 0.9, 5.0))
+    return image
+
+
+@pytest.mark.slow
+def test_predict_many_goes_on_past_a_non_head_and_exits_2(tmp_path, lesion_scan, use_test_method):
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    sitk.WriteImage(lesion_scan, str(cases / "A01.nii.gz"))
+    sitk.WriteImage(_cylinder(), str(cases / "B02.nii.gz"))
+    (cases / "C03").mkdir()
+    sitk.WriteImage(lesion_scan, str(cases / "C03" / "scan.nii.gz"))
+    out = tmp_path / "ai"
+    result = runner.invoke(app, ["model", "predict-many", str(cases), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "1 failed case(s)" in result.stderr
+    assert "B02" in result.stderr
+    assert "no skull" in result.stderr
+    assert "1 of 3 case(s) failed (B02); 2 other case(s) written to" in result.stderr
+    table = pd.read_csv(out / "ai_regions.csv")
+    assert sorted(table["case"].unique()) == ["A01", "C03"]
+    failed = pd.read_csv(out / "failed.csv")
+    assert list(failed["case"]) == ["B02"]
+    assert failed["reason"].iloc[0].startswith("no head found: no skull")
+    for case in ("A01", "C03"):
+        assert (out / "masks" / f"{case}.nii.gz").is_file()
+        atlas = sitk.ReadImage(str(out / "atlas" / f"{case}.nii.gz"))
+        assert atlas.GetPixelID() == sitk.sitkUInt8
+        assert atlas.GetSize() == lesion_scan.GetSize()
+        values = set(np.unique(sitk.GetArrayViewFromImage(atlas)))
+        from model.anatomy import LABELS
+
+        assert values <= {0, *LABELS.values()}
+        assert len(values) == 21
+    assert not (out / "masks" / "B02.nii.gz").exists()
+
+    # The failed case fixed: the rerun takes the others from the cache and clears failed.csv.
+    sitk.WriteImage(lesion_scan, str(cases / "B02.nii.gz"))
+    again = runner.invoke(app, ["model", "predict-many", str(cases), "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert not (out / "failed.csv").exists()
+    assert sorted(pd.read_csv(out / "ai_regions.csv")["case"].unique()) == ["A01", "B02", "C03"]
+
+
+def test_a_failed_registration_leaves_its_quicklook(tmp_path, monkeypatch, use_test_method):
+    import model.register
+    from model.errors import RegistrationError
+
+    picture = np.zeros((40, 60, 3), np.uint8)
+    picture[:, :30, 0] = 255
+
+    def refuse(scan):
+        raise RegistrationError("no head found: test refusal", quicklook=picture)
+
+    monkeypatch.setattr(model.register, "register_to_scan", refuse)
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    sitk.WriteImage(_cylinder(), str(cases / "B02.nii.gz"))
+    out = tmp_path / "ai"
+    with pytest.raises(BatchError, match=r"1 of 1 case\(s\) failed \(B02\)") as caught:
+        predict_many(cases, out)
+    (failure,) = caught.value.failures
+    assert failure.quicklook == out / "failed" / "B02.png"
+    import matplotlib.image
+
+    written = matplotlib.image.imread(out / "failed" / "B02.png")
+    assert written.shape[:2] == (40, 60)
+    assert written[0, 0, 0] == 1.0
+    assert written[0, 59, 0] == 0.0
+    single = tmp_path / "single"
+    result = runner.invoke(
+        app, ["model", "predict", str(cases / "B02.nii.gz"), "--out", str(single)]
+    )
+    assert result.exit_code == 2
+    assert (single / "failed" / "B02.png").is_file()
+    assert "case B02: no head found: test refusal (quick-look:" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_phantom_clipped_at_0_hu_is_restored_with_a_warning(tmp_path, use_test_method):
+    from model.phantom import generate_phantom
+    from readerstudy.ai import case_warnings
+
+    phantom = generate_phantom(11)
+    clipped = sitk.Clamp(phantom.image, sitk.sitkFloat32, 0.0, 4000.0)
+    path = tmp_path / "clipped17.nii.gz"
+    sitk.WriteImage(clipped, str(path))
+    table = predict_case(path, tmp_path / "out")
+    lines = case_warnings(tmp_path / "out", ["clipped17"])
+    assert lines[0].startswith(f"case clipped17 ({path}): HU look clipped at 0")
+    assert len(table) == 20
+    record = json.loads((tmp_path / "out" / "predictions" / "clipped17.json").read_text())
+    assert record["warnings"][0].startswith("HU look clipped at 0")
+    assert record["registration"]["quality"] >= MIN_QUALITY
+    assert abs(record["registration"]["levels"]["ganglionic"] - phantom.levels["ganglionic"]) <= 1
+    result = runner.invoke(app, ["model", "predict", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert f"warning: case clipped17 ({path}): HU look clipped at 0" in result.stderr.replace(
+        "\n", " "
+    )

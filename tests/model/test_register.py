@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from model.register import RegistrationError, register_to_scan
+from model.register import MIN_QUALITY, RegistrationError, register_to_scan
 
 POSES = [
     {"yaw": 8.0, "roll": -6.0, "pitch": 12.0, "shift": (6.0, -8.0, 5.0)},
@@ -34,7 +34,7 @@ def test_known_pose_is_recovered(anatomy, helpers, pose):
     assert _plane_angle_deg(true_normal, result.midsagittal.normal) <= 2.0
     true_point = np.array(scan.pose.TransformPoint((0.0, -18.0, 10.0)))
     assert abs(result.midsagittal.signed_distance(true_point[None])[0]) <= 2.0
-    assert result.quality >= 0.6
+    assert result.quality >= MIN_QUALITY
     assert result.atlas.GetSize() == scan.image.GetSize()
     assert set(result.levels) == {"ganglionic", "supraganglionic"}
     assert result.levels["supraganglionic"] > result.levels["ganglionic"]
@@ -84,3 +84,22 @@ def test_bad_arguments_are_rejected():
     flat = sitk.Image([10, 10], sitk.sitkFloat32)
     with pytest.raises(ValueError, match="3-D scalar"):
         register_to_scan(flat)
+
+
+def test_a_missing_level_is_refused_with_a_quicklook(anatomy, helpers):
+    template, atlas, _ = anatomy
+    scan = helpers.posed_scan(template, atlas, **POSES[0], seed=5)
+    levels = register_to_scan(scan.image).levels
+    # Keep only the slices from two above the ganglionic level: that level is gone.
+    top = scan.image[:, :, levels["ganglionic"] + 2 :]
+    with pytest.raises(
+        RegistrationError, match="ganglionic level lies below the first slice"
+    ) as caught:
+        register_to_scan(top)
+    quicklook = caught.value.quicklook
+    assert quicklook.dtype == np.uint8
+    assert quicklook.ndim == 3
+    assert quicklook.shape[2] == 3
+    # The template's outline is drawn in colour over the grey scan.
+    colour = (quicklook[..., 0] > 200) & (quicklook[..., 2] < 80)
+    assert colour.sum() > 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 from typer.testing import CliRunner
 
@@ -97,3 +98,33 @@ def test_gantry_tilt_is_written_by_the_dicom_writer_and_undone_on_loading(tmp_pa
     volume = load_volume(tmp_path / "tilted" / "case001")
     assert abs(volume.tilt_deg) == 12.0
     assert _rows(tmp_path / "tilted" / "cases.csv")[0]["tilt_deg"] == "12.0"
+
+
+NIFTI = ("--format", "nifti")
+
+
+@pytest.mark.slow
+def test_anatomy_and_variety_options(tmp_path):
+    from model.phantom import varied_config
+
+    for args, config in (
+        (["--anatomy", "scct"], PhantomConfig(anatomy="scct")),
+        (["--varied"], varied_config()),
+    ):
+        out = tmp_path / args[0].strip("-")
+        result = runner.invoke(
+            app,
+            ["phantom", "generate", "--n", "1", "--out", str(out), "--seed", "4", *NIFTI, *args],
+        )
+        assert result.exit_code == 0, result.output
+        phantom = generate_phantom(case_seed(4, 0), config)
+        row = _rows(out / "cases.csv")[0]
+        assert row["anatomy"] == phantom.meta["anatomy"]
+        assert float(row["head_scale"]) == phantom.meta["head_scale"]
+        image = sitk.ReadImage(str(out / "case001" / "image.nii.gz"))
+        np.testing.assert_allclose(
+            sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(phantom.image), atol=1e-3
+        )
+    assert _rows(tmp_path / "anatomy" / "cases.csv")[0]["anatomy"] == "scct"
+    bad = runner.invoke(app, ["phantom", "generate", "--n", "1", "--out", "x", "--anatomy", "ct"])
+    assert bad.exit_code == 2
