@@ -36,7 +36,7 @@ Method, in the order it runs:
    scan's brain. A quality below ``MIN_QUALITY``, a scale outside ``SCALE_RANGE``, or a level
    outside the scan's slices is a refusal (:class:`RegistrationError`) with an RGB quick-look
    of the failed alignment (:mod:`model.quicklook`) attached; a field of view that cuts the
-   vertex or the posterior fossa (levels still inside) is a warning.
+   vertex (levels still inside) is a warning.
 
 The transform maps scan (fixed) points to template (moving) points, as SimpleITK
 registrations do; world coordinates are LPS throughout.
@@ -133,7 +133,6 @@ class _Template:
     coarse: sitk.Image  # smoothed as the scan's coarse level
     brain_centroid: np.ndarray
     brain_top_z: float
-    brain_bottom_z: float
 
 
 def _windowed(image: sitk.Image) -> sitk.Image:
@@ -306,7 +305,6 @@ def _template() -> _Template:
         coarse=_resample_to_spacing(windowed, (COARSE_MM,) * 3, WINDOW_HU[0]),
         brain_centroid=points.mean(axis=0),
         brain_top_z=float(points[:, 2].max()),
-        brain_bottom_z=float(points[:, 2].min()),
     )
 
 
@@ -645,12 +643,13 @@ def register_to_scan(scan: sitk.Image) -> Registration:
 
 
 def _coverage_warnings(prep: _Prepared, ref: _Template, inverse: sitk.Transform) -> list[str]:
-    """Say when the field of view cuts the brain's top or bottom (the levels are inside)."""
-    size = np.array(prep.work.GetSize())
-    out = []
-    for name, z in (("vertex", ref.brain_top_z), ("posterior fossa", ref.brain_bottom_z)):
-        point = np.array(inverse.TransformPoint((0.0, 10.0, z)))
-        k = prep.work.TransformPhysicalPointToContinuousIndex(point.tolist())[2]
-        if not 0 <= k <= size[2] - 1:
-            out.append(f"the field of view cuts the {name}")
-    return out
+    """Say when the field of view cuts the top of the brain (the levels are still inside).
+
+    The bottom is not checked: the template's brain mask runs into the neck, so its lowest
+    point is no anatomical landmark, and a cut posterior fossa does not touch the levels.
+    """
+    point = np.array(inverse.TransformPoint((0.0, 10.0, ref.brain_top_z)))
+    k = prep.work.TransformPhysicalPointToContinuousIndex(point.tolist())[2]
+    if not 0 <= k <= prep.work.GetSize()[2] - 1:
+        return ["the field of view cuts the vertex"]
+    return []
