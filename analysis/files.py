@@ -75,3 +75,42 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     with atomic_output(path) as temporary:
         temporary.write_bytes(data)
     return Path(path)
+
+
+class UnreadableTableError(ValueError):
+    """A file given as a CSV table is not one; the message says what it is instead."""
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+"""The first bytes of every .xlsx (a zip archive)."""
+
+_DELIMITERS = (",", ";", "\t")
+"""Comma, the semicolon Excel writes in locales with a decimal comma, and tab."""
+
+
+def read_csv_text(path: str | Path) -> tuple[str, str]:
+    """The text of a CSV file and its delimiter, as a coordinator's spreadsheet saves it.
+
+    UTF-8 with or without the byte-order mark of Excel's "CSV UTF-8"; a comma, a semicolon
+    (Excel in decimal-comma locales) or a tab, whichever the header line holds most of. A
+    workbook renamed ``.csv``, non-UTF-8 or binary data and an empty file raise
+    :class:`UnreadableTableError` saying so (callers add the file and the table's role).
+    """
+    raw = Path(path).read_bytes()
+    if raw.startswith(_ZIP_MAGIC):
+        raise UnreadableTableError(
+            "this is an Excel workbook with a .csv name: rename it to .xlsx, or save the sheet "
+            "as CSV UTF-8"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableTableError(
+            f"not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}); save it as CSV UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise UnreadableTableError("binary data, not a CSV table")
+    header = text.lstrip().split("\n", 1)[0]
+    if not header.strip():
+        raise UnreadableTableError("the file is empty; expected a header row")
+    return text, max(_DELIMITERS, key=header.count)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from analysis.files import UnreadableTableError, read_csv_text
 from analysis.units import CASE_UNIT, UNITS
 
 COLUMN_ALIASES = {"treatment": "modality"}
@@ -129,13 +130,6 @@ def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
     return _read(path, name)[0]
 
 
-_ZIP_MAGIC = b"PK\x03\x04"
-"""The first bytes of every .xlsx (a zip archive)."""
-
-_DELIMITERS = (",", ";", "\t")
-"""Comma, the semicolon Excel writes in locales with a decimal comma, and tab."""
-
-
 def _read(path: str | Path, name: str | None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """:func:`read_table`, plus every sheet of a workbook (empty for a CSV), read once."""
     path = Path(path)
@@ -167,26 +161,11 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    """A UTF-8 CSV (a byte-order mark, as Excel's "CSV UTF-8" writes, is accepted) whose
-    delimiter is a comma, a semicolon or a tab, as its header line shows."""
-    raw = path.read_bytes()
-    if raw.startswith(_ZIP_MAGIC):
-        raise AnalysisInputError(
-            f"{path}: this is an Excel workbook with a .csv name; rename it to .xlsx"
-        )
+    """A coordinator's CSV (:func:`analysis.files.read_csv_text` says which flavours)."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise AnalysisInputError(
-            f"{path}: not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}); save it as "
-            "CSV UTF-8, or give the .xlsx workbook itself"
-        ) from None
-    if "\x00" in text:
-        raise AnalysisInputError(f"{path}: binary data, not a CSV table")
-    header = text.lstrip().split("\n", 1)[0]
-    if not header.strip():
-        raise AnalysisInputError(f"{path}: the file is empty; expected a header row")
-    delimiter = max(_DELIMITERS, key=header.count)
+        text, delimiter = read_csv_text(path)
+    except UnreadableTableError as exc:
+        raise AnalysisInputError(f"{path}: {exc}") from None
     try:
         return pd.read_csv(io.StringIO(text), sep=delimiter)
     except pd.errors.ParserError as exc:

@@ -150,46 +150,45 @@ def open_store(
             url = sqlite_read_only(database)
     engine = make_engine(url, schema=schema)
     if read_only or not create:
-        try:
-            with engine.connect() as conn:
-                t.check_schema(conn, store_name=name)
-        except DBAPIError as exc:
-            engine.dispose()
-            raise StoreError(f"cannot open the results store {name}: {exc.orig}") from exc
-        except BaseException:
-            engine.dispose()
-            raise
+        with _disposed_on_failure(engine, name), engine.connect() as conn:
+            t.check_schema(conn, store_name=name)
         if read_only:
             return Store(engine, study_id=study_id, name=name)
+    with _disposed_on_failure(engine, name), engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_OPEN_LOCK})
+                if (
+                    schema is not None
+                    and not conn.execute(
+                        text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+                    ).first()
+                ):
+                    # Only when missing: CREATE needs a privilege a reading user lacks.
+                    conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            t.ensure_schema(
+                conn, store_name=name, created_by=f"readerstudy {readerstudy.__version__}"
+            )
+            conn.execute(
+                _dialect_insert(engine, t.chain_head)
+                .values(study_id=study_id, seq=0, hash=GENESIS)
+                .on_conflict_do_nothing()
+            )
+    return Store(engine, study_id=study_id, name=name)
+
+
+@contextmanager
+def _disposed_on_failure(engine: Engine, name: str) -> Iterator[None]:
+    """Release ``engine`` if opening fails; a driver error becomes a StoreError naming it."""
     try:
-        with engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                if engine.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_OPEN_LOCK})
-                    if (
-                        schema is not None
-                        and not conn.execute(
-                            text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
-                        ).first()
-                    ):
-                        # Only when missing: CREATE needs a privilege a reading user lacks.
-                        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-                t.ensure_schema(
-                    conn, store_name=name, created_by=f"readerstudy {readerstudy.__version__}"
-                )
-                conn.execute(
-                    _dialect_insert(engine, t.chain_head)
-                    .values(study_id=study_id, seq=0, hash=GENESIS)
-                    .on_conflict_do_nothing()
-                )
+        yield
     except DBAPIError as exc:
         engine.dispose()
         raise StoreError(f"cannot open the results store {name}: {exc.orig}") from exc
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine, study_id=study_id, name=name)
 
 
 def _require_sqlite_file(database: Path) -> None:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.files import UnreadableTableError, read_csv_text
 from analysis.units import SIDES
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.definition import (
@@ -88,24 +89,12 @@ def discover_cases(src: Path) -> dict[str, SourceCase]:
 
 
 def _text_table(path: Path, what: str) -> list[dict[str, str]]:
-    """Rows of a coordinator's CSV: UTF-8 with or without Excel's byte-order mark, comma- or
-    semicolon-separated; a workbook, binary data or a row of the wrong length is named."""
-    raw = Path(path).read_bytes()
-    if raw.startswith(b"PK\x03\x04"):
-        raise CaseImportError(
-            f"{what} {path}: this is an Excel workbook, not a CSV file; save the sheet as CSV UTF-8"
-        )
+    """Rows of a coordinator's CSV (:func:`analysis.files.read_csv_text` says which flavours);
+    a row of the wrong length is named by its line."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CaseImportError(
-            f"{what} {path}: not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}); save "
-            "it as CSV UTF-8"
-        ) from None
-    if "\x00" in text:
-        raise CaseImportError(f"{what} {path}: binary data, not a CSV table")
-    header = text.lstrip().split("\n", 1)[0]
-    delimiter = ";" if header.count(";") > header.count(",") else ","
+        text, delimiter = read_csv_text(path)
+    except UnreadableTableError as exc:
+        raise CaseImportError(f"{what} {path}: {exc}") from None
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     for row in reader:
