@@ -263,6 +263,19 @@ def _split(seed: int) -> str:
     return "holdout" if seed >= HOLDOUT_SEED else "tune"
 
 
+def _phantom_case(name: str, group: str, seed: int, phantom) -> Case:
+    """A generated phantom with the truth it knows: regions, levels, mid-sagittal normal."""
+    return Case(
+        name=name,
+        group=group,
+        split=_split(seed),
+        image=phantom.image,
+        regions=phantom.regions,
+        levels=dict(phantom.levels),
+        normal=phantom.midsagittal[1],
+    )
+
+
 def phantom_case(seed: int, ref_dir: Path | None) -> Case:
     from model.phantom import PhantomConfig, generate_phantom
 
@@ -275,15 +288,7 @@ def phantom_case(seed: int, ref_dir: Path | None) -> Case:
         fov_mm=float(rng.uniform(220, 250)),
     )
     phantom = generate_phantom(seed, config)
-    case = Case(
-        name=f"phantom-{seed}",
-        group="phantom",
-        split=_split(seed),
-        image=phantom.image,
-        regions=phantom.regions,
-        levels=dict(phantom.levels),
-        normal=phantom.midsagittal[1],
-    )
+    case = _phantom_case(f"phantom-{seed}", "phantom", seed, phantom)
     if ref_dir is not None:
         case.reference = _labels_on(
             reference_atlas(ref_dir), phantom.image, phantom.pose.GetInverse()
@@ -306,14 +311,8 @@ def varied_case(seed: int, ref_dir: Path | None) -> Case:
             slice_thickness_mm=float(rng.choice([2.5, 5.0])),
         ),
     )
-    case = Case(
-        name=f"varied-{seed} ({phantom.meta.get('anatomy', '?')})",
-        group="varied",
-        split=_split(seed),
-        image=phantom.image,
-        regions=phantom.regions,
-        levels=dict(phantom.levels),
-        normal=phantom.midsagittal[1],
+    case = _phantom_case(
+        f"varied-{seed} ({phantom.meta.get('anatomy', '?')})", "varied", seed, phantom
     )
     return _vary(case, rng)
 

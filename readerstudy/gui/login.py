@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from readerstudy.gui.sessions import describe
+from readerstudy.gui.theme import centre_card
 from readerstudy.study.workstation import ReaderEntry
 
 
@@ -64,13 +65,7 @@ class LoginView(QWidget):
         card.addLayout(row)
         card.addWidget(self.error)
         card.addWidget(hint)
-        box = QWidget()
-        box.setLayout(card)
-        box.setFixedWidth(520)
-        outer = QHBoxLayout(self)
-        outer.addStretch(1)
-        outer.addWidget(box, 0, Qt.AlignmentFlag.AlignVCenter)
-        outer.addStretch(1)
+        centre_card(self, card, 520)
         self.pin.installEventFilter(self)
 
     def set_readers(self, readers: list[ReaderEntry], *, select: str | None = None) -> None:

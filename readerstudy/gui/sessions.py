@@ -7,7 +7,7 @@ from datetime import datetime
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from readerstudy.gui.theme import COLORS
+from readerstudy.gui.theme import COLORS, centre_card
 from readerstudy.study.workstation import ReaderEntry, SessionEntry, SessionState
 
 
@@ -54,13 +54,7 @@ class SessionListView(QWidget):
         card.addSpacing(6)
         card.addWidget(self.message)
         card.addWidget(hint)
-        box = QWidget()
-        box.setLayout(card)
-        box.setFixedWidth(720)
-        outer = QHBoxLayout(self)
-        outer.addStretch(1)
-        outer.addWidget(box, 0, Qt.AlignmentFlag.AlignVCenter)
-        outer.addStretch(1)
+        centre_card(self, card, 720)
 
     def set_reader(self, entry: ReaderEntry, *, message: str) -> None:
         self._title.setText(f"Sessions of {entry.name or entry.reader}")

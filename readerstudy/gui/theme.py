@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLayout, QWidget
 
 
 @dataclass(frozen=True)
@@ -135,3 +135,14 @@ def apply_theme(app: QApplication) -> None:
     font.setPointSize(BASE_POINT_SIZE)
     app.setFont(font)
     app.setStyleSheet(STYLESHEET)
+
+
+def centre_card(screen: QWidget, card: QLayout, width: int) -> None:
+    """Lay ``card`` out as a column of ``width`` points, centred on ``screen``."""
+    box = QWidget()
+    box.setLayout(card)
+    box.setFixedWidth(width)
+    outer = QHBoxLayout(screen)
+    outer.addStretch(1)
+    outer.addWidget(box, 0, Qt.AlignmentFlag.AlignVCenter)
+    outer.addStretch(1)

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from readerstudy.cli import app
 from readerstudy.study.protocol import Study
 from tests.analysis.synthetic import paper_study
+from tests.robustness.refusal import assert_one_line
 from tests.study.conftest import write_study_folder
 
 runner = CliRunner()
@@ -48,12 +49,7 @@ def _digests(folder) -> dict[str, str]:
 
 def _refused(result, folder, before, *needles):
     """Exit 2, one line naming the problem, no traceback, nothing written or changed."""
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+    assert_one_line(result, *needles)
     assert _digests(folder) == before
     assert not (folder / "analysis").exists()
 

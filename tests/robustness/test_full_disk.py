@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from analysis.files import atomic_output, write_text
 from readerstudy.cli import build_app
 from tests.analysis.synthetic import paper_study
+from tests.robustness.refusal import assert_one_line
 
 runner = CliRunner()
 
@@ -39,15 +40,6 @@ def _files(folder) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-def _one_line_refusal(result, *needles) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 def test_dicom_convert_onto_a_full_disk_leaves_nothing(tmp_path, tiny_disk):
     rng = np.random.default_rng(0)
     volume = sitk.GetImageFromArray(rng.normal(0, 300, (40, 96, 96)).astype(np.float32))
@@ -55,7 +47,7 @@ def test_dicom_convert_onto_a_full_disk_leaves_nothing(tmp_path, tiny_disk):
     sitk.WriteImage(volume, str(source))
     out = tiny_disk / "converted.nii.gz"
     result = runner.invoke(build_app(), ["dicom", "convert", str(source), str(out)])
-    _one_line_refusal(result, "converted.nii.gz", "could not be written whole", "disk full")
+    assert_one_line(result, "converted.nii.gz", "could not be written whole", "disk full")
     assert "wrote" not in result.output
     assert _files(tiny_disk) == []
 
@@ -69,7 +61,7 @@ def test_analyze_onto_a_full_disk_leaves_no_partial_report(tmp_path, tiny_disk):
     result = runner.invoke(
         build_app(), [*args, "--times", str(tmp_path / "times.csv"), "--out", str(out)]
     )
-    _one_line_refusal(result, "No space left on device", "nothing was left half-written")
+    assert_one_line(result, "No space left on device", "nothing was left half-written")
     left = _files(tiny_disk)
     assert not [name for name in left if ".partial-" in name]
     if "analysis/results.json" in left:  # written before the disk filled: it must be whole

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from readerstudy.cli import build_app
 from readerstudy.study.protocol import Study
 from tests.conftest import POSTGRES_URL
+from tests.robustness.refusal import assert_one_line
 from tests.study.conftest import PIN, all_negative, write_study_folder
 
 runner = CliRunner()
@@ -45,14 +46,6 @@ def _digest(folder) -> dict[str, str]:
     }
 
 
-def _one_line(result, *needles):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 @pytest.mark.parametrize("damage", ["deleted", "emptied"])
 @pytest.mark.parametrize("command", ["status", "audit", "lock", "pin", "export"])
 def test_a_locked_study_refuses_a_missing_or_empty_store(locked, damage, command):
@@ -69,7 +62,7 @@ def test_a_locked_study_refuses_a_missing_or_empty_store(locked, damage, command
         "export": ["--out", locked.parent / "out"],
     }.get(command, [])
     result = _cli("study", command, locked, *extra)
-    _one_line(result, "was locked", "Restore it from your backup", "nothing was created")
+    assert_one_line(result, "was locked", "Restore it from your backup", "nothing was created")
     assert _digest(locked) == before
     assert not (locked.parent / "out").exists()
 
@@ -78,8 +71,8 @@ def test_db_pointing_at_a_new_file_is_refused_unless_created(tmp_path):
     folder = tmp_path / "study"
     write_study_folder(folder)
     typo = tmp_path / "resluts.sqlite"
-    _one_line(_cli("study", "status", folder, "--db", typo), "there is no results store")
-    _one_line(_cli("study", "lock", folder, "--db", typo), "add --create")
+    assert_one_line(_cli("study", "status", folder, "--db", typo), "there is no results store")
+    assert_one_line(_cli("study", "lock", folder, "--db", typo), "add --create")
     assert not typo.exists()
     result = _cli("study", "lock", folder, "--db", typo, "--create")
     assert result.exit_code == 0, result.output
@@ -89,7 +82,7 @@ def test_db_pointing_at_a_new_file_is_refused_unless_created(tmp_path):
 def test_status_of_an_unlocked_study_creates_no_store(tmp_path):
     folder = tmp_path / "study"
     write_study_folder(folder)
-    _one_line(_cli("study", "status", folder), "no results store yet", "study lock")
+    assert_one_line(_cli("study", "status", folder), "no results store yet", "study lock")
     assert not (folder / "results.sqlite").exists()
 
 

@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from readerstudy.cli import build_app
+from tests.robustness.refusal import assert_one_line
 from tests.study.conftest import write_study_folder
 
 runner = CliRunner()
@@ -23,9 +24,6 @@ runner = CliRunner()
 def test_unusable_database_url_is_one_line(tmp_path, url, needle):
     write_study_folder(tmp_path / "study")
     result = runner.invoke(build_app(), ["study", "status", str(tmp_path / "study"), "--db", url])
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert needle in lines[0]
+    assert_one_line(result, needle)
     assert "secret" not in result.output
     assert not (tmp_path / "study" / "results.sqlite").exists()
