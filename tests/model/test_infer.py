@@ -85,7 +85,14 @@ def test_factories_get_device_and_weights(constant, tmp_path):
         )
 
 
-def test_asymmetry_weights_are_its_calibration_and_move_its_hash(tmp_path):
+@pytest.fixture
+def method_cache():
+    """Methods built in a test leave the cache, also when the test fails."""
+    yield
+    infer.clear_method_cache()
+
+
+def test_asymmetry_weights_are_its_calibration_and_move_its_hash(tmp_path, method_cache):
     from model.scoring import WEIGHTS_PATH
 
     default = infer.AsymmetryMethod()
@@ -100,7 +107,6 @@ def test_asymmetry_weights_are_its_calibration_and_move_its_hash(tmp_path):
     broken.write_text("{}")
     with pytest.raises(ModelError, match=r"cannot read the asymmetry calibration .*broken\.json"):
         infer.get_method("asymmetry", weights=broken)
-    infer.clear_method_cache()
 
 
 def test_methods_see_an_int16_scan_as_float32_with_the_same_hu(constant):
