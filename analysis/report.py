@@ -534,14 +534,15 @@ def summary_lines(results: Results) -> list[str]:
             f"({_fmt(diff['ci'][0])}, {_fmt(diff['ci'][1])}), {_p_is(diff['p'])} (OR-Hillis)"
         )
     if "paired_t" in s.get("reading_time", {}):
-        rt = s["reading_time"]
+        rt = s["reading_time"]["per_modality"]
+        # the design's order (reference first): a crossover's times arrive mixed
+        order = [m for m in s["design"]["modalities"] if m in rt]
         lines.append(
             "time per case: "
             + ", ".join(
-                f"{m} {_fmt(v['mean_s'], 1)} ± {_fmt(v['sd_s'], 1)} s"
-                for m, v in rt["per_modality"].items()
+                f"{m} {_fmt(rt[m]['mean_s'], 1)} ± {_fmt(rt[m]['sd_s'], 1)} s" for m in order
             )
-            + f", {_p_is(rt['paired_t']['p'])} (paired t)"
+            + f", {_p_is(s['reading_time']['paired_t']['p'])} (paired t)"
         )
     for basis, per_modality in s.get("agreement", {}).get("icc", {}).items():
         lines.append(
