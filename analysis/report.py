@@ -94,17 +94,9 @@ def _estimate_ci(entry: dict) -> str:
     return f"{_fmt(entry['estimate'])} ({_fmt(entry['ci'][0])}, {_fmt(entry['ci'][1])})"
 
 
-def table2(results: Results) -> pd.DataFrame:
-    """The paper's Table 2: per reader and on average, reference vs test, with p values;
-    the last row is the footnote naming the tests."""
-    frame, footnote = _table2_parts(results)
-    if footnote:
-        frame = pd.concat([frame, pd.DataFrame([{frame.columns[0]: footnote}])]).fillna("")
-    return frame.reset_index(drop=True)
-
-
 def _table2_parts(results: Results) -> tuple[pd.DataFrame, str]:
-    """Table 2's rows and its footnote (empty without a comparison)."""
+    """The paper's Table 2 (per reader and on average, reference vs test, with p values; the
+    ICCs) and its footnote naming the tests (empty without a comparison)."""
     s = results.summary
     if "binary" not in s:
         return pd.DataFrame(), ""
@@ -373,16 +365,27 @@ def _sheet_name(name: str) -> str:
 
 def write_xlsx(results: Results, path: Path) -> Path:
     """One sheet per table; the paper's Table 2 and Table 3 layouts first."""
+    from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
+    t2, footnote = _table2_parts(results)
+    # Rows that size the columns: the footnote below Table 2 must not widen its label column.
+    sized_rows = {"Table 2": len(t2) + 1}
     with atomic_output(path) as temporary, pd.ExcelWriter(temporary, engine="openpyxl") as writer:
         for name, frame in (
-            ("Table 2", table2(results)),
+            ("Table 2", t2),
             ("Table 3", table3(results)),
             ("Comparisons", comparisons(results)),
         ):
             if not frame.empty:
                 frame.to_excel(writer, sheet_name=name, index=False)
+                # The paper's layout: numbers right-aligned beside the label column(s).
+                labels = 2 if name == "Comparisons" else 1
+                for row in writer.sheets[name].iter_rows(min_col=labels + 1):
+                    for cell in row:
+                        cell.alignment = Alignment(horizontal="right")
+        if footnote:
+            writer.sheets["Table 2"].cell(row=len(t2) + 2, column=1, value=footnote)
         methods = pd.DataFrame({"methods": methods_text(results)})
         for name, frame in results.tables.items():
             frame.to_excel(writer, sheet_name=_sheet_name(name), index=False)
@@ -390,7 +393,8 @@ def write_xlsx(results: Results, path: Path) -> Path:
         if results.summary.get("notes"):
             _notes_frame(results).to_excel(writer, sheet_name="notes", index=False)
         for sheet in writer.book.worksheets:
-            for i, column in enumerate(sheet.iter_cols(max_row=min(sheet.max_row, 60)), start=1):
+            rows = min(sheet.max_row, sized_rows.get(sheet.title, 60))
+            for i, column in enumerate(sheet.iter_cols(max_row=rows), start=1):
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
                 sheet.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 90)
     return path
@@ -534,14 +538,15 @@ def summary_lines(results: Results) -> list[str]:
             f"({_fmt(diff['ci'][0])}, {_fmt(diff['ci'][1])}), {_p_is(diff['p'])} (OR-Hillis)"
         )
     if "paired_t" in s.get("reading_time", {}):
-        rt = s["reading_time"]
+        rt = s["reading_time"]["per_modality"]
+        # the design's order (reference first): a crossover's times arrive mixed
+        order = [m for m in s["design"]["modalities"] if m in rt]
         lines.append(
             "time per case: "
             + ", ".join(
-                f"{m} {_fmt(v['mean_s'], 1)} ± {_fmt(v['sd_s'], 1)} s"
-                for m, v in rt["per_modality"].items()
+                f"{m} {_fmt(rt[m]['mean_s'], 1)} ± {_fmt(rt[m]['sd_s'], 1)} s" for m in order
             )
-            + f", {_p_is(rt['paired_t']['p'])} (paired t)"
+            + f", {_p_is(s['reading_time']['paired_t']['p'])} (paired t)"
         )
     for basis, per_modality in s.get("agreement", {}).get("icc", {}).items():
         lines.append(

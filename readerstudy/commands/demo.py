@@ -7,10 +7,13 @@ from typing import Annotated
 
 import typer
 
+from readerstudy.commands.simulate import RELIANCE_HELP
+from readerstudy.commands.study import DesignOpt
+
 PLAN = """\
 readerstudy demo will:
   1. generate synthetic NCCT phantoms ({cases} cases; cached in {out}/phantoms)
-  2. import them into {out}/study (4 readers, sequential design, 14-day washout)
+  2. import them into {out}/study (4 readers, {design} design, 14-day washout)
   3. precompute the embedded model's AI outputs for the aided session
   4. {read}
   5. print the analysis summary and point to report.html{then}"""
@@ -32,21 +35,40 @@ def demo(
         bool, typer.Option("--fresh", help="Delete the demo folder first and rebuild everything.")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of phantoms, orders, readers.")] = 2022,
+    design: DesignOpt = "sequential",
+    reliance: Annotated[list[str] | None, typer.Option("--reliance", help=RELIANCE_HELP)] = None,
 ) -> None:
     """Build the synthetic demo study and run the whole reading protocol."""
     from readerstudy.display import display_available
+    from readerstudy.study.simulate import parse_reliance
 
+    every, by_reader = parse_reliance(reliance or [])
     window = not headless and display_available()
     read = "simulate the four readers through the reading API" + (
         " (a simulated 14-day washout)" if window else " (no display)"
     )
     typer.echo(
-        PLAN.format(read=read, then=WORKSTATION_STEP if window else "", cases=cases, out=out)
+        PLAN.format(
+            read=read,
+            then=WORKSTATION_STEP if window else "",
+            cases=cases,
+            out=out,
+            design=design,
+        )
     )
 
     from readerstudy.study.demo import prepare_workstation_study, run_demo
 
-    result = run_demo(out, n_cases=cases, seed=seed, fresh=fresh, echo=typer.echo)
+    result = run_demo(
+        out,
+        n_cases=cases,
+        seed=seed,
+        fresh=fresh,
+        design=design,
+        reliance=every,
+        reader_reliance=by_reader,
+        echo=typer.echo,
+    )
     typer.echo("")
     for line in result.summary:
         typer.echo(line)

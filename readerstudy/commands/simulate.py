@@ -7,6 +7,12 @@ from typing import Annotated
 
 import typer
 
+RELIANCE_HELP = (
+    "Probability that a reader takes the AI's call for a unit they are unsure of in aided "
+    "reads: 0.7 for every reader, r2=0.2 for one (repeatable; default: each profile's "
+    "calibrated reliance, docs/simulator.md; 0 ignores the AI)."
+)
+
 
 def simulate(
     study: Annotated[Path, typer.Argument(help="A locked study folder.")],
@@ -18,18 +24,28 @@ def simulate(
         typer.Option("--pin", help="PIN of the simulated readers (set where none is set yet)."),
     ] = "sim-0000",
     db: Annotated[str | None, typer.Option("--db", help="Shared store URL.")] = None,
+    reliance: Annotated[
+        list[str] | None,
+        typer.Option("--reliance", help=RELIANCE_HELP),
+    ] = None,
 ) -> None:
     """Read every session of a locked study with simulated readers (paper-like defaults).
 
-    Time is simulated: washouts pass without waiting, and stored dates start on the study's
-    simulated calendar. Each read goes through the same ReaderSession API as a workstation.
+    Where unsure, a reader takes the AI's call with the probability ``--reliance``. Time is
+    simulated: washouts pass without waiting, and stored dates start on the study's simulated
+    calendar. Each read goes through the same ReaderSession API as a workstation.
     """
     from readerstudy.study.clock import SimulatedTime
     from readerstudy.study.protocol import Study
-    from readerstudy.study.simulate import SimulationConfig, simulate_study
+    from readerstudy.study.simulate import SimulationConfig, parse_reliance, simulate_study
 
+    every, by_reader = parse_reliance(reliance or [])
     with Study.open(study, db=db, time=SimulatedTime()) as opened:
-        config = SimulationConfig(seed=opened.definition.seed if seed is None else seed)
+        config = SimulationConfig(
+            seed=opened.definition.seed if seed is None else seed,
+            reliance=every,
+            reader_reliance=by_reader,
+        )
         summary = simulate_study(opened, config=config, pin=pin)
     typer.echo(
         f"simulated {summary.reads} reads by {summary.readers} readers "

@@ -10,6 +10,14 @@ import typer
 app = typer.Typer(help="Build, lock, monitor and export a reader study.", no_args_is_help=True)
 
 StudyArg = Annotated[Path, typer.Argument(help="The study folder (holds study.toml).")]
+DesignOpt = Annotated[
+    str,
+    typer.Option(
+        "--design",
+        help="sequential (session 1 unaided, session 2 aided, as in the paper) or crossover "
+        "(both modalities in every session, counterbalanced).",
+    ),
+]
 DbOpt = Annotated[
     str | None,
     typer.Option(
@@ -41,14 +49,7 @@ def init(
     meta: Annotated[
         Path | None, typer.Option("--meta", help="cases.csv (case, side, ...) metadata.")
     ] = None,
-    design: Annotated[
-        str,
-        typer.Option(
-            "--design",
-            help="sequential (session 1 unaided, session 2 aided, as in the paper) or crossover "
-            "(both modalities in every session, counterbalanced).",
-        ),
-    ] = "sequential",
+    design: DesignOpt = "sequential",
     washout_days: Annotated[
         float,
         typer.Option("--washout-days", help="Days between a reader's sessions (refused before)."),

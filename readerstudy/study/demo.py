@@ -1,15 +1,16 @@
 """The demo study: the paper's design at small scale, built from phantoms and read end to end.
 
 Steps: synthetic NCCT phantoms (cached in ``<out>/phantoms``), ``study init`` (4 readers,
-sequential, 14-day washout), AI outputs with the embedded model (``predict_many``, reused on a
-rerun), lock, simulated readers through ``ReaderSession``, export, and the analysis report.
+sequential or crossover, 14-day washout), AI outputs with the embedded model (``predict_many``,
+reused on a rerun), lock, simulated readers through ``ReaderSession`` (who take the AI's call
+where unsure, docs/simulator.md), export, and the analysis report.
 A failing step raises a ReaderStudyError naming it; nothing is faked.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,9 +70,17 @@ def run_demo(
     n_cases: int = 24,
     seed: int = DEMO_SEED,
     fresh: bool = False,
+    design: str = "sequential",
+    reliance: float | None = None,
+    reader_reliance: Mapping[str, float] | None = None,
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Build, read and analyse the demo study under ``out``; returns what was done."""
+    """Build, read and analyse the demo study under ``out``; returns what was done.
+
+    ``design`` is ``sequential`` (the paper) or ``crossover``; ``reliance`` and
+    ``reader_reliance`` override the simulated readers' reliance on the AI
+    (:class:`~readerstudy.study.simulate.SimulationConfig`).
+    """
     from readerstudy.study.clock import SimulatedTime
     from readerstudy.study.definition import ConfidenceScale, Design
     from readerstudy.study.importer import TRUTH_MASKS_DIR, init_study
@@ -80,6 +89,22 @@ def run_demo(
 
     if n_cases < 4:
         raise ReaderStudyError(f"--cases must be at least 4 for a meaningful demo, got {n_cases}")
+    if design not in tuple(Design):
+        raise ReaderStudyError(
+            f"--design must be {' or '.join(d.value for d in Design)}, got {design!r}"
+        )
+    unknown = sorted(set(reader_reliance or {}) - set(DEMO_READERS))
+    if unknown:
+        raise ReaderStudyError(
+            f"--reliance for reader(s) not in the demo: {', '.join(unknown)} "
+            f"(readers: {', '.join(DEMO_READERS)})"
+        )
+    try:
+        config = SimulationConfig(
+            seed=seed, reliance=reliance, reader_reliance=dict(reader_reliance or {})
+        )
+    except ValueError as exc:
+        raise ReaderStudyError(f"simulated readers: {exc}") from None
     out = Path(out)
     study_dir = out / "study"
     result = DemoResult(study=study_dir)
@@ -90,7 +115,7 @@ def run_demo(
     phantoms = _phantoms(out, n_cases, seed, echo)
     result.steps.append("phantoms")
 
-    echo("2/5 study init (4 readers, sequential, 14-day washout)")
+    echo(f"2/5 study init (4 readers, {design}, 14-day washout)")
     previous_ai = out / ".ai-cache"
     if study_dir.exists():
         if (study_dir / AI_DIR).is_dir():
@@ -104,7 +129,7 @@ def run_demo(
         truth=phantoms / "truth.csv",
         meta=meta if meta.is_file() else None,
         readers=DEMO_READERS,
-        design=Design.SEQUENTIAL,
+        design=Design(design),
         washout_days=14,
         seed=seed,
         name="demo",
@@ -127,8 +152,11 @@ def run_demo(
         study.lock()
         result.steps.append("ai")
 
-        echo("4/5 simulated readers (paper-like operating points, simulated 14-day washout)")
-        summary = simulate_study(study, config=SimulationConfig(seed=seed))
+        echo(
+            "4/5 simulated readers (paper-like operating points, the AI's call taken where "
+            "unsure, simulated 14-day washout)"
+        )
+        summary = simulate_study(study, config=config)
         echo(
             f"  {summary.reads} reads by {summary.readers} readers over "
             f"{summary.simulated_days:.0f} simulated days"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import nibabel
 import numpy as np
@@ -345,6 +346,12 @@ def test_primary_comparisons_random_and_fixed_readers_side_by_side(paper_run):
     page = (out / "report.html").read_text()
     assert "Primary comparisons: random and fixed readers" in page
     assert all(html.escape(n) in page for n in small)
+    book = load_workbook(out / "report.xlsx", read_only=True)
+    notes = list(book["notes"].iter_rows(values_only=True))
+    book.close()
+    assert notes[0] == ("kind", "note")
+    assert {(kind, note) for kind, note in notes[1:]} >= {("caveat", n) for n in small}
+    assert len(notes) - 1 == len(results["notes"])
 
 
 def test_html_table2_is_laid_out_like_the_paper(paper_run):
@@ -355,6 +362,31 @@ def test_html_table2_is_laid_out_like_the_paper(paper_run):
     # The footnote sits below the table, not in its label column.
     assert "Durkalski" not in table
     assert "table.paper td,table.paper th{white-space:nowrap;text-align:right}" in page
+    # Estimate and CI in one cell, the label column no wider than its longest label.
+    cells = re.findall(r"<td>([^<]*)</td>", table)
+    assert re.fullmatch(
+        r"\d\.\d{3} \(\d\.\d{3}, \d\.\d{3}\)", cells[cells.index("Sensitivity") + 1]
+    )
+    assert max(len(c) for c in cells[:: len(re.findall("<th>", table))]) <= len("Region-based ICC")
+
+
+def test_xlsx_table2_has_a_narrow_label_column_and_right_aligned_numbers(paper_run):
+    _, out, _ = paper_run
+    book = load_workbook(out / "report.xlsx")
+    sheet = book["Table 2"]
+    rows = list(sheet.iter_rows(values_only=True))
+    # The footnote still closes the sheet, but only the table sizes the label column.
+    assert "Durkalski" in rows[-1][0]
+    assert sheet.column_dimensions["A"].width <= len("Region-based ICC") + 2
+    assert sheet.column_dimensions["B"].width == len("0.000 (0.000, 0.000)") + 2
+    values = [c for row in sheet.iter_rows(min_row=2, min_col=2) for c in row if c.value]
+    assert len(values) > 20
+    assert all(c.alignment.horizontal == "right" for c in values)
+    assert sheet["A3"].alignment.horizontal != "right"
+    comparisons = book["Comparisons"]
+    assert comparisons["B2"].alignment.horizontal != "right"
+    assert comparisons["C2"].alignment.horizontal == "right"
+    book.close()
 
 
 def test_vandyke_ustat_through_the_cli_matches_imrmc(refdata, tmp_path):

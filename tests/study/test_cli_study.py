@@ -134,6 +134,39 @@ def test_simulate_command_reads_the_whole_study(app, folder):
     assert "simulated 0 reads" in again.output
 
 
+def test_simulate_passes_reliance_for_every_reader_and_one(app, folder, monkeypatch):
+    import readerstudy.study.simulate as simulate
+
+    runner.invoke(app, ["study", "lock", str(folder)])
+    configs = []
+
+    def fake_simulate_study(study, *, config, pin):
+        configs.append(config)
+        return simulate.SimulationSummary(0, 2, 0, 0.0)
+
+    monkeypatch.setattr(simulate, "simulate_study", fake_simulate_study)
+    args = ["simulate", str(folder), "--reliance", "0.3", "--reliance", "r2=0.9"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (config,) = configs
+    assert (config.reliance, dict(config.reader_reliance), config.seed) == (0.3, {"r2": 0.9}, 3)
+    assert config.profile(1, "r2").reliance == 0.9
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("1.5", "--reliance '1.5': give a probability in [0, 1]"), ("r9=0.5", "not in the study: r9")],
+)
+def test_simulate_refuses_a_bad_reliance_in_one_line(app, folder, value, message):
+    runner.invoke(app, ["study", "lock", str(folder)])
+    result = runner.invoke(app, ["simulate", str(folder), "--reliance", value])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    with Study.open(folder) as study:
+        assert study.store.reads() == []
+
+
 def test_precompute_calls_predict_many_and_caches(app, folder, monkeypatch):
     import pandas as pd
 

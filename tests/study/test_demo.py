@@ -8,15 +8,22 @@ readers through ReaderSession, export and the analysis report.
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+from typer.testing import CliRunner
 
 import readerstudy.ai
 import readerstudy.study.demo as demo
 from analysis.units import UNITS
+from readerstudy.cli import app
+from readerstudy.study.definition import Design
+from readerstudy.study.protocol import Study
+
+runner = CliRunner()
 
 
 def _tiny_phantoms(out, n_cases, seed, echo):
@@ -86,6 +93,62 @@ def test_demo_runs_end_to_end_and_reuses_its_cache(tmp_path, model_calls):
     assert model_calls == ["asymmetry"]
 
 
+def test_demo_command_runs_the_crossover_design_end_to_end(tmp_path, model_calls):
+    out = tmp_path / "demo"
+    args = ["demo", "--headless", "--design", "crossover", "--cases", "8", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "(4 readers, crossover design, 14-day washout)" in result.output
+    with Study.open(out / "study") as study:
+        assert study.definition.design is Design.CROSSOVER
+        assert study.store.verify_audit().ok
+        reads = study.store.reads()
+    assert len(reads) == len(demo.DEMO_READERS) * 2 * 8
+    for reader in demo.DEMO_READERS:
+        for session in (1, 2):
+            mine = {r.modality for r in reads if r.reader == reader and r.session == session}
+            assert mine == {"unaided", "aided"}
+    # the console summary keeps the design's order although a crossover's reads come mixed
+    assert re.search(r"time per case: unaided [\d.]+ ± [\d.]+ s, aided", result.output)
+    assert "region ICC(A,1): unaided" in result.output
+    assert (out / "analysis" / "report.html").is_file()
+
+
+def test_demo_command_passes_design_and_reliance(monkeypatch, tmp_path):
+    calls = []
+
+    def fake_run_demo(out, **kwargs):
+        calls.append(kwargs)
+        return demo.DemoResult(study=out / "study", summary=["region ICC(A,1): unaided 0.6"])
+
+    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
+    args = ["demo", "--headless", "--out", str(tmp_path), "--reliance", "0", "--reliance", "r2=1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (kwargs,) = calls
+    assert (kwargs["design"], kwargs["reliance"], kwargs["reader_reliance"]) == (
+        "sequential",
+        0.0,
+        {"r2": 1.0},
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--design", "parallel"], "--design must be sequential or crossover, got 'parallel'"),
+        (["--reliance", "r9=0.5"], "--reliance for reader(s) not in the demo: r9"),
+        (["--reliance", "2"], "give a probability in [0, 1]"),
+    ],
+)
+def test_demo_command_refuses_bad_options_before_any_work(tmp_path, args, message):
+    result = runner.invoke(app, ["demo", "--headless", "--out", str(tmp_path / "d"), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "d").exists()
+
+
 @pytest.mark.slow
 def test_the_real_demo_runs_end_to_end_on_phantoms_and_the_embedded_model(tmp_path):
     """No stand-ins: DICOM phantoms, de-identified import, predict_many, readers, analysis."""
@@ -93,8 +156,6 @@ def test_the_real_demo_runs_end_to_end_on_phantoms_and_the_embedded_model(tmp_pa
     result = demo.run_demo(tmp_path / "demo", n_cases=4, echo=lines.append)
     assert result.steps == ["phantoms", "init", "ai", "simulate", "analysis"], lines
     assert result.report.is_file()
-    from readerstudy.study.protocol import Study
-
     with Study.open(result.study) as study:
         assert study.store.verify_audit().ok
         assert len(study.store.reads()) == 4 * 2 * 4
