@@ -72,15 +72,8 @@ def init(
 ) -> None:
     """Create a study: import and de-identify cases, validate truth, write study.toml."""
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.errors import ReaderStudyError
-    from readerstudy.study.definition import ConfidenceScale, Design
     from readerstudy.study.importer import init_study
 
-    try:
-        design_code = Design(design)
-        scale = ConfidenceScale(confidence)
-    except ValueError as exc:
-        raise ReaderStudyError(f"{exc}") from None
     with progress_bar("importing cases") as update:
         definition = init_study(
             study,
@@ -88,12 +81,12 @@ def init(
             truth=truth,
             readers=readers.split(","),
             meta=meta,
-            design=design_code,
+            design=design,
             washout_days=washout_days,
             seed=seed,
             ai=ai,
             name=name,
-            definition_overrides={"rating": {"confidence": scale}},
+            definition_overrides={"rating": {"confidence": confidence}},
             progress=lambda i, n, code: update(i, n, f"importing {code}"),
         )
     typer.echo(

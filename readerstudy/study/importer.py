@@ -29,8 +29,8 @@ from readerstudy.study.definition import (
     AISource,
     AISourceKind,
     Design,
-    Reader,
     StudyDefinition,
+    definition_from_options,
     write_definition,
 )
 from readerstudy.study.protocol import (
@@ -47,6 +47,17 @@ NIFTI_SUFFIXES = (".nii", ".nii.gz")
 SKIP_DIRS = {"masks", "ai"}
 TRUTH_MASKS_DIR = "truth_masks"
 """Reference lesion masks of the study, one ``<code>.nii.gz`` per case that has one."""
+
+
+INIT_OPTIONS = {
+    (): "--design",
+    ("design",): "--design",
+    ("washout_days",): "--washout-days",
+    ("seed",): "--seed",
+    ("readers",): "--readers",
+    ("rating", "confidence"): "--confidence",
+}
+"""The ``study init`` option that sets each field of the definition (for its errors)."""
 
 
 class CaseImportError(ReaderStudyError):
@@ -267,7 +278,7 @@ def init_study(
     truth: Path,
     readers: Sequence[str],
     meta: Path | None = None,
-    design: Design = Design.SEQUENTIAL,
+    design: Design | str = Design.SEQUENTIAL,
     washout_days: float = 14,
     seed: int = 0,
     ai: Path | None = None,
@@ -294,16 +305,18 @@ def init_study(
     if study_dir.exists() and any(study_dir.iterdir()):
         raise CaseImportError(f"{study_dir} exists and is not empty: choose a new folder")
     reader_list = [r.strip() for r in readers if r.strip()]
-    definition = StudyDefinition.model_validate(
+    definition = definition_from_options(
         {
             "name": name or study_dir.name,
             "description": description,
             "design": design,
             "washout_days": washout_days,
             "seed": seed,
-            "readers": [Reader(id=r, name=r) for r in reader_list],
+            "readers": [{"id": r, "name": r} for r in reader_list],
             **(definition_overrides or {}),
-        }
+        },
+        {**INIT_OPTIONS, ("name",): "--name" if name else "--name (the folder name by default)"},
+        source="study init",
     )
     units = definition.units
     truth_by_case = validate_truth(
