@@ -111,6 +111,12 @@ def lock(
     ] = False,
 ) -> None:
     """Write the seeded schedule and design hash; refused once reading has started."""
+    from readerstudy.study.definition import load_definition
+    from readerstudy.study.protocol import case_balance
+
+    # A study folder, and its own files whole, before a store is started for it.
+    load_definition(study)
+    case_balance(study)
     with _open(study, db, check_definition=False, create=db is None or create) as opened:
         before = opened.store.get_meta("design_hash")
         schedule = opened.lock()

@@ -24,7 +24,7 @@ from statistics import NormalDist
 
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.design import SESSIONS
-from readerstudy.study.protocol import TRUTH_FILE, Study, read_csv_rows
+from readerstudy.study.protocol import Study
 from readerstudy.study.session import CaseView, ReaderSession
 from readerstudy.study.washout import WashoutError
 
@@ -200,9 +200,7 @@ def simulate_study(
     config = config or SimulationConfig(seed=study.definition.seed)
     time: SimulatedTime = study.time
     start = time.now()
-    truth = {
-        (r["case"], r["unit"]): int(r["truth"]) for r in read_csv_rows(study.path / TRUTH_FILE)
-    }
+    truth = study.truth()
     shared_cache: dict[tuple[str, str], float] = {}
     shared_rng = random.Random(f"shared:{config.seed}")
 

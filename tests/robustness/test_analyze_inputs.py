@@ -90,6 +90,23 @@ def test_unreadable_truth_file_is_named(tables, tmp_path, content, needle):
     _refused(_analyze(folder), folder, before, "truth.csv", needle)
 
 
+@pytest.mark.parametrize("role", ["ratings", "times", "ai", "cases"])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (bytes(range(256)) * 4, "not UTF-8 text"),
+        (b"PK\x03\x04 a workbook", "is an Excel workbook with a .csv name"),
+    ],
+    ids=["binary", "workbook"],
+)
+def test_every_unreadable_table_is_named(tables, tmp_path, role, content, needle):
+    folder = _write(tmp_path / "s", tables)
+    (folder / f"{role}.csv").write_bytes(content)
+    before = digests(folder)
+    extra = [f"--{role}", str(folder / f"{role}.csv")] if role in ("ai", "cases") else []
+    _refused(_analyze(folder, *extra), folder, before, f"{role}.csv", needle)
+
+
 def test_fake_xlsx_is_named(tables, tmp_path):
     folder = _write(tmp_path / "s", tables)
     (folder / "ratings.xlsx").write_bytes(b"PK\x03\x04 this is not really a zip archive")

@@ -204,3 +204,23 @@ def test_a_folder_name_that_cannot_be_a_study_name_asks_for_name(source, tmp_pat
     assert_one_line(runner.invoke(build_app(), args), "--name (the folder name by default)")
     args += ["--name", "my_study"]
     assert runner.invoke(build_app(), args).exit_code == 0
+
+
+@pytest.mark.parametrize("option", ["--ai", "--meta"])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (bytes(range(256)) * 3, "not UTF-8 text"),
+        (b"PK\x03\x04rest of a workbook", "is an Excel workbook with a .csv name"),
+        (b"case,unit\n\x00\x00\x01", "binary data, not a CSV table"),
+        (b"", "the file is empty"),
+    ],
+    ids=["binary", "workbook", "nul-bytes", "empty"],
+)
+def test_unreadable_ai_or_metadata_table_is_named(source, tmp_path, option, content, needle):
+    table = source / "table.csv"
+    table.write_bytes(content)
+    before = digests(source)
+    assert_one_line(_init(tmp_path, source, option, str(table)), option, "table.csv", needle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+    assert digests(source) == before
