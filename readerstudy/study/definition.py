@@ -436,7 +436,15 @@ def load_definition(study_dir: Path) -> StudyDefinition:
         raise DefinitionError(
             f"{path} not found: is {study_dir} a study folder? (`readerstudy study init` makes one)"
         )
-    return parse_definition(path.read_text(encoding="utf-8"), source=str(path))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(
+            f"{path} is not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}): save it "
+            "as UTF-8, or restore it from your backup"
+        ) from None
+    return parse_definition(text, source=str(path))
 
 
 def write_definition(study_dir: Path, definition: StudyDefinition) -> Path:
