@@ -2,8 +2,9 @@
 
 Each sub-command lives in :mod:`readerstudy.commands` and imports its backend (SimpleITK,
 torch, statsmodels, Qt, ...) inside the command body, so ``readerstudy --help`` stays fast.
-A :class:`~readerstudy.errors.ReaderStudyError` raised anywhere below is printed as one line
-and answered with exit status 2; ``--debug`` shows the traceback instead.
+A :class:`~readerstudy.errors.ReaderStudyError` raised anywhere below (or an output folder
+that is a file, or a full disk) is printed as one line and answered with exit status 2;
+``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from analysis.files import storage_error
+from analysis.files import NotAFolderError, storage_error
 from readerstudy import __version__
 from readerstudy.errors import ReaderStudyError
 
@@ -38,7 +39,7 @@ class _DomainErrorGroup(TyperGroup):
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except ReaderStudyError as exc:
+        except (ReaderStudyError, NotAFolderError) as exc:
             if (ctx.obj or {}).get("debug"):
                 raise
             typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)

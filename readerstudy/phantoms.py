@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis.files import NotAFolderError, atomic_output, staged_folder
+from analysis.files import atomic_output, staged_folder
 from analysis.units import UNITS
 from readerstudy.errors import ReaderStudyError
 
@@ -115,19 +115,18 @@ def write_phantom_set(
         raise ReaderStudyError(f"phantom format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if n < 1:
         raise ReaderStudyError(f"the number of phantoms must be at least 1, got {n}")
+    if seed < 0:
+        raise ReaderStudyError(f"--seed must be 0 or more (it seeds every case), got {seed}")
     out_dir = Path(out_dir)
     if (out_dir / "truth.csv").exists():
         raise ReaderStudyError(
             f"{out_dir} already holds a phantom set (truth.csv); choose an empty folder"
         )
     ids = case_ids(n)
-    try:
-        with staged_folder(out_dir) as stage:
-            truth_rows = _write_phantoms(
-                stage, ids, seed, fmt, config or PhantomConfig(thin=thin), progress
-            )
-    except NotAFolderError as exc:
-        raise ReaderStudyError(f"--out {exc}") from None
+    with staged_folder(out_dir) as stage:
+        truth_rows = _write_phantoms(
+            stage, ids, seed, fmt, config or PhantomConfig(thin=thin), progress
+        )
     return PhantomSet(out_dir, tuple(ids), sum(t for _, _, t in truth_rows))
 
 

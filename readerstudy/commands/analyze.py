@@ -213,7 +213,7 @@ def run_analysis(
     """Read the inputs, analyse, write the reports and exports; return their paths."""
     from analysis.analyze import Plan, analyze
     from analysis.exports import to_imrmc, to_long_csv
-    from analysis.files import NotAFolderError, check_output_folder, staged_folder
+    from analysis.files import check_output_folder, staged_folder
     from analysis.report import summary_lines, write_reports
     from analysis.segmentation import load_masks
     from analysis.tables import read_inputs, read_table
@@ -233,10 +233,7 @@ def run_analysis(
         out = out or source.parent / "analysis"
     else:
         raise ReaderStudyError(f"{source}: no such study folder or ratings file")
-    try:
-        check_output_folder(out)
-    except NotAFolderError as exc:
-        raise ReaderStudyError(f"--out {exc}") from None
+    check_output_folder(out)  # before the analysis runs
     mask_pair = None
     if masks is not None and truth_masks is not None and masks.is_dir() and truth_masks.is_dir():
         mask_pair = (load_masks(masks), load_masks(truth_masks))

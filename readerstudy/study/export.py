@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.files import NotAFolderError, atomic_output, check_output_folder, staged_folder
+from analysis.files import atomic_output, check_output_folder, staged_folder
 from analysis.units import CASE_UNIT, SIDES, aspects_score
-from readerstudy.errors import ReaderStudyError
 from readerstudy.study.protocol import (
     AI_TABLE,
     CASES_FILE,
@@ -127,10 +126,7 @@ def export_study(study: Study, out: Path) -> dict[str, Path]:
     from analysis.exports import to_imrmc
 
     out = Path(out)
-    try:
-        check_output_folder(out)
-    except NotAFolderError as exc:
-        raise ReaderStudyError(f"--out {exc}") from None
+    check_output_folder(out)  # before the tables are read
     tables = tables_from_study(study)
     written = {}
     with staged_folder(out) as stage:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.files import (
-    NotAFolderError,
     UnreadableTableError,
     check_output_folder,
     read_csv_text,
@@ -306,10 +305,7 @@ def init_study(
         raise CaseImportError(
             f"{study_dir} already holds a study (study.toml): a study is never re-initialised"
         )
-    try:
-        check_output_folder(study_dir)
-    except NotAFolderError as exc:
-        raise CaseImportError(f"study init: {exc}") from None
+    check_output_folder(study_dir)
     if study_dir.exists() and any(study_dir.iterdir()):
         raise CaseImportError(f"{study_dir} exists and is not empty: choose a new folder")
     reader_list = [r.strip() for r in readers if r.strip()]

@@ -90,7 +90,7 @@ def test_export_out_that_is_a_file_is_refused(study, below):
     target.write_text("keep me")
     out = target / "export" if below else target
     before = snapshot(study)
-    line = assert_one_line(_cli("study", "export", study, "--out", out), f"--out {out}")
+    line = assert_one_line(_cli("study", "export", study, "--out", out), f"error: {out}")
     assert f"{target} above it is a file" in line if below else f"{target} is a file" in line
     assert target.read_text() == "keep me"
     assert snapshot(study) == before
