@@ -96,8 +96,9 @@ def test_unreadable_truth_file_is_named(tables, tmp_path, content, needle):
     [
         (bytes(range(256)) * 4, "not UTF-8 text"),
         (b"PK\x03\x04 a workbook", "is an Excel workbook with a .csv name"),
+        (b"", "the file is empty"),
     ],
-    ids=["binary", "workbook"],
+    ids=["binary", "workbook", "empty"],
 )
 def test_every_unreadable_table_is_named(tables, tmp_path, role, content, needle):
     folder = _write(tmp_path / "s", tables)
