@@ -8,8 +8,11 @@ the product writes is ever half a file that looks whole.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +20,24 @@ from pathlib import Path
 
 class WriteFailedError(OSError):
     """A file could not be written whole; the target was left untouched."""
+
+
+STORAGE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
+)
+"""Operating-system errors a user fixes (disk full, read-only, permissions); any other
+OSError is a bug."""
+
+
+def storage_error(exc: BaseException) -> OSError | None:
+    """The disk-full, read-only or permission error behind ``exc``, followed along its causes
+    (pydicom, for one, re-raises a failed write as a new OSError without the errno)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in STORAGE_ERRNOS:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _fsync(path: Path) -> None:
@@ -61,6 +82,76 @@ def atomic_output(
         temporary.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+class NotAFolderError(ValueError):
+    """An output folder, or a folder above it, is a file."""
+
+
+def check_output_folder(out: str | Path) -> None:
+    """Raise :class:`NotAFolderError` when ``out`` or a folder above it is a file (before
+    anything is computed or written)."""
+    out = Path(out)
+    for folder in (out, *out.parents):
+        if folder.exists() and not folder.is_dir():
+            where = f"{out} is" if folder == out else f"{out}: {folder} above it is"
+            raise NotAFolderError(f"{where} a file; give a folder for the output")
+
+
+@contextmanager
+def staged_folder(out: str | Path) -> Iterator[Path]:
+    """Yield a hidden folder beside ``out`` to write a set of files into; on success they
+    move into ``out`` (the folder is renamed to it when ``out`` does not exist yet, else
+    each file replaces its namesake), on any failure the folder is removed.
+
+    So a set (a report, an export, a phantom set) is never left half-written: ``out`` holds
+    the whole new set or what it held before. A disk-full or permission error met while
+    writing is raised as :class:`WriteFailedError` naming ``out``, not the removed folder;
+    an ``out`` that is a file is :class:`NotAFolderError`, before anything is written.
+    """
+    out = Path(out)
+    check_output_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".partial-{out.name}-", dir=out.parent))
+    try:
+        yield stage
+        _move_into(stage, out)
+    except Exception as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        cause = storage_error(exc)
+        if cause is not None and _written_in(cause, stage):
+            raise WriteFailedError(cause.errno, cause.strerror, str(out)) from exc
+        raise
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    _fsync_folder(out.parent)
+
+
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""Errors only a write meets (a copy names its source first, the target second)."""
+
+
+def _written_in(error: OSError, stage: Path) -> bool:
+    """Whether ``error`` came from writing under ``stage`` (not from reading an input)."""
+    if error.filename is None or error.errno in _FULL:
+        return True
+    names = (error.filename, error.filename2)
+    return any(n is not None and Path(os.fsdecode(n)).is_relative_to(stage) for n in names)
+
+
+def _move_into(stage: Path, out: Path) -> None:
+    """Move everything under ``stage`` into ``out``, merging folders that exist in both."""
+    if not out.exists():
+        os.replace(stage, out)
+        return
+    for item in stage.iterdir():
+        target = out / item.name
+        if item.is_dir() and target.is_dir():
+            _move_into(item, target)
+        else:
+            os.replace(item, target)
+    stage.rmdir()
 
 
 def write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:

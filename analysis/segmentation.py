@@ -6,6 +6,7 @@ nibabel (pure Python, imported lazily) so that the command can pass folders.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -77,9 +78,15 @@ def segmentation_metrics(
             "no case has both a model mask and a reference mask; check the mask folders "
             "(files are named <case>.nii.gz)"
         )
-    per_case = pd.DataFrame(
-        [{"case": c, **overlap(predicted[c], reference[c], threshold=threshold)} for c in cases]
-    )
+    rows = []
+    for case in cases:
+        try:
+            rows.append(
+                {"case": case, **overlap(predicted[case], reference[case], threshold=threshold)}
+            )
+        except AnalysisInputError as exc:
+            raise AnalysisInputError(f"case {case}: {exc}") from None
+    per_case = pd.DataFrame(rows)
     totals = per_case[["tp", "fp", "fn"]].sum()
     summary = {
         "cases": len(cases),
@@ -99,7 +106,16 @@ def load_masks(folder: str | Path) -> dict[str, np.ndarray]:
     masks = {}
     for path in sorted(folder.glob("*.nii*")):
         case = path.name.removesuffix(".gz").removesuffix(".nii")
-        masks[case] = np.asanyarray(nibabel.load(path).dataobj)
+        try:
+            values = np.asanyarray(nibabel.load(path).dataobj)
+        except (nibabel.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error):
+            raise AnalysisInputError(
+                f"mask {path}: not a readable NIfTI file (damaged or cut short); write it again"
+            ) from None
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            bad = int(np.count_nonzero(~np.isfinite(values)))
+            raise AnalysisInputError(f"mask {path}: {bad} voxel(s) are NaN or infinite")
+        masks[case] = values
     if not masks:
         raise AnalysisInputError(f"mask folder {folder} holds no <case>.nii.gz file")
     return masks

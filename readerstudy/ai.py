@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.files import atomic_output, write_text
+from analysis.files import atomic_output, check_output_folder, write_text
 from readerstudy.errors import ReaderStudyError
 
 if TYPE_CHECKING:
@@ -314,6 +314,7 @@ def predict_case(
     a failed registration's quick-look is written as ``failed/<case>.png``.
     """
     case_path, out_dir = Path(case_path), Path(out_dir)
+    check_output_folder(out_dir)
     case = case_id or case_id_of(case_path)
     try:
         record = _case_record(case_path, out_dir, _choice(method), case)
@@ -396,6 +397,7 @@ def predict_many(
     carrying the table of the cases that succeeded.
     """
     cases_dir, out_dir = Path(cases_dir), Path(out_dir)
+    check_output_folder(out_dir)
     choice = _choice(method)
     cases = find_cases(cases_dir)
     method_hash(choice)  # an unknown method or unusable weights fail the batch at once

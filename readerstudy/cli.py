@@ -2,19 +2,20 @@
 
 Each sub-command lives in :mod:`readerstudy.commands` and imports its backend (SimpleITK,
 torch, statsmodels, Qt, ...) inside the command body, so ``readerstudy --help`` stays fast.
-A :class:`~readerstudy.errors.ReaderStudyError` raised anywhere below is printed as one line
-and answered with exit status 2; ``--debug`` shows the traceback instead.
+A :class:`~readerstudy.errors.ReaderStudyError` raised anywhere below (or an output folder
+that is a file, or a full disk) is printed as one line and answered with exit status 2;
+``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
-import errno
 import importlib
 from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
 
+from analysis.files import NotAFolderError, storage_error
 from readerstudy import __version__
 from readerstudy.errors import ReaderStudyError
 
@@ -32,30 +33,24 @@ COMMAND_MODULES = (
 )
 
 
-_STORAGE_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
-)
-"""Operating-system errors a coordinator fixes (disk full, read-only, permissions), answered
-in one line; any other OSError is a bug and keeps its traceback."""
-
-
 class _DomainErrorGroup(TyperGroup):
     """Root group that turns domain errors into one line on stderr and exit status 2."""
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except ReaderStudyError as exc:
+        except (ReaderStudyError, NotAFolderError) as exc:
             if (ctx.obj or {}).get("debug"):
                 raise
             typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
             raise typer.Exit(code=2) from None
         except OSError as exc:
-            if exc.errno not in _STORAGE_ERRNOS or (ctx.obj or {}).get("debug"):
+            cause = storage_error(exc)
+            if cause is None or (ctx.obj or {}).get("debug"):
                 raise
-            where = f"{exc.filename}: " if exc.filename else ""
+            where = f"{cause.filename}: " if cause.filename else ""
             typer.secho(
-                f"error: {where}{exc.strerror}; nothing was left half-written, free space or "
+                f"error: {where}{cause.strerror}; nothing was left half-written, free space or "
                 "fix the permissions and run the command again",
                 err=True,
                 fg=typer.colors.RED,

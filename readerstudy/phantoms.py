@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis.files import atomic_output
+from analysis.files import atomic_output, staged_folder
 from analysis.units import UNITS
 from readerstudy.errors import ReaderStudyError
 
@@ -105,25 +105,45 @@ def write_phantom_set(
     """Generate ``n`` phantoms (case i from :func:`case_seed`) and write them to ``out_dir``.
 
     ``config`` defaults to :class:`model.phantom.PhantomConfig` with ``thin``; its
-    ``tilt_deg`` range is written into the DICOM series by the imaging writer.
+    ``tilt_deg`` range is written into the DICOM series by the imaging writer. The set is
+    written beside ``out_dir`` and moved in whole (:func:`analysis.files.staged_folder`),
+    so a full disk or an interrupted run leaves no partial set.
     """
-
-    from model.errors import PhantomError
-    from model.phantom import PhantomConfig, generate_phantom
-    from readerstudy.imaging import write_dicom_series, write_nifti
+    from model.phantom import PhantomConfig
 
     if fmt not in FORMATS:
         raise ReaderStudyError(f"phantom format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if n < 1:
         raise ReaderStudyError(f"the number of phantoms must be at least 1, got {n}")
+    if seed < 0:
+        raise ReaderStudyError(f"--seed must be 0 or more (it seeds every case), got {seed}")
     out_dir = Path(out_dir)
     if (out_dir / "truth.csv").exists():
         raise ReaderStudyError(
             f"{out_dir} already holds a phantom set (truth.csv); choose an empty folder"
         )
-    config = config or PhantomConfig(thin=thin)
-    (out_dir / "masks").mkdir(parents=True, exist_ok=True)
     ids = case_ids(n)
+    with staged_folder(out_dir) as stage:
+        truth_rows = _write_phantoms(
+            stage, ids, seed, fmt, config or PhantomConfig(thin=thin), progress
+        )
+    return PhantomSet(out_dir, tuple(ids), sum(t for _, _, t in truth_rows))
+
+
+def _write_phantoms(
+    out_dir: Path,
+    ids: list[str],
+    seed: int,
+    fmt: str,
+    config: PhantomConfig,
+    progress: Callable[[int, int], None] | None,
+) -> list[tuple[str, str, int]]:
+    """Write the cases, masks, truth.csv and cases.csv into ``out_dir``; the truth rows."""
+    from model.errors import PhantomError
+    from model.phantom import generate_phantom
+    from readerstudy.imaging import write_dicom_series, write_nifti
+
+    (out_dir / "masks").mkdir(parents=True, exist_ok=True)
     truth_rows, case_rows = [], []
     for i, case in enumerate(ids):
         phantom_seed = case_seed(seed, i)
@@ -149,7 +169,7 @@ def write_phantom_set(
         truth_rows += [(case, unit, phantom.truth[unit]) for unit in UNITS]
         case_rows.append(_case_row(case, phantom))
         if progress is not None:
-            progress(i + 1, n)
+            progress(i + 1, len(ids))
     with (
         atomic_output(out_dir / "truth.csv") as temporary,
         temporary.open("w", newline="") as handle,
@@ -164,4 +184,4 @@ def write_phantom_set(
         writer = csv.DictWriter(handle, fieldnames=CASE_COLUMNS)
         writer.writeheader()
         writer.writerows(case_rows)
-    return PhantomSet(out_dir, tuple(ids), sum(t for _, _, t in truth_rows))
+    return truth_rows

@@ -213,6 +213,7 @@ def run_analysis(
     """Read the inputs, analyse, write the reports and exports; return their paths."""
     from analysis.analyze import Plan, analyze
     from analysis.exports import to_imrmc, to_long_csv
+    from analysis.files import check_output_folder, staged_folder
     from analysis.report import summary_lines, write_reports
     from analysis.segmentation import load_masks
     from analysis.tables import read_inputs, read_table
@@ -232,8 +233,7 @@ def run_analysis(
         out = out or source.parent / "analysis"
     else:
         raise ReaderStudyError(f"{source}: no such study folder or ratings file")
-    if out.exists() and not out.is_dir():
-        raise ReaderStudyError(f"--out {out} is a file; give a folder for the reports")
+    check_output_folder(out)  # before the analysis runs
     mask_pair = None
     if masks is not None and truth_masks is not None and masks.is_dir() and truth_masks.is_dir():
         mask_pair = (load_masks(masks), load_masks(truth_masks))
@@ -257,12 +257,13 @@ def run_analysis(
         ustat=ustat,
         gee=gee,
     )
-    paths = write_reports(results, out, figures=figures)
-    exports = out / "exports"
-    exports.mkdir(exist_ok=True)
-    ratings = results.study.ratings
-    paths["imrmc"] = to_imrmc(ratings, exports / "ratings.imrmc")[0]
-    paths["long_csv"] = to_long_csv(ratings, exports / "ratings_long.csv")
+    with staged_folder(out) as stage:
+        paths = write_reports(results, stage, figures=figures)
+        (stage / "exports").mkdir()
+        ratings = results.study.ratings
+        paths["imrmc"] = to_imrmc(ratings, stage / "exports" / "ratings.imrmc")[0]
+        paths["long_csv"] = to_long_csv(ratings, stage / "exports" / "ratings_long.csv")
+    paths = {kind: out / path.relative_to(stage) for kind, path in paths.items()}
     paths["summary"] = summary_lines(results)
     return paths
 

@@ -24,6 +24,20 @@ def _progress(description: str):
     return progress_bar(description, min_total=PROGRESS_MIN_FILES)
 
 
+def _nothing_found(
+    path: Path, reasons: list[str], skipped: int = 0, what: str = "DICOM image series"
+) -> str:
+    """Why ``path`` gave no DICOM: how many files were unreadable (the first reason shown)
+    or skipped."""
+    parts = []
+    if reasons:
+        parts.append(f"{len(reasons)} file(s) unreadable or not DICOM, first: {reasons[0]}")
+    if skipped:
+        parts.append(f"{skipped} non-DICOM or non-image file(s) skipped")
+    why = f" ({'; '.join(parts)})" if parts else ""
+    return f"{path}: no {what} found{why}"
+
+
 def _fmt(value: float | None, unit: str = "") -> str:
     return "-" if value is None else f"{value:.2f}{unit}"
 
@@ -36,6 +50,7 @@ def inspect(
     ] = False,
 ) -> None:
     """List the image series under PATH and mark the one `convert` would read."""
+    from readerstudy.imaging.errors import ImagingError
     from readerstudy.imaging.series import choose_series, scan_tree
     from readerstudy.imaging.volume import is_nifti, load_volume
 
@@ -58,6 +73,9 @@ def inspect(
         return
     with _progress("reading headers") as progress:
         result = scan_tree(path, progress=progress)
+    if not result.series:
+        reasons = [reason for _, reason in result.unreadable]
+        raise ImagingError(_nothing_found(path, reasons, result.skipped))
     chosen = None
     if any(s.modality == "CT" for s in result.series):
         chosen = choose_series(result.series).uid
@@ -172,12 +190,19 @@ def deidentify(
     ] = None,
 ) -> None:
     """De-identify SRC into DST (DICOM PS3.15 Basic Profile); pixel data is left untouched."""
-    from readerstudy.imaging.deid import deidentify_tree
+    from analysis.files import staged_folder
+    from readerstudy.imaging.deid import check_destination, deidentify_tree
+    from readerstudy.imaging.errors import ImagingError
 
-    with _progress("de-identifying") as progress:
+    check_destination(src, dst)  # before staging: the staged folder lies beside dst
+    # Staged, so a file that fails half-way through leaves no partial copy in dst.
+    with _progress("de-identifying") as progress, staged_folder(dst) as stage:
         result = deidentify_tree(
-            src, dst, salt=salt, whitelist_private=keep_private or (), progress=progress
+            src, stage, salt=salt, whitelist_private=keep_private or (), progress=progress
         )
+        if not result.files:
+            nothing = _nothing_found(src, result.skipped, what="DICOM files to de-identify")
+            raise ImagingError(f"{nothing}; nothing was written")
     report_path = result.to_json(report or dst.parent / f"{dst.name}_deid_report.json")
     typer.echo(
         f"de-identified {len(result.files)} file(s) into {dst}; "

@@ -73,15 +73,8 @@ def init(
 ) -> None:
     """Create a study: import and de-identify cases, validate truth, write study.toml."""
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.errors import ReaderStudyError
-    from readerstudy.study.definition import ConfidenceScale, Design
     from readerstudy.study.importer import init_study
 
-    try:
-        design_code = Design(design)
-        scale = ConfidenceScale(confidence)
-    except ValueError as exc:
-        raise ReaderStudyError(f"{exc}") from None
     with progress_bar("importing cases") as update:
         definition = init_study(
             study,
@@ -89,12 +82,12 @@ def init(
             truth=truth,
             readers=readers.split(","),
             meta=meta,
-            design=design_code,
+            design=design,
             washout_days=washout_days,
             seed=seed,
             ai=ai,
             name=name,
-            definition_overrides={"rating": {"confidence": scale}},
+            definition_overrides={"rating": {"confidence": confidence}},
             progress=lambda i, n, code: update(i, n, f"importing {code}"),
         )
     typer.echo(
@@ -119,6 +112,12 @@ def lock(
     ] = False,
 ) -> None:
     """Write the seeded schedule and design hash; refused once reading has started."""
+    from readerstudy.study.definition import load_definition
+    from readerstudy.study.protocol import case_balance
+
+    # A study folder, and its own files whole, before a store is started for it.
+    load_definition(study)
+    case_balance(study)
     with _open(study, db, check_definition=False, create=db is None or create) as opened:
         before = opened.store.get_meta("design_hash")
         schedule = opened.lock()

@@ -382,6 +382,15 @@ class _Deidentifier:
             change.flags.append("secondary capture: pixels may show identifying text")
 
 
+def check_destination(src: Path, dst: Path) -> None:
+    """Refuse a missing source, and a destination that is the source or lies inside it."""
+    src, dst = Path(src), Path(dst)
+    if not src.exists():
+        raise ImagingError(f"{src}: no such file or folder")
+    if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
+        raise ImagingError(f"{dst}: the destination must lie outside the source {src}")
+
+
 def deidentify_tree(
     src: Path,
     dst: Path,
@@ -398,10 +407,7 @@ def deidentify_tree(
     private creators (e.g. ``"GEMS_PARM_01"``) whose blocks are kept.
     """
     src, dst = Path(src), Path(dst)
-    if not src.exists():
-        raise ImagingError(f"{src}: no such file or folder")
-    if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
-        raise ImagingError(f"{dst}: the destination must lie outside the source {src}")
+    check_destination(src, dst)
     worker = _Deidentifier(salt, whitelist_private)
     report = DeidReport(METHOD, hashlib.sha256(salt.encode()).hexdigest()[:12])
     files = candidate_files(src)

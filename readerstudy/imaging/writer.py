@@ -11,7 +11,10 @@ remove. HU are clipped to the 12-bit CT range [-1024, 3071] and rounded to integ
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +33,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from analysis.files import atomic_output
+from analysis.files import WriteFailedError, atomic_output
 from readerstudy.imaging.errors import ImagingError
 from readerstudy.imaging.volume import verify_nifti
 
@@ -419,13 +422,23 @@ def _write_enhanced(
     return path
 
 
-def _written_whole(written: Path, target: Path) -> None:
-    """SimpleITK reports no error when the disk fills up: read the file back to be sure."""
+def _written_whole(written: Path, target: Path, needed: int) -> None:
+    """SimpleITK reports no error when the disk fills up: read the file back to be sure.
+
+    A file cut short on a disk with less room left than the raw voxels (``needed`` bytes)
+    is the full disk: that is raised as the operating system would have (ENOSPC), so the
+    caller's storage-error handling applies."""
     try:
         verify_nifti(written)
     except ImagingError as exc:
+        if shutil.disk_usage(written.parent).free < needed:
+            raise WriteFailedError(
+                errno.ENOSPC,
+                f"{os.strerror(errno.ENOSPC)}: the image could not be written whole",
+                str(target),
+            ) from None
         raise ImagingError(
-            f"{target} could not be written whole (is the disk full?); nothing was left "
+            f"{target} could not be written whole; nothing was left "
             f"behind ({str(exc).replace(f'{written} ', '')})"
         ) from None
 
@@ -436,6 +449,8 @@ def write_nifti(image: sitk.Image, path: Path) -> Path:
     if not path.name.lower().endswith(NIFTI_SUFFIXES):
         raise ValueError(f"a NIfTI path must end in .nii or .nii.gz, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path, check=lambda written: _written_whole(written, path)) as temporary:
+    needed = image.GetNumberOfPixels() * image.GetSizeOfPixelComponent()
+    needed *= image.GetNumberOfComponentsPerPixel()
+    with atomic_output(path, check=lambda done: _written_whole(done, path, needed)) as temporary:
         sitk.WriteImage(image, str(temporary), useCompression=path.name.lower().endswith(".gz"))
     return path

@@ -11,12 +11,21 @@ import json
 import math
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from analysis.units import CASE_UNIT, UNITS
 from readerstudy.errors import ReaderStudyError
@@ -67,6 +76,34 @@ class AISourceKind(StrEnum):
 
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _within(low: int, high: int, unit: str = "") -> AfterValidator:
+    """A finite number from ``low`` to ``high``: every number of a study is bounded, so a
+    typo (``1e300`` days) is refused when the file is read, not deep in a date sum later."""
+
+    def check(value: float) -> float:
+        finite = not isinstance(value, float) or math.isfinite(value)
+        if not (finite and low <= value <= high):
+            unit_text = f" {unit}" if unit else ""
+            raise ValueError(f"must be from {low} to {high}{unit_text}, got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+MAX_WASHOUT_DAYS = 365
+"""A washout longer than a year is not a reader study's (dates stay well inside datetime)."""
+MAX_SEED = 2**63 - 1
+"""Seeds fit a signed 64-bit integer, so every store and export keeps them exactly."""
+HU_RANGE = (-1024, 3071)
+"""The 12-bit CT range: where a display window's centre can sensibly sit."""
+
+Days = Annotated[float, _within(0, MAX_WASHOUT_DAYS, "days")]
+Seed = Annotated[int, _within(0, MAX_SEED)]
+IdleSeconds = Annotated[float, _within(10, 3600, "seconds")]
+WindowCenter = Annotated[float, _within(*HU_RANGE, "HU")]
+WindowWidth = Annotated[float, _within(1, HU_RANGE[1] - HU_RANGE[0] + 1, "HU")]
 
 
 class _Strict(BaseModel):
@@ -135,17 +172,10 @@ class Viewer(_Strict):
     orientation: Orientation = Orientation.RADIOLOGICAL
     level_jumps: bool = False
     """Jump keys to the ganglionic and supraganglionic levels (the paper's readers had none)."""
-    window_center: float = 40.0
-    window_width: Annotated[float, Field(gt=0)] = 80.0
+    window_center: WindowCenter = 40.0
+    window_width: WindowWidth = 80.0
     keymap: dict[str, str | tuple[str, ...]] = Field(default_factory=dict)
     """Action -> key sequence (or several) overriding the workstation's default keys."""
-
-    @field_validator("window_center", "window_width")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError(f"must be a finite number of HU, got {value}")
-        return value
 
     @field_validator("keymap")
     @classmethod
@@ -178,9 +208,9 @@ class StudyDefinition(_Strict):
     design: Design = Design.SEQUENTIAL
     modalities: tuple[str, str] = ("unaided", "aided")
     """Two modality names: the first is read without AI (the reference), the second with it."""
-    washout_days: Annotated[float, Field(ge=0)] = 14
-    seed: int = 0
-    idle_timeout_s: Annotated[float, Field(gt=0)] = 90
+    washout_days: Days = 14
+    seed: Seed = 0
+    idle_timeout_s: IdleSeconds = 90
     allow_amendments: bool = False
     db: str | None = None
     """SQLAlchemy URL of a shared store (PostgreSQL); the study folder's SQLite when absent."""
@@ -343,21 +373,28 @@ def _toml_line(text: str, loc: tuple[Any, ...]) -> int | None:
     return None
 
 
-def _describe(exc: ValidationError, text: str, source: str) -> str:
+def _messages(exc: ValidationError, name: Callable[[tuple[Any, ...]], str]) -> list[str]:
+    """``name: reason`` per pydantic error, ``name`` given each error's location."""
     parts = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc if p != "schema_") or "schema"
-        if loc and loc[0] == "schema_":
-            key = "schema"
-        line = _toml_line(text, loc)
-        where = f"line {line}" if line else "missing"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "missing":
             message = "required key is missing"
         elif err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against docs/coordinator.md)"
-        parts.append(f"{key} ({where}): {message}")
+        parts.append(f"{name(tuple(err['loc']))}: {message}")
+    return parts
+
+
+def _describe(exc: ValidationError, text: str, source: str) -> str:
+    def name(loc: tuple[Any, ...]) -> str:
+        key = ".".join(str(p) for p in loc if p != "schema_") or "schema"
+        if loc and loc[0] == "schema_":
+            key = "schema"
+        line = _toml_line(text, loc)
+        return f"{key} ({f'line {line}' if line else 'missing'})"
+
+    parts = _messages(exc, name)
     return f"{source}: {len(parts)} invalid field(s): " + "; ".join(parts)
 
 
@@ -373,6 +410,25 @@ def parse_definition(text: str, *, source: str = DEFINITION_FILE) -> StudyDefini
         raise DefinitionError(_describe(exc, text, source)) from None
 
 
+def definition_from_options(
+    data: dict[str, Any], options: Mapping[tuple[str, ...], str], *, source: str
+) -> StudyDefinition:
+    """Validate a definition built from command-line options; raise one DefinitionError
+    line naming each bad value by the option that gave it (``options`` maps a field path
+    such as ``("rating", "confidence")`` to ``--confidence``; ``()`` names the whole)."""
+    try:
+        return StudyDefinition.model_validate(data)
+    except ValidationError as exc:
+
+        def name(loc: tuple[Any, ...]) -> str:
+            for size in range(len(loc), -1, -1):
+                if tuple(loc[:size]) in options:
+                    return options[tuple(loc[:size])]
+            return ".".join(map(str, loc))
+
+        raise DefinitionError(f"{source}: " + "; ".join(_messages(exc, name))) from None
+
+
 def load_definition(study_dir: Path) -> StudyDefinition:
     """Read and validate ``<study_dir>/study.toml``."""
     path = Path(study_dir) / DEFINITION_FILE
@@ -380,7 +436,15 @@ def load_definition(study_dir: Path) -> StudyDefinition:
         raise DefinitionError(
             f"{path} not found: is {study_dir} a study folder? (`readerstudy study init` makes one)"
         )
-    return parse_definition(path.read_text(encoding="utf-8"), source=str(path))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(
+            f"{path} is not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}): save it "
+            "as UTF-8, or restore it from your backup"
+        ) from None
+    return parse_definition(text, source=str(path))
 
 
 def write_definition(study_dir: Path, definition: StudyDefinition) -> Path:

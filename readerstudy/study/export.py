@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.files import atomic_output
+from analysis.files import atomic_output, check_output_folder, staged_folder
 from analysis.units import CASE_UNIT, SIDES, aspects_score
 from readerstudy.study.protocol import (
     AI_TABLE,
     CASES_FILE,
     TRUTH_FILE,
     Study,
+    read_csv_rows,
 )
 
 RATINGS_COLUMNS = ("reader", "modality", "case", "unit", "call", "rating", "session", "order")
@@ -61,12 +62,21 @@ def tables_from_study(study: Study) -> dict[str, pd.DataFrame]:
     tables = {
         "ratings": ratings_df,
         "times": pd.DataFrame(times, columns=list(TIMES_COLUMNS)),
-        "truth": pd.read_csv(study.path / TRUTH_FILE, dtype={"case": str, "unit": str}),
-        "cases": pd.read_csv(study.path / CASES_FILE, dtype={"case": str}),
+        "truth": _study_table(study.path / TRUTH_FILE, ("case", "unit", "truth")),
+        "cases": _study_table(study.path / CASES_FILE, ("case", "side")),
     }
     if study.ai_available():
-        tables["ai"] = pd.read_csv(study.ai_dir / AI_TABLE, dtype={"case": str, "unit": str})
+        ai_columns = ("case", "unit", "probability", "call")
+        tables["ai"] = _study_table(study.ai_dir / AI_TABLE, ai_columns)
     return tables
+
+
+def _study_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A table of the study folder, ids as text; checked first by :func:`read_csv_rows`, so
+    a missing or damaged file is named with how to restore it (never silently left out:
+    analysis without cases.csv would quietly use another infarct side)."""
+    read_csv_rows(path, columns)
+    return pd.read_csv(path, dtype={c: str for c in ("case", "unit") if c in columns})
 
 
 def export_tables(study_dir: str | Path, *, db: str | None = None) -> dict[str, pd.DataFrame]:
@@ -111,21 +121,23 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, units) -> Path:
 
 def export_study(study: Study, out: Path) -> dict[str, Path]:
     """Write ratings.csv, times.csv, truth.csv, cases.csv (ai_regions.csv), the workbook and
-    the iMRMC file into ``out``; returns what was written."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tables = tables_from_study(study)
-    written = {}
-    for key, frame in tables.items():
-        name = "ai_regions.csv" if key == "ai" else f"{key}.csv"
-        with atomic_output(out / name) as temporary:
-            frame.to_csv(temporary, index=False)
-        written[key] = out / name
-    written["xlsx"] = write_workbook(
-        tables, out / f"{study.definition.name}_readings.xlsx", study.definition.units
-    )
+    the iMRMC file into ``out``, all or nothing (:func:`analysis.files.staged_folder`);
+    returns what was written."""
     from analysis.exports import to_imrmc
 
-    unit_truth = tables["ratings"].merge(tables["truth"], on=["case", "unit"], how="left")
-    written["imrmc"], written["imrmc_ids"] = to_imrmc(unit_truth, out / "imrmc_input.imrmc")
-    return written
+    out = Path(out)
+    check_output_folder(out)  # before the tables are read
+    tables = tables_from_study(study)
+    written = {}
+    with staged_folder(out) as stage:
+        for key, frame in tables.items():
+            name = "ai_regions.csv" if key == "ai" else f"{key}.csv"
+            with atomic_output(stage / name) as temporary:
+                frame.to_csv(temporary, index=False)
+            written[key] = stage / name
+        written["xlsx"] = write_workbook(
+            tables, stage / f"{study.definition.name}_readings.xlsx", study.definition.units
+        )
+        unit_truth = tables["ratings"].merge(tables["truth"], on=["case", "unit"], how="left")
+        written["imrmc"], written["imrmc_ids"] = to_imrmc(unit_truth, stage / "imrmc_input.imrmc")
+    return {key: out / path.relative_to(stage) for key, path in written.items()}

@@ -15,13 +15,16 @@ import os
 import random
 import secrets
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.files import UnreadableTableError, read_csv_text
+from analysis.files import (
+    UnreadableTableError,
+    check_output_folder,
+    read_csv_text,
+    staged_folder,
+)
 from analysis.units import SIDES
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.definition import (
@@ -29,8 +32,8 @@ from readerstudy.study.definition import (
     AISource,
     AISourceKind,
     Design,
-    Reader,
     StudyDefinition,
+    definition_from_options,
     write_definition,
 )
 from readerstudy.study.protocol import (
@@ -47,6 +50,17 @@ NIFTI_SUFFIXES = (".nii", ".nii.gz")
 SKIP_DIRS = {"masks", "ai"}
 TRUTH_MASKS_DIR = "truth_masks"
 """Reference lesion masks of the study, one ``<code>.nii.gz`` per case that has one."""
+
+
+INIT_OPTIONS = {
+    (): "--design",
+    ("design",): "--design",
+    ("washout_days",): "--washout-days",
+    ("seed",): "--seed",
+    ("readers",): "--readers",
+    ("rating", "confidence"): "--confidence",
+}
+"""The ``study init`` option that sets each field of the definition (for its errors)."""
 
 
 class CaseImportError(ReaderStudyError):
@@ -267,7 +281,7 @@ def init_study(
     truth: Path,
     readers: Sequence[str],
     meta: Path | None = None,
-    design: Design = Design.SEQUENTIAL,
+    design: Design | str = Design.SEQUENTIAL,
     washout_days: float = 14,
     seed: int = 0,
     ai: Path | None = None,
@@ -281,7 +295,9 @@ def init_study(
     truth_masks/ when ``cases`` has reference lesion masks in ``masks/<case>.nii.gz``).
 
     ``salt`` keys the de-identified UIDs; a random one by default (a fixed salt gives
-    reproducible content hashes, which the demo uses to reuse its AI outputs).
+    reproducible content hashes, which the demo uses to reuse its AI outputs). The study is
+    built in a folder beside ``study_dir`` and moved into place whole, so a failed init
+    (a bad case, a full disk) leaves nothing a rerun would trip over.
     """
 
     study_dir = Path(study_dir)
@@ -289,21 +305,22 @@ def init_study(
         raise CaseImportError(
             f"{study_dir} already holds a study (study.toml): a study is never re-initialised"
         )
-    if study_dir.exists() and not study_dir.is_dir():
-        raise CaseImportError(f"{study_dir} is a file: give a new folder for the study")
+    check_output_folder(study_dir)
     if study_dir.exists() and any(study_dir.iterdir()):
         raise CaseImportError(f"{study_dir} exists and is not empty: choose a new folder")
     reader_list = [r.strip() for r in readers if r.strip()]
-    definition = StudyDefinition.model_validate(
+    definition = definition_from_options(
         {
             "name": name or study_dir.name,
             "description": description,
             "design": design,
             "washout_days": washout_days,
             "seed": seed,
-            "readers": [Reader(id=r, name=r) for r in reader_list],
+            "readers": [{"id": r, "name": r} for r in reader_list],
             **(definition_overrides or {}),
-        }
+        },
+        {**INIT_OPTIONS, ("name",): "--name" if name else "--name (the folder name by default)"},
+        source="study init",
     )
     units = definition.units
     truth_by_case = validate_truth(
@@ -345,7 +362,7 @@ def init_study(
         )
 
     salt = salt or secrets.token_hex(16)
-    with _built_in_place(study_dir) as build:
+    with staged_folder(study_dir) as build:
         _write_study(
             build,
             definition,
@@ -359,22 +376,6 @@ def init_study(
             progress=progress,
         )
     return definition
-
-
-@contextmanager
-def _built_in_place(study_dir: Path) -> Iterator[Path]:
-    """A temporary folder beside ``study_dir`` that becomes it on success and is removed on
-    any failure, so a failed init leaves nothing a rerun would trip over."""
-    study_dir.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=f".{study_dir.name}.init-", dir=study_dir.parent))
-    try:
-        yield build
-        if study_dir.exists():
-            study_dir.rmdir()  # empty, as checked before the build started
-        build.rename(study_dir)
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
-        raise
 
 
 def _write_study(

@@ -48,7 +48,10 @@ class PrecomputeResult:
 def _cache_key(study: Study) -> dict:
     from readerstudy.ai import method_hash
 
-    hashes = {r["case"]: r["content_hash"] for r in read_csv_rows(study.path / MANIFEST_FILE)}
+    hashes = {
+        r["case"]: r["content_hash"]
+        for r in read_csv_rows(study.path / MANIFEST_FILE, ("case", "content_hash"))
+    }
     method = study.definition.ai.method
     return {"method": method, "method_hash": method_hash(method), "cases": hashes}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,9 +63,69 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    with Path(path).open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+class StudyFileError(ReaderStudyError):
+    """A file that ``study init`` or ``lock`` wrote into the study folder is missing or
+    damaged (a bad restore, a hand edit)."""
+
+
+def _restore_hint(path: Path) -> str:
+    return (
+        f"restore it from your backup of the study folder ({path.name} was written by `study "
+        "init`; `readerstudy study audit --verify` checks it against the lock); nothing was "
+        "changed"
+    )
+
+
+def read_csv_rows(path: Path, columns: tuple[str, ...] = ("case",)) -> list[dict[str, str]]:
+    """Rows of a table of the study folder holding at least ``columns``; a missing file,
+    one that is not UTF-8 CSV or a row cut short is a :class:`StudyFileError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise StudyFileError(f"{path} is missing from the study: {_restore_hint(path)}")
+    damaged = StudyFileError(f"{path} is damaged: {_restore_hint(path)}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise damaged from None
+    if "\x00" in text:
+        raise damaged
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = list(reader)
+    if any(c not in (reader.fieldnames or ()) for c in columns) or any(
+        None in row or None in row.values() for row in rows
+    ):
+        raise damaged
+    return rows
+
+
+def read_truth(study_dir: Path) -> dict[tuple[str, str], int]:
+    """(case, unit) -> 0/1 from a study folder's truth.csv (a damaged file is named)."""
+    path = Path(study_dir) / TRUTH_FILE
+    rows = read_csv_rows(path, ("case", "unit", "truth"))
+    if any(row["truth"] not in ("0", "1") for row in rows):
+        raise StudyFileError(f"{path} is damaged: {_restore_hint(path)}")
+    return {(row["case"], row["unit"]): int(row["truth"]) for row in rows}
+
+
+def case_balance(study_dir: Path) -> list[CaseBalance]:
+    """Positive units and infarct side per case of a study folder (what the crossover
+    balances); reading it checks the manifest, truth and case tables, so ``study lock``
+    calls it before it starts a store."""
+    study_dir = Path(study_dir)
+    manifest = read_csv_rows(study_dir / MANIFEST_FILE, ("case", "content_hash"))
+    positives: dict[str, int] = dict.fromkeys(sorted(r["case"] for r in manifest), 0)
+    for (case, _), value in read_truth(study_dir).items():
+        if case not in positives:
+            path = study_dir / TRUTH_FILE
+            raise StudyFileError(
+                f"{path}: case {case} is not in the manifest: {_restore_hint(path)}"
+            )
+        positives[case] += value
+    sides: dict[str, str] = {}
+    if (study_dir / CASES_FILE).is_file():
+        rows = read_csv_rows(study_dir / CASES_FILE)
+        sides = {r["case"]: r.get("side", "none") for r in rows}
+    return [CaseBalance(c, n, sides.get(c, "none")) for c, n in sorted(positives.items())]
 
 
 @dataclass(frozen=True)
@@ -162,16 +223,13 @@ class Study:
     def case_codes(self) -> list[str]:
         return sorted(row["case"] for row in read_csv_rows(self.path / MANIFEST_FILE))
 
+    def truth(self) -> dict[tuple[str, str], int]:
+        """(case, unit) -> 0/1 from the study's truth.csv (a damaged file is named)."""
+        return read_truth(self.path)
+
     def case_balance(self) -> list[CaseBalance]:
         """Positive units and infarct side per case (what the crossover balances)."""
-        positives: dict[str, int] = dict.fromkeys(self.case_codes(), 0)
-        for row in read_csv_rows(self.path / TRUTH_FILE):
-            positives[row["case"]] += int(row["truth"])
-        sides: dict[str, str] = {}
-        if (self.path / CASES_FILE).is_file():
-            rows = read_csv_rows(self.path / CASES_FILE)
-            sides = {r["case"]: r.get("side", "none") for r in rows}
-        return [CaseBalance(c, n, sides.get(c, "none")) for c, n in sorted(positives.items())]
+        return case_balance(self.path)
 
     def image_path(self, case: str) -> Path:
         """What ``load_volume`` is given: the single NIfTI file of a case, or its DICOM folder."""
@@ -190,7 +248,7 @@ class Study:
     def _ai_for(self, cases: set[str]) -> dict[str, tuple[AIRegion, ...]]:
         """AI regions of the given cases only (never loaded for other cases)."""
         found: dict[str, list[AIRegion]] = {c: [] for c in cases}
-        for row in read_csv_rows(self.ai_dir / AI_TABLE):
+        for row in read_csv_rows(self.ai_dir / AI_TABLE, ("case", "unit", "probability", "call")):
             if row["case"] in found:
                 found[row["case"]].append(
                     AIRegion(row["unit"], float(row["probability"]), int(float(row["call"])))
@@ -243,6 +301,10 @@ class Study:
         )
 
     def design_hash(self, schedule: Schedule) -> str:
+        for name in (MANIFEST_FILE, TRUTH_FILE):
+            if not (self.path / name).is_file():
+                path = self.path / name
+                raise StudyFileError(f"{path} is missing from the study: {_restore_hint(path)}")
         manifest = sha256_file(self.path / MANIFEST_FILE)
         truth = sha256_file(self.path / TRUTH_FILE)
         ai = sha256_file(self.ai_dir / AI_TABLE) if self.ai_available() else ""
@@ -271,6 +333,8 @@ class Study:
             return problems
         try:
             recomputed = self.design_hash(self.schedule)
+        except StudyFileError as exc:
+            return [*problems, str(exc)]
         except (ValueError, KeyError, TypeError) as exc:
             return [*problems, f"the stored schedule cannot be read ({exc})"]
         if recomputed != stored:

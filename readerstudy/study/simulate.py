@@ -35,7 +35,7 @@ from statistics import NormalDist
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.design import SESSIONS
-from readerstudy.study.protocol import TRUTH_FILE, Study, read_csv_rows
+from readerstudy.study.protocol import Study
 from readerstudy.study.session import CaseView, ReaderSession
 from readerstudy.study.washout import WashoutError
 
@@ -299,9 +299,7 @@ def simulate_study(
         )
     time: SimulatedTime = study.time
     start = time.now()
-    truth = {
-        (r["case"], r["unit"]): int(r["truth"]) for r in read_csv_rows(study.path / TRUTH_FILE)
-    }
+    truth = study.truth()
     shared_rng = random.Random(f"shared:{config.seed}")
     shared = _per_unit(lambda: shared_rng.gauss(0.0, 1.0))
     persuasion_rng = random.Random(f"persuasion:{config.seed}")

@@ -5,7 +5,6 @@ and nothing is written; each statistic that cannot be computed says why."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pandas as pd
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 from readerstudy.cli import app
 from readerstudy.study.protocol import Study
 from tests.analysis.synthetic import paper_study
-from tests.robustness.refusal import assert_one_line
+from tests.robustness.refusal import assert_one_line, digests
 from tests.study.conftest import write_study_folder
 
 runner = CliRunner()
@@ -43,14 +42,10 @@ def _analyze(folder, *extra):
     return runner.invoke(app, [*args, "--times", str(folder / "times.csv"), "--no-figures", *extra])
 
 
-def _digests(folder) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
-
-
 def _refused(result, folder, before, *needles):
     """Exit 2, one line naming the problem, no traceback, nothing written or changed."""
     assert_one_line(result, *needles)
-    assert _digests(folder) == before
+    assert digests(folder) == before
     assert not (folder / "analysis").exists()
 
 
@@ -75,7 +70,7 @@ def test_workbook_renamed_csv_is_named(tables, tmp_path):
     workbook = tmp_path / "book.xlsx"
     tables["ratings"].head(40).to_excel(workbook, index=False)
     folder = _write(tmp_path / "s", tables, ratings=workbook.read_bytes())
-    before = _digests(folder)
+    before = digests(folder)
     _refused(_analyze(folder), folder, before, "ratings.csv", "rename it to .xlsx")
 
 
@@ -91,14 +86,32 @@ def test_workbook_renamed_csv_is_named(tables, tmp_path):
 )
 def test_unreadable_truth_file_is_named(tables, tmp_path, content, needle):
     folder = _write(tmp_path / "s", tables, truth=content)
-    before = _digests(folder)
+    before = digests(folder)
     _refused(_analyze(folder), folder, before, "truth.csv", needle)
+
+
+@pytest.mark.parametrize("role", ["ratings", "times", "ai", "cases"])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (bytes(range(256)) * 4, "not UTF-8 text"),
+        (b"PK\x03\x04 a workbook", "is an Excel workbook with a .csv name"),
+        (b"", "the file is empty"),
+    ],
+    ids=["binary", "workbook", "empty"],
+)
+def test_every_unreadable_table_is_named(tables, tmp_path, role, content, needle):
+    folder = _write(tmp_path / "s", tables)
+    (folder / f"{role}.csv").write_bytes(content)
+    before = digests(folder)
+    extra = [f"--{role}", str(folder / f"{role}.csv")] if role in ("ai", "cases") else []
+    _refused(_analyze(folder, *extra), folder, before, f"{role}.csv", needle)
 
 
 def test_fake_xlsx_is_named(tables, tmp_path):
     folder = _write(tmp_path / "s", tables)
     (folder / "ratings.xlsx").write_bytes(b"PK\x03\x04 this is not really a zip archive")
-    before = _digests(folder)
+    before = digests(folder)
     args = ["analyze", str(folder / "ratings.xlsx"), "--truth", str(folder / "truth.csv")]
     _refused(runner.invoke(app, args), folder, before, "ratings.xlsx", "not a readable Excel")
 
@@ -108,7 +121,7 @@ def test_time_rows_without_ratings_are_refused_by_name(tables, tmp_path):
     extra = times[times["reader"] == "R1"].head(2).assign(reader="R9")
     content = pd.concat([times, extra]).to_csv(index=False).encode()
     folder = _write(tmp_path / "s", tables, times=content)
-    before = _digests(folder)
+    before = digests(folder)
     _refused(_analyze(folder), folder, before, "times", "no ratings behind them", "reader R9")
 
 
@@ -117,7 +130,7 @@ def test_non_finite_or_negative_time_is_refused(tables, tmp_path, value):
     times = tables["times"].astype({"active_s": object})
     times.loc[times.index[3], "active_s"] = value
     folder = _write(tmp_path / "s", tables, times=times.to_csv(index=False).encode())
-    before = _digests(folder)
+    before = digests(folder)
     _refused(_analyze(folder), folder, before, "active_s", "finite", "row(s) 5")
 
 
@@ -152,7 +165,7 @@ def test_a_full_study_has_no_missing_statistic_but_the_model(tables, tmp_path):
 def test_out_that_is_a_file_is_refused(tables, tmp_path):
     folder = _write(tmp_path / "s", tables)
     (folder / "report.txt").write_text("keep me")
-    before = _digests(folder)
+    before = digests(folder)
     result = _analyze(folder, "--out", str(folder / "report.txt"))
     _refused(result, folder, before, "report.txt", "is a file")
 

@@ -4,7 +4,6 @@ a missing, empty or wrong store, ``--db`` never starts a new file unless asked, 
 
 from __future__ import annotations
 
-import hashlib
 import stat
 import uuid
 
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from readerstudy.cli import build_app
 from readerstudy.study.protocol import Study
 from tests.conftest import POSTGRES_URL
-from tests.robustness.refusal import assert_one_line
+from tests.robustness.refusal import assert_one_line, digests
 from tests.study.conftest import PIN, all_negative, write_study_folder
 
 runner = CliRunner()
@@ -38,14 +37,6 @@ def locked(tmp_path):
     return folder
 
 
-def _digest(folder) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.name.endswith(("-wal", "-shm"))
-    }
-
-
 @pytest.mark.parametrize("damage", ["deleted", "emptied"])
 @pytest.mark.parametrize("command", ["status", "audit", "lock", "pin", "export"])
 def test_a_locked_study_refuses_a_missing_or_empty_store(locked, damage, command):
@@ -56,14 +47,14 @@ def test_a_locked_study_refuses_a_missing_or_empty_store(locked, damage, command
         store.unlink()
     else:
         store.write_bytes(b"")
-    before = _digest(locked)
+    before = digests(locked)
     extra = {
         "pin": ["--reader", "r1", "--pin", "1357"],
         "export": ["--out", locked.parent / "out"],
     }.get(command, [])
     result = _cli("study", command, locked, *extra)
     assert_one_line(result, "was locked", "Restore it from your backup", "nothing was created")
-    assert _digest(locked) == before
+    assert digests(locked) == before
     assert not (locked.parent / "out").exists()
 
 
@@ -110,7 +101,7 @@ def test_an_archived_write_protected_study_can_be_checked_and_exported(
     # Root ignores permission bits, so the store also sees the folder as not writable, as
     # it would as a coordinator's user: SQLite opens the archive immutable then.
     monkeypatch.setattr("readerstudy.store.engine.folder_writable", lambda folder: False)
-    before = _digest(locked)
+    before = digests(locked)
     modes = {}
     for path in [locked, *locked.rglob("*")]:
         modes[path] = path.stat().st_mode
@@ -126,7 +117,7 @@ def test_an_archived_write_protected_study_can_be_checked_and_exported(
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
-    assert _digest(locked) == before
+    assert digests(locked) == before
 
 
 def test_locking_twice_changes_nothing_and_says_so(tmp_path):

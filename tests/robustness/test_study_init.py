@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from analysis.units import UNITS
 from readerstudy.cli import build_app
 from readerstudy.imaging import write_dicom_series
+from tests.robustness.refusal import assert_one_line, digests
 
 runner = CliRunner()
 CASES = ("anna", "bert", "carl")
@@ -152,3 +153,74 @@ def test_study_path_that_is_a_file_is_refused(source, tmp_path):
     assert result.exit_code == 2, result.output
     assert "is a file" in result.output
     assert (tmp_path / "study").read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    ("readers", "extra", "needles"),
+    [
+        ("r1,r1", (), ("--readers", "reader ids must be unique; repeated: r1")),
+        ("r1,r 2", (), ("--readers", "reader id 'r 2' must be 1-64 letters")),
+        ("../../etc", (), ("--readers", "reader id '../../etc' must be")),
+        ("rë1", (), ("--readers", "reader id 'rë1' must be")),
+        (",", (), ("--readers", "the study needs at least one reader")),
+        ("r" * 70, (), ("--readers", "must be 1-64 letters")),
+        ("r1,r2", ("--name", "../../x"), ("--name", "study name '../../x' must be")),
+        ("r1,r2", ("--washout-days", "-3"), ("--washout-days", "from 0 to 365 days, got -3")),
+        ("r1,r2", ("--washout-days", "inf"), ("--washout-days", "from 0 to 365 days, got inf")),
+        ("r1,r2", ("--seed", "-1"), ("--seed", "must be from 0 to")),
+        ("r1", ("--design", "crossover"), ("--design", "crossover design needs at least two")),
+        ("r1,r2", ("--design", "latin"), ("--design", "'sequential' or 'crossover'")),
+        ("r1,r2", ("--confidence", "1-10"), ("--confidence", "'none', '1-5' or '0-100'")),
+    ],
+    ids=[
+        "duplicate",
+        "space",
+        "path",
+        "non-ascii",
+        "comma-only",
+        "70-chars",
+        "name-path",
+        "negative-washout",
+        "infinite-washout",
+        "negative-seed",
+        "crossover-one-reader",
+        "unknown-design",
+        "unknown-scale",
+    ],
+)
+def test_bad_options_are_one_line_naming_the_option(source, tmp_path, readers, extra, needles):
+    before = digests(source)
+    args = ["study", "init", str(tmp_path / "study"), "--cases", str(source)]
+    args += ["--truth", str(source / "truth.csv"), "--readers", readers, *extra]
+    line = assert_one_line(runner.invoke(build_app(), args), "study init:", *needles)
+    assert "ValidationError" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+    assert digests(source) == before
+
+
+def test_a_folder_name_that_cannot_be_a_study_name_asks_for_name(source, tmp_path):
+    args = ["study", "init", str(tmp_path / "my study"), "--cases", str(source)]
+    args += ["--truth", str(source / "truth.csv"), "--readers", "r1,r2"]
+    assert_one_line(runner.invoke(build_app(), args), "--name (the folder name by default)")
+    args += ["--name", "my_study"]
+    assert runner.invoke(build_app(), args).exit_code == 0
+
+
+@pytest.mark.parametrize("option", ["--ai", "--meta"])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (bytes(range(256)) * 3, "not UTF-8 text"),
+        (b"PK\x03\x04rest of a workbook", "is an Excel workbook with a .csv name"),
+        (b"case,unit\n\x00\x00\x01", "binary data, not a CSV table"),
+        (b"", "the file is empty"),
+    ],
+    ids=["binary", "workbook", "nul-bytes", "empty"],
+)
+def test_unreadable_ai_or_metadata_table_is_named(source, tmp_path, option, content, needle):
+    table = source / "table.csv"
+    table.write_bytes(content)
+    before = digests(source)
+    assert_one_line(_init(tmp_path, source, option, str(table)), option, "table.csv", needle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+    assert digests(source) == before
