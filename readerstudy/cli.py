@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from readerstudy import __version__
 from readerstudy.errors import ReaderStudyError
 
 # Order here is the order of ``readerstudy --help``.
@@ -29,6 +28,7 @@ COMMAND_MODULES = (
     "atlas",
     "model",
     "demo",
+    "doctor",
 )
 
 
@@ -65,7 +65,10 @@ class _DomainErrorGroup(TyperGroup):
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"readerstudy {__version__}")
+        from readerstudy.provenance import version_lines
+
+        for line in version_lines():
+            typer.echo(line)
         raise typer.Exit()
 
 
@@ -74,7 +77,10 @@ def _root(
     version: Annotated[
         bool | None,
         typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version, the git commit and the embedded model's hash, and exit.",
         ),
     ] = None,
     debug: Annotated[
