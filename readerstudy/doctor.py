@@ -101,33 +101,45 @@ def run_doctor(
     db: str | None = None,
     inference: bool = True,
     on_check: Callable[[Check], None] | None = None,
+    debug: bool = False,
 ) -> Report:
-    """Run every check (``inference=False`` skips the phantom inference) and report them."""
+    """Run every check (``inference=False`` skips the phantom inference) and report them;
+    ``debug`` lets a check that breaks raise instead of becoming a FAIL line."""
     checks: list[Check] = []
-    for check in _all_checks(study, db, inference):
+    for check in _all_checks(study, db, inference, debug):
         checks.append(check)
         if on_check is not None:
             on_check(check)
     return Report(tuple(checks))
 
 
-def _all_checks(study: Path | None, db: str | None, inference: bool) -> Iterator[Check]:
-    yield from _guarded(("display", "opengl"), display_checks)
-    yield from _guarded(("gpu",), lambda: [gpu_check()])
+def _all_checks(
+    study: Path | None, db: str | None, inference: bool, debug: bool
+) -> Iterator[Check]:
+    steps: list[tuple[tuple[str, ...], Callable[[], list[Check]]]] = [
+        (("display", "opengl"), display_checks),
+        (("gpu",), lambda: [gpu_check()]),
+    ]
     if inference:
-        yield from _guarded(("inference",), lambda: [inference_check()])
-    yield from _guarded(("database",), lambda: [database_check(study, db)])
-    yield from _guarded(("disk",), lambda: [disk_check(study)])
-    yield from _guarded(("clock", "time zone"), lambda: clock_checks(study, db))
+        steps.append((("inference",), lambda: [inference_check()]))
+    steps += [
+        (("database",), lambda: [database_check(study, db)]),
+        (("disk",), lambda: [disk_check(study)]),
+        (("clock", "time zone"), lambda: clock_checks(study, db)),
+    ]
     if study is not None:
-        yield from _guarded(("audit",), lambda: [audit_check(study, db)])
+        steps.append((("audit",), lambda: [audit_check(study, db)]))
+    for names, run in steps:
+        yield from _guarded(names, run, debug)
 
 
-def _guarded(names: tuple[str, ...], run: Callable[[], list[Check]]) -> list[Check]:
+def _guarded(names: tuple[str, ...], run: Callable[[], list[Check]], debug: bool) -> list[Check]:
     """The checks ``run`` gives; a check that breaks is a FAIL naming the error."""
     try:
         return list(run())
     except Exception as exc:  # one broken check must not hide the others
+        if debug:
+            raise
         detail = f"the check itself failed: {type(exc).__name__}: {exc}"
         fix = "run `readerstudy --debug doctor` and send the output to the study's IT contact"
         return [Check(name, Status.FAIL, detail, fix) for name in names]

@@ -141,6 +141,16 @@ def test_a_check_that_breaks_is_a_fail_and_the_others_still_run(monkeypatch):
     assert report.exit_code == 2
 
 
+def test_debug_shows_the_broken_checks_traceback(monkeypatch):
+    def broken(_study):
+        raise PermissionError("/mnt/study is not readable")
+
+    monkeypatch.setattr(doctor, "disk_check", broken)
+    monkeypatch.setattr(doctor, "display_checks", list)
+    result = CliRunner().invoke(app, ["--debug", "doctor", "--no-inference"])
+    assert isinstance(result.exception, PermissionError)
+
+
 # -- display and OpenGL ---------------------------------------------------------------------
 def _screen(pixels, scale=1.0):
     logical = [round(p / scale) for p in pixels]

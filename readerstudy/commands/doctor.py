@@ -12,6 +12,7 @@ COLOURS = {"OK": typer.colors.GREEN, "WARN": typer.colors.YELLOW, "FAIL": typer.
 
 
 def doctor(
+    ctx: typer.Context,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document instead of lines.")
     ] = False,
@@ -41,7 +42,8 @@ def doctor(
 ) -> None:
     """Check this workstation; every line is OK, WARN or FAIL with the fix.
 
-    Exit status 0 when nothing failed (warnings allowed), 2 when a check failed.
+    Exit status 0 when nothing failed (warnings allowed), 2 when a check failed. With
+    --debug a check that breaks shows its traceback instead of a FAIL line.
     """
     if qt_probe:
         # The doctor's child process: Qt's view of the screens (see readerstudy.doctor).
@@ -64,7 +66,8 @@ def doctor(
         if check.fix and check.status.value != "OK":
             typer.echo(f"{'':<16} fix: {check.fix}")
 
-    report = run_doctor(study=study, db=db, inference=not no_inference, on_check=show)
+    debug = bool((ctx.obj or {}).get("debug"))
+    report = run_doctor(study=study, db=db, inference=not no_inference, on_check=show, debug=debug)
     if as_json:
         typer.echo(json.dumps(report.to_json(about), indent=2))
     else:
