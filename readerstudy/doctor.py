@@ -170,8 +170,11 @@ def display_checks() -> list[Check]:
     except subprocess.TimeoutExpired:
         return _qt_broken(f"Qt did not start within {QT_PROBE_TIMEOUT_S:.0f} s")
     if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        return _qt_broken(lines[-1] if lines else f"exit status {done.returncode}")
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        # Qt says what failed in its qt.qpa lines (display, missing libraries, plugin).
+        said = [line.split(": ", 1)[-1] for line in lines if line.startswith("qt.qpa")]
+        reason = "; ".join(said) or (lines[-1] if lines else f"exit status {done.returncode}")
+        return _qt_broken(reason)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     return [_screen_check(report, headless), _opengl_check(report["opengl"])]
 

@@ -192,7 +192,9 @@ def test_a_qt_platform_that_cannot_load_is_a_fail_not_a_crash(monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "no-such-platform")
     display, opengl = doctor.display_checks()
     assert display.status is Status.FAIL
-    assert display.detail.startswith("Qt cannot start: ")
+    assert display.detail.startswith(
+        'Qt cannot start: Could not find the Qt platform plugin "no-such-platform"'
+    )
     assert "libxcb-cursor0" in display.fix
     assert opengl.status is Status.WARN
 
