@@ -71,6 +71,8 @@ STRIP = ("torch/lib/libtorch_cpu.so", "torch/lib/libtorch_python.so")
 """Shared libraries shipped with their symbol tables (about 90 MB in libtorch_cpu); their
 dynamic symbols stay. Wheels repaired by auditwheel are left alone: strip can break them."""
 
+ZSTD_LEVEL = 12
+
 QUICK_CHECKS = (("--version",), ("doctor", "--json"))
 """Run on the pruned build before it is archived (the smoke test runs the rest)."""
 
@@ -233,7 +235,11 @@ def quick_checks(folder: Path) -> list[dict]:
 
 
 def archive(folder: Path, stem: str) -> Path:
-    """``<stem>.tar.zst`` (zstd at level 19, all cores) where zstd exists, else ``<stem>.zip``."""
+    """``<stem>.tar.zst`` where zstd exists, else ``<stem>.zip``.
+
+    zstd level 12 with a 128 MiB window (plain ``zstd -d`` and ``tar -I zstd`` unpack it):
+    level 19 is about 8 % smaller and 10 times slower on the torch and SimpleITK libraries.
+    """
     zstd = shutil.which("zstd")
     if zstd is None or shutil.which("tar") is None:
         return Path(shutil.make_archive(str(folder.parent / stem), "zip", folder.parent, NAME))
@@ -243,7 +249,7 @@ def archive(folder: Path, stem: str) -> Path:
     )
     with out.open("wb") as handle:
         subprocess.run(
-            [zstd, "-19", "-T0", "--long=27", "-q", "-c"],
+            [zstd, f"-{ZSTD_LEVEL}", "-T0", "--long=27", "-q", "-c"],
             stdin=tar.stdout,
             stdout=handle,
             check=True,
