@@ -16,7 +16,6 @@ import typer
 from typer.core import TyperGroup
 
 from analysis.files import NotAFolderError, storage_error
-from readerstudy import __version__
 from readerstudy.errors import ReaderStudyError
 
 # Order here is the order of ``readerstudy --help``.
@@ -30,6 +29,7 @@ COMMAND_MODULES = (
     "atlas",
     "model",
     "demo",
+    "doctor",
 )
 
 
@@ -60,7 +60,10 @@ class _DomainErrorGroup(TyperGroup):
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"readerstudy {__version__}")
+        from readerstudy.provenance import version_lines
+
+        for line in version_lines():
+            typer.echo(line)
         raise typer.Exit()
 
 
@@ -69,7 +72,10 @@ def _root(
     version: Annotated[
         bool | None,
         typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version, the git commit and the embedded model's hash, and exit.",
         ),
     ] = None,
     debug: Annotated[

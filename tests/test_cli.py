@@ -18,10 +18,17 @@ runner = CliRunner()
 HEAVY_MODULES = ("torch", "SimpleITK", "PySide6", "pyqtgraph", "statsmodels", "pingouin")
 
 
-def test_version_prints_the_package_version():
+def test_version_prints_the_version_commit_and_model_hash():
+    from readerstudy.ai import method_hash
+    from readerstudy.provenance import git_commit
+
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.output.strip() == f"readerstudy {__version__}"
+    assert result.output.splitlines() == [
+        f"readerstudy {__version__}",
+        f"commit {git_commit()}",
+        f"model asymmetry {method_hash('asymmetry')}",
+    ]
 
 
 def test_help_lists_the_registered_subcommands():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
@@ -10,7 +12,10 @@ from PySide6.QtWidgets import QApplication
 from readerstudy.gui.keymap import load_keymap
 from readerstudy.gui.theme import apply_theme, configure_high_dpi
 from readerstudy.gui.window import WorkstationWindow
-from readerstudy.study.workstation import TimeSource, Workstation
+from readerstudy.study.workstation import ReaderStudyError, TimeSource, Workstation
+
+PROBE_TIMEOUT_S = 60.0
+"""How long the startup probe waits for a screen before it gives up."""
 
 
 def application() -> QApplication:
@@ -53,3 +58,74 @@ def run(study_dir: Path, *, db: str | None = None) -> int:
         return app.exec()
     finally:
         window.workstation.close()
+
+
+def probe(
+    study_dir: Path,
+    *,
+    db: str | None = None,
+    login: tuple[str, str] | None = None,
+    started: float | None = None,
+) -> list[str]:
+    """Open the workstation, wait until the login screen is on screen, then close it.
+
+    With ``login=(reader, pin)`` the reader logs in through the login screen, the first case
+    must be shown, and the reader logs out before the window closes. ``started`` is the
+    ``time.monotonic()`` the timings count from (the process's start). Returns one line per
+    step; a step that does not happen raises :class:`ReaderStudyError`.
+    """
+    started = time.monotonic() if started is None else started
+    app = application()
+    window = open_window(study_dir, db=db)
+    try:
+        window.setGeometry(window.screen().availableGeometry())
+        window.show()
+        _wait(app, lambda: _exposed(window) and window.login_view.isVisible(), "login screen")
+        lines = [f"login screen shown {time.monotonic() - started:.2f} s after start"]
+        if login is not None:
+            lines.append(_probe_login(app, window, *login, started=started))
+            window.log_out()
+            _wait(app, window.login_view.isVisible, "login screen after logging out")
+            lines.append("logged out")
+    finally:
+        window.close()
+        app.processEvents()
+        window.workstation.close()
+    return lines
+
+
+def _probe_login(
+    app: QApplication, window: WorkstationWindow, reader: str, pin: str, *, started: float
+) -> str:
+    login = window.login_view
+    login.set_readers(window.workstation.readers(), select=reader)
+    if login.selected_reader() != reader:
+        raise ReaderStudyError(f"reader {reader!r} is not on the login screen of this study")
+    login.pin.setText(pin)
+    login.button.click()
+    app.processEvents()
+    if window.stack.currentWidget() is not window.read_view:
+        shown = window.stack.currentWidget()
+        message = login.error.text() if shown is login else window.sessions_view.message.text()
+        raise ReaderStudyError(f"reader {reader} did not reach a case: {message}")
+    view = window.read_view.view
+    if view is None:
+        raise ReaderStudyError(f"reader {reader} logged in but no case is shown")
+    return (
+        f"logged in as {reader}: case {view.code} ({view.order} of {view.total}) shown "
+        f"{time.monotonic() - started:.2f} s after start"
+    )
+
+
+def _exposed(window: WorkstationWindow) -> bool:
+    handle = window.windowHandle()
+    return handle is not None and handle.isExposed()
+
+
+def _wait(app: QApplication, done: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    while not done():
+        if time.monotonic() > deadline:
+            raise ReaderStudyError(f"the workstation showed no {what} within {PROBE_TIMEOUT_S:g} s")
+        app.processEvents()
+        time.sleep(0.005)

@@ -135,7 +135,7 @@ def open_store(
     PostgreSQL schema of that name (created if missing). With ``create=False`` a missing or
     empty store is a :class:`StoreMissingError` and nothing is created. ``read_only`` opens
     without writing anything (an archived, write-protected study can still be inspected);
-    a store whose schema needs migrating is refused then.
+    a store whose schema needs migrating is refused then, and migrated by any other opening.
     """
     if not isinstance(study_id, str):
         raise TypeError(f"study_id must be a string, got {type(study_id).__name__}")
@@ -150,8 +150,9 @@ def open_store(
             url = sqlite_read_only(database)
     engine = make_engine(url, schema=schema)
     if read_only or not create:
+        # A store that must exist; a writable opening migrates an older one below.
         with _disposed_on_failure(engine, name), engine.connect() as conn:
-            t.check_schema(conn, store_name=name)
+            t.check_schema(conn, store_name=name, allow_older=not read_only)
         if read_only:
             return Store(engine, study_id=study_id, name=name)
     with _disposed_on_failure(engine, name), engine.connect() as conn:

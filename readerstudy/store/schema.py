@@ -219,9 +219,10 @@ for _name in APPEND_ONLY:
     _install_triggers(metadata.tables[_name])
 
 
-def check_schema(conn: Connection, *, store_name: str) -> int:
+def check_schema(conn: Connection, *, store_name: str, allow_older: bool = False) -> int:
     """The schema version of an existing store, read without writing; refuses a store that
-    is missing, foreign, or at another version than this readerstudy's."""
+    is missing, foreign, or at another version than this readerstudy's (``allow_older``:
+    an older one is returned, for a caller that migrates it next)."""
     existing = set(inspect(conn).get_table_names())
     if schema_info.name not in existing:
         damaged = " (its tables have no schema version)" if existing & set(metadata.tables) else ""
@@ -229,13 +230,14 @@ def check_schema(conn: Connection, *, store_name: str) -> int:
     version = conn.execute(select(schema_info.c.version).where(schema_info.c.id == 1)).scalar()
     if version is None:
         raise SchemaVersionError(f"{store_name} has an empty schema version table; restore it")
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION and not (allow_older and version < SCHEMA_VERSION):
         raise SchemaVersionError(
             f"{store_name} has schema {version}, this readerstudy reads {SCHEMA_VERSION}: "
             + (
                 "upgrade readerstudy"
                 if version > SCHEMA_VERSION
-                else "open it once writable to migrate it"
+                else "open it once with a command that writes (study lock, study pin, read) "
+                "to migrate it"
             )
         )
     return version

@@ -88,3 +88,43 @@ def test_tables_without_a_schema_version_are_refused(location):
     engine.dispose()
     with pytest.raises(SchemaVersionError, match="no schema version"):
         location.open()
+
+
+def test_an_existing_older_store_is_migrated_without_create(location, monkeypatch):
+    """A locked study opens its store with create=False: an upgrade must still migrate it."""
+    with location.open() as store:
+        store.submit_read(make_submission("r1", 1, "c1", 1))
+    _set_version(location, tables.SCHEMA_VERSION - 1)
+    monkeypatch.setitem(tables.MIGRATIONS, tables.SCHEMA_VERSION - 1, lambda conn: None)
+    read_only = pytest.raises(SchemaVersionError, match="with a command that writes")
+    with read_only:
+        open_store(location.target, study_id="study-a", schema=location.schema, read_only=True)
+    with open_store(location.target, study_id="study-a", schema=location.schema, create=False):
+        pass
+    with open_store(
+        location.target, study_id="study-a", schema=location.schema, read_only=True
+    ) as store:
+        assert len(store.reads()) == 1
+
+
+def test_a_locked_study_with_an_older_store_is_migrated_by_a_writable_command(
+    tmp_path, monkeypatch
+):
+    import sqlite3
+
+    from readerstudy.study.protocol import Study
+    from tests.study.conftest import write_study_folder
+
+    folder = tmp_path / "study"
+    write_study_folder(folder)
+    with Study.open(folder, create=True) as study:
+        study.lock()
+    with sqlite3.connect(folder / "results.sqlite") as conn:
+        conn.execute("UPDATE readerstudy_schema SET version = ?", (tables.SCHEMA_VERSION - 1,))
+    monkeypatch.setitem(tables.MIGRATIONS, tables.SCHEMA_VERSION - 1, lambda conn: None)
+    with Study.open(folder, create=True) as study:  # as `study lock` on a locked study does
+        assert study.locked
+    with sqlite3.connect(folder / "results.sqlite") as conn:
+        assert conn.execute("SELECT version FROM readerstudy_schema").fetchone() == (
+            tables.SCHEMA_VERSION,
+        )
