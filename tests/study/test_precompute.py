@@ -27,7 +27,9 @@ def fresh_methods():
     infer.clear_method_cache()
 
 
-def test_new_weights_recompute_without_force(tmp_path, monkeypatch, fresh_methods):
+def test_new_weights_recompute_without_force(
+    tmp_path, monkeypatch, fresh_methods, asymmetry_by_default
+):
     import model.scoring
     import readerstudy.ai
     from model import infer
@@ -68,7 +70,9 @@ def test_new_weights_recompute_without_force(tmp_path, monkeypatch, fresh_method
 
 
 @pytest.mark.slow
-def test_precompute_goes_on_past_a_non_head_and_writes_atlas_and_levels(tmp_path, fresh_methods):
+def test_precompute_goes_on_past_a_non_head_and_writes_atlas_and_levels(
+    tmp_path, fresh_methods, asymmetry_by_default
+):
     from model.anatomy import LABELS
     from model.phantom import generate_phantom
 
