@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from model.errors import CalibrationError, MethodError
 from model.infer import MODEL_DIR, Prediction, files_hash
 from model.overlap_scoring import THRESHOLDS_FILE, UnitThresholds, fit_thresholds, unit_overlap
 from model.register import Registration
+
+if TYPE_CHECKING:
+    from model.evaluate import LabelledCase
 
 WEIGHTS_DIR = MODEL_DIR / "weights" / "dualpath-lite"
 """The shipped weights (a ``lite`` network trained on phantoms)."""
@@ -53,9 +57,6 @@ CODE_SOURCES = (
 
 STAGES = ("registration", "preprocess", "mirror", "network", "scoring")
 """Timed stages of :meth:`DualPathMethod.predict` (``total`` is their sum plus overhead)."""
-
-Case = tuple[str, sitk.Image, Mapping[str, int]]
-"""A validation case: id, scan (Float32 HU, LPS) and unit truth (unit -> 0/1)."""
 
 
 def weights_complete(folder: Path | str | None = None) -> bool:
@@ -129,9 +130,6 @@ class DualPathMethod:
         device: str = "auto",
         require_thresholds: bool = True,
     ) -> None:
-        from model.errors import ModelError
-        from model.train import load_trained
-
         self.folder = _checked_folder(weights)
         thresholds = self.folder / THRESHOLDS_FILE
         if require_thresholds and not thresholds.is_file():
@@ -142,6 +140,9 @@ class DualPathMethod:
         self.thresholds = UnitThresholds.load(thresholds) if thresholds.is_file() else None
         self.device = resolve_device(device)
         self.description = self._read_description()
+        from model.errors import ModelError
+        from model.train import load_trained
+
         try:
             self.network, self.network_config, self.preprocess_config = load_trained(
                 self.folder, self.device
@@ -280,14 +281,15 @@ class DualPathMethod:
 
 def calibrate_thresholds(
     weights: Path | str,
-    cases: Iterable[Case],
+    cases: Iterable[LabelledCase],
     *,
     device: str = "auto",
     progress: Callable[[str], None] | None = None,
     provenance: Mapping | None = None,
 ) -> UnitThresholds:
-    """Fit per-unit thresholds on validation ``cases`` and write ``thresholds.json`` into the
-    weights folder (region-level ROC, :func:`model.overlap_scoring.fit_thresholds`).
+    """Fit per-unit thresholds on validation ``cases`` (their scans and unit truth) and write
+    ``thresholds.json`` into the weights folder (region-level ROC,
+    :func:`model.overlap_scoring.fit_thresholds`).
 
     A case whose registration fails is skipped and named in the provenance.
     """
@@ -296,20 +298,20 @@ def calibrate_thresholds(
 
     method = DualPathMethod(weights, device=device, require_thresholds=False)
     tables, skipped = [], {}
-    for case, scan, truth in cases:
+    for item in cases:
         try:
-            registration = register_to_scan(scan)
+            registration = register_to_scan(item.scan)
         except RegistrationError as exc:
-            skipped[case] = str(exc)
+            skipped[item.case] = str(exc)
             continue
-        table = method.overlaps(scan, registration)
-        table.insert(0, "case", case)
-        table["truth"] = table["unit"].map(truth)
+        table = method.overlaps(item.scan, registration)
+        table.insert(0, "case", item.case)
+        table["truth"] = table["unit"].map(item.truth)
         if table["truth"].isna().any():
-            raise CalibrationError(f"validation case {case} lacks truth for some units")
+            raise CalibrationError(f"validation case {item.case} lacks truth for some units")
         tables.append(table.rename(columns={"overlap": "probability"}))
         if progress is not None:
-            progress(case)
+            progress(item.case)
     if not tables:
         raise CalibrationError("no validation case could be registered; no thresholds fitted")
     units = pd.concat(tables, ignore_index=True)

@@ -322,7 +322,7 @@ def compare(
     ``methods`` (per method: :func:`_method_summary`) and ``difference`` (network minus
     asymmetry unit-level AUC, paired).
     """
-    from model.errors import RegistrationError
+    from model.errors import ModelError, RegistrationError
     from model.register import register_to_scan
     from model.scoring import Calibration, hemisphere_aspects
 
@@ -338,7 +338,7 @@ def compare(
         registered = time.perf_counter() - start
         truth = pd.Series(item.truth).reindex(list(UNITS))
         if truth.isna().any():
-            raise ValueError(f"case {item.case} lacks truth for {list(truth[truth.isna()].index)}")
+            raise ModelError(f"case {item.case} lacks truth for {list(truth[truth.isna()].index)}")
         results = {}
         begin = time.perf_counter()
         results["asymmetry"] = _asymmetry_prediction(item.scan, registration, calibration)
@@ -369,7 +369,7 @@ def compare(
         if progress is not None:
             progress(item.case)
     if not units:
-        raise ValueError(f"no case could be registered ({len(failures)} failed)")
+        raise ModelError(f"no case could be registered ({len(failures)} failed)")
     units_table = pd.concat(units, ignore_index=True)
     cases_table = pd.DataFrame(per_case)
     methods = {
@@ -475,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         report = evaluate(seeds, calibration, progress=tick, config=config)
     report["phantoms"] = phantoms
+    report["command"] = "python -m model.evaluate " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:
