@@ -17,9 +17,8 @@ torch is imported when a method is made, never when this module is imported, so 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,14 +86,6 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _checked_folder(weights: Path | str | None) -> Path:
     folder = Path(weights or WEIGHTS_DIR)
     if folder.is_file() and folder.name == WEIGHTS_FILE:
@@ -119,6 +110,8 @@ class DualPathMethod:
     ``weights`` is a weights folder (default :data:`WEIGHTS_DIR`). Without
     ``thresholds.json`` the method can segment and measure overlaps (for
     :func:`calibrate_thresholds`) but refuses to predict unless ``require_thresholds`` is off.
+    The network sees the slices the warped atlas covers (and the recipe's margin), the slices
+    it was trained on; elsewhere the lesion probability is 0.
     """
 
     name = "dualpath"
@@ -130,7 +123,10 @@ class DualPathMethod:
         device: str = "auto",
         require_thresholds: bool = True,
     ) -> None:
+        from model.train import load_trained, read_card
+
         self.folder = _checked_folder(weights)
+        self.description = read_card(self.folder)  # also checks weights.pt against its sha256
         thresholds = self.folder / THRESHOLDS_FILE
         if require_thresholds and not thresholds.is_file():
             raise MethodError(
@@ -139,44 +135,26 @@ class DualPathMethod:
             )
         self.thresholds = UnitThresholds.load(thresholds) if thresholds.is_file() else None
         self.device = resolve_device(device)
-        self.description = self._read_description()
-        from model.errors import ModelError
-        from model.train import load_trained
-
+        self.slice_margin = int(
+            self.description.get("training", {}).get("recipe", {}).get("slice_margin", 1)
+        )
         try:
             self.network, self.network_config, self.preprocess_config = load_trained(
                 self.folder, self.device
             )
-        except ModelError:
-            raise
         except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
-            # torch reports an unreadable or mismatched checkpoint as RuntimeError/KeyError.
+            if isinstance(exc, MethodError):
+                raise
+            # torch reports an unreadable checkpoint as RuntimeError, pickle errors and all.
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise MethodError(
                 f"method 'dualpath': cannot load the network from {self.folder}: {detail}"
             ) from exc
 
-    def _read_description(self) -> dict:
-        path = self.folder / MODEL_FILE
-        try:
-            description = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise MethodError(f"method 'dualpath': cannot read {path}: {exc}") from exc
-        if not isinstance(description, dict):
-            raise MethodError(f"method 'dualpath': {path} is not a JSON object")
-        recorded = description.get("sha256")
-        actual = self.weights_sha256
-        if recorded is not None and recorded != actual:
-            raise MethodError(
-                f"method 'dualpath': {self.folder / WEIGHTS_FILE} has sha256 {actual[:16]}..., "
-                f"but {MODEL_FILE} records {str(recorded)[:16]}...; the folder was mixed up"
-            )
-        return description
-
-    @cached_property
+    @property
     def weights_sha256(self) -> str:
-        """Full sha256 of ``weights.pt``."""
-        return _sha256(self.folder / WEIGHTS_FILE)
+        """Full sha256 of ``weights.pt`` (checked against ``model.json`` when loaded)."""
+        return str(self.description["sha256"])
 
     @cached_property
     def version_hash(self) -> str:
@@ -205,23 +183,21 @@ class DualPathMethod:
         """Lesion probability (z, y, x float32 in [0, 1]) on the scan grid, and stage seconds."""
         from model.mirror import mirror_assemble
         from model.preprocess import preprocess_slices
-        from model.train import segment_volume
+        from model.train import aspects_slices, segment_volume
 
         start = time.perf_counter()
-        preprocessed = preprocess_slices(
-            sitk.GetArrayViewFromImage(scan).astype(np.float32), self.preprocess_config
-        )
+        preprocessed = preprocess_slices(sitk.GetArrayFromImage(scan), self.preprocess_config)
         preprocessed_at = time.perf_counter()
-        stacked = mirror_assemble(scan, preprocessed, registration.midsagittal)
+        # The whole volume is mirrored (a tilted plane mixes slices); the network sees the
+        # ASPECTS slices.
+        chosen = aspects_slices(sitk.GetArrayViewFromImage(registration.atlas), self.slice_margin)
+        stacked = mirror_assemble(scan, preprocessed, registration.midsagittal)[chosen]
         mirrored_at = time.perf_counter()
-        probability = segment_volume(self.network, stacked, self.device)
+        probability = np.zeros(preprocessed.shape, np.float32)
+        if chosen.size:
+            segmented = segment_volume(self.network, stacked, self.device)
+            probability[chosen] = np.clip(segmented, 0.0, 1.0)
         end = time.perf_counter()
-        probability = np.clip(np.asarray(probability, np.float32), 0.0, 1.0)
-        if probability.shape != preprocessed.shape:
-            raise MethodError(
-                f"method 'dualpath': the network returned {probability.shape} probabilities "
-                f"for a {preprocessed.shape} scan"
-            )
         return probability, {
             "preprocess": preprocessed_at - start,
             "mirror": mirrored_at - preprocessed_at,
@@ -277,6 +253,33 @@ class DualPathMethod:
         return self.predict_registered(
             scan, registration, {"registration": time.perf_counter() - start}
         )
+
+
+def validation_cases(
+    data, names: Iterable[str], load_image: Callable[[Path], sitk.Image] | None = None
+) -> Iterator[LabelledCase]:
+    """The cases ``names`` of training folder(s) ``data`` (named as :func:`model.train.train`
+    names them) with their ``truth.csv`` units, for :func:`calibrate_thresholds`."""
+    from model.evaluate import LabelledCase
+    from model.train import _read_truth, find_cases, read_image
+
+    load_image = load_image or read_image
+    paths, truth = find_cases(data), _read_truth(data)
+    names = list(names)
+    lacking = [name for name in names if name not in truth]
+    if lacking:
+        raise CalibrationError(
+            f"the thresholds need unit truth (truth.csv: case, unit, truth) for the validation "
+            f"cases; none for {', '.join(lacking[:5])}{' ...' if len(lacking) > 5 else ''}"
+        )
+    for name in names:
+        image_path, mask_path = paths[name]
+        scan = sitk.Cast(load_image(image_path), sitk.sitkFloat32)
+        mask = sitk.Resample(
+            sitk.ReadImage(str(mask_path)), scan, sitk.Transform(), sitk.sitkNearestNeighbor, 0
+        )
+        lesion = (sitk.GetArrayFromImage(mask) > 0).astype(np.uint8)
+        yield LabelledCase(name, scan, lesion, truth[name])
 
 
 def calibrate_thresholds(

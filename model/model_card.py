@@ -203,19 +203,89 @@ def _thresholds_section(folder: Path) -> list[str]:
     return lines
 
 
+def _training_section(training: dict) -> list[str]:
+    """The recipe, the command and the data summary of ``model.json``'s ``training``."""
+    data = dict(training.get("data", {}))
+    seeds = sorted(data.pop("phantom_seeds", {}).values())
+    train_cases, val_cases = data.pop("train_cases", []), data.pop("val_cases", [])
+    skipped = data.pop("skipped", {})
+    history = training.get("history", [])
+    lines = [
+        f"- command: `{training['command']}`" if "command" in training else "- command: -",
+        f"- data folders: {', '.join(data.pop('folders', [])) or '-'}",
+        f"- cases: {len(train_cases)} training, {len(val_cases)} validation (split by seed, "
+        f"stratified by lesion presence); {len(skipped)} skipped (registration refused)",
+    ]
+    if seeds:
+        lines.append(f"- phantom seeds: {len(seeds)} from {seeds[0]} to {seeds[-1]}")
+    lines += _listing(data)
+    lines += [
+        f"- recipe: {_value(training.get('recipe', {}))}",
+        f"- device: {training.get('device', '?')}, threads {training.get('threads', '?')}, "
+        f"torch {training.get('torch', '?')}",
+        f"- epochs run: {training.get('epochs_run', '?')} (stopped by "
+        f"{training.get('stopped', '?')}; best validation epoch {training.get('best_epoch', '?')})",
+        f"- seconds: preparing {training.get('prepare_seconds', '?')}, training "
+        f"{training.get('train_seconds', '?')}, total {training.get('total_seconds', '?')}",
+    ]
+    if history:
+        lines += [
+            "",
+            "| epoch | lr | train loss | validation loss | seconds |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {h['epoch']} | {h['lr']:.5f} | {h['train_loss']:.4f} | {h['val_loss']:.4f} | "
+            f"{h['seconds']} |"
+            for h in history
+        ]
+    return lines
+
+
+def _metrics_section(metrics: dict) -> list[str]:
+    """Validation figures of ``model.json`` (the validation cases, not held out)."""
+    lines = []
+    if "val_loss" in metrics:
+        lines.append(f"- validation loss (best epoch): {metrics['val_loss']:.4f}")
+    for key, label in (
+        ("segmentation", "all validation cases"),
+        ("segmentation_lesion_cases", "validation cases with a lesion"),
+    ):
+        if key in metrics:
+            entry = metrics[key]
+            lines.append(
+                f"- DSC / precision / recall, {label} ({entry.get('cases', '?')}): mean "
+                + " / ".join(_value(entry["mean"][k]) for k in ("dsc", "precision", "recall"))
+                + "; pooled "
+                + " / ".join(_value(entry["pooled"][k]) for k in ("dsc", "precision", "recall"))
+            )
+    region = metrics.get("region_auc")
+    if region:
+        ci = region.get("ci")
+        interval = f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else ""
+        lines.append(
+            f"- region AUC of the overlap proportions: {region['estimate']:.3f}{interval} "
+            f"({region.get('positive_units', '?')} positive of {region.get('units', '?')} units)"
+        )
+    known = {"val_loss", "segmentation", "segmentation_lesion_cases", "region_auc"}
+    lines += _listing({k: v for k, v in metrics.items() if k not in known})
+    return lines
+
+
 def model_card(folder: Path | str) -> str:
     """The Markdown model card of a weights folder (see the module docstring)."""
     folder = Path(folder)
     description = _read(folder / "model.json")
     weights = folder / "weights.pt"
     size = weights.stat().st_size / 1e6 if weights.is_file() else float("nan")
-    known = ("config", "preprocess", "training", "metrics", "sha256")
+    network = description.get("network", {})
     lines = [
-        f"# Model card: dual-path network `{description.get('config', {}).get('name', '?')}`",
+        f"# Model card: dual-path network `{network.get('name', '?')}`",
         "",
         "**Synthetic training data, not for clinical use.** The network was trained on "
-        "synthetic NCCT phantoms only (model/phantom.py); its figures describe phantoms, not "
-        "patients. Sites train or load their own weights (study.toml `[ai] weights`).",
+        "synthetic NCCT phantoms (model/phantom.py) unless the training data below says "
+        "otherwise; its figures describe phantoms, not patients. Sites train or load their own "
+        "weights (study.toml `[ai] weights`, `--weights`).",
         "",
         "The pipeline of Chen et al. (2022), 'DL model development': median filter and "
         "dark-image enhancement, mirror assembly about the registered mid-sagittal plane, the "
@@ -224,10 +294,11 @@ def model_card(folder: Path | str) -> str:
         "the overlap scoring module.",
         "",
         f"- weights: `weights.pt`, {size:.1f} MB, sha256 `{description.get('sha256', '?')}`",
+        f"- note recorded at training: {description.get('note', '-')}",
         "",
         "## Network",
         "",
-        *_listing(description.get("config", {})),
+        *_listing(network),
         "",
         "## Preprocessing",
         "",
@@ -235,16 +306,13 @@ def model_card(folder: Path | str) -> str:
         "",
         "## Training data and recipe",
         "",
-        *_listing(description.get("training", {})),
+        *_training_section(description.get("training", {})),
         "",
-        "## Training metrics",
+        "## Validation metrics (from training)",
         "",
-        *_listing(description.get("metrics", {})),
+        *_metrics_section(description.get("metrics", {})),
         "",
     ]
-    extra = {k: v for k, v in description.items() if k not in known}
-    if extra:
-        lines += ["## Other recorded facts", "", *_listing(extra), ""]
     lines += _thresholds_section(folder) + _evaluation_section(folder) + _timings_section(folder)
     return "\n".join(lines).rstrip() + "\n"
 

@@ -277,6 +277,151 @@ def evaluate_cmd(
                 typer.echo(f"written to {out / f'{folder.name}.json'}")
 
 
+@app.command("train")
+def train_cmd(
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            "--data",
+            exists=True,
+            file_okay=False,
+            help="Training folder: case folders (DICOM or NIfTI) with masks/<case>.nii.gz and "
+            "truth.csv, as `readerstudy phantom generate` writes them, or a site's own cases in "
+            "that layout. Repeat for several folders.",
+        ),
+    ],
+    config: Annotated[
+        NetworkSize,
+        typer.Option(
+            "--config",
+            help="lite: narrow, 128 x 128 input, for CPUs (the shipped weights); full: the "
+            "paper's scale (512 x 512), for a GPU.",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            file_okay=False,
+            help="Weights folder to write (weights.pt, model.json, thresholds.json, "
+            "MODEL_CARD.md; checkpoint.pt and cache/ while training). A folder with a checkpoint "
+            "of the same settings resumes.",
+        ),
+    ],
+    device: DeviceOption = "auto",
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="At most this many.")] = 100,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option("--max-minutes", help="Stop after the epoch that passes this wall time."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Split, sampling and init seed.")] = 0,
+    samples_per_epoch: Annotated[
+        int, typer.Option("--samples-per-epoch", min=1, help="Slices drawn per epoch.")
+    ] = 512,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Slices per step.")] = 8,
+    val_fraction: Annotated[
+        float,
+        typer.Option(
+            "--val-fraction",
+            min=0.01,
+            max=0.99,
+            help="Share of the cases (stratified by lesion presence) kept for the validation "
+            "loss, early stopping and the thresholds.",
+        ),
+    ] = 0.2,
+    dehaze: Annotated[
+        bool, typer.Option("--dehaze/--no-dehaze", help="The dark-image enhancement step.")
+    ] = True,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Ignore a checkpoint in OUT and start again.")
+    ] = False,
+) -> None:
+    """Train the dual-path network, then choose its per-unit thresholds on the validation cases.
+
+    The recipe is the paper's: cross-entropy plus Dice loss, SGD with momentum, a stepped
+    power-decay learning rate from 0.002, early stopping on the validation loss. The
+    validation cases (a seeded fifth, stratified by lesion presence) then give the per-unit
+    thresholds by region-level ROC, and the folder gets its model card.
+    """
+    import json
+    import shlex
+
+    from readerstudy.ai import case_id_of, load_scan
+    from readerstudy.commands._progress import progress_bar
+    from readerstudy.labelled import TRUTH_FILE
+
+    lacking = [str(folder) for folder in data if not (folder / TRUTH_FILE).is_file()]
+    if lacking:
+        raise ReaderStudyError(
+            f"{', '.join(lacking)}: no {TRUTH_FILE} (case, unit, truth); the per-unit thresholds "
+            "are chosen on the validation cases' unit truth"
+        )
+    with _model_errors():
+        from model.dualpath import calibrate_thresholds, validation_cases
+        from model.errors import CalibrationError
+        from model.model_card import write_model_card
+        from model.preprocess import PreprocessConfig
+        from model.train import CARD_FILE, TrainRecipe, train
+
+        def load(path: Path):
+            return load_scan(path, case_id_of(path))
+
+        recipe = TrainRecipe(
+            epochs=epochs,
+            max_minutes=max_minutes,
+            seed=seed,
+            samples_per_epoch=samples_per_epoch,
+            batch_size=batch_size,
+            val_fraction=val_fraction,
+        )
+        with progress_bar("training") as update:
+            card = train(
+                data,
+                config.value,
+                out,
+                recipe=recipe,
+                preprocess=PreprocessConfig(dehaze=dehaze),
+                device=device,
+                resume=not fresh,
+                load_image=load,
+                progress=update,
+            )
+        command = ["readerstudy", "model", "train"]
+        command += [item for folder in data for item in ("--data", str(folder))]
+        command += ["--config", config.value, "--out", str(out), "--device", device]
+        command += ["--epochs", str(epochs), "--seed", str(seed)]
+        command += ["--samples-per-epoch", str(samples_per_epoch), "--batch-size", str(batch_size)]
+        command += ["--val-fraction", f"{val_fraction:g}"]
+        command += [] if max_minutes is None else ["--max-minutes", f"{max_minutes:g}"]
+        command += [] if dehaze else ["--no-dehaze"]
+        card["training"]["command"] = shlex.join(command)
+        (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        names = card["training"]["data"]["val_cases"]
+        try:
+            with progress_bar("thresholds") as update:
+                thresholds = calibrate_thresholds(
+                    out,
+                    validation_cases(data, names, load),
+                    device=device,
+                    progress=_counter(update, len(names)),
+                )
+        except CalibrationError as exc:
+            raise ReaderStudyError(
+                f"the network is trained (in {out}), but its thresholds could not be chosen on "
+                f"the {len(names)} validation case(s): {exc}; run `readerstudy model calibrate "
+                f"--weights {out} --data DIR` on labelled cases with lesions"
+            ) from None
+        write_model_card(out)
+    region = card["metrics"].get("region_auc", {})
+    typer.echo(
+        f"trained {config.value} for {card['training']['epochs_run']} epoch(s) "
+        f"({card['training']['stopped']}); validation loss {card['metrics']['val_loss']:.4f}"
+        + (f", region AUC {region['estimate']:.3f}" if region else "")
+        + f"; thresholds from {len(thresholds.provenance['validation_cases'])} validation "
+        f"case(s); weights folder {out}"
+    )
+
+
 WeightsDirOption = Annotated[
     Path | None,
     typer.Option(
