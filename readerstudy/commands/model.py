@@ -13,19 +13,13 @@ from readerstudy.errors import ReaderStudyError
 app = typer.Typer(help="Run, train and evaluate the embedded ASPECTS model.", no_args_is_help=True)
 
 
-class Method(StrEnum):
-    auto = "auto"
-    dualpath = "dualpath"
-    asymmetry = "asymmetry"
-
-
 class NetworkSize(StrEnum):
     lite = "lite"
     full = "full"
 
 
 MethodOption = Annotated[
-    Method,
+    str,
     typer.Option(
         "--method",
         help="Model to run: 'dualpath' (the paper's dual-path network: segmentation scored by "
@@ -70,7 +64,7 @@ def predict_cmd(
         Path, typer.Argument(help="A case folder (DICOM series or NIfTI inside) or a NIfTI file.")
     ],
     out: OutOption,
-    method: MethodOption = Method.auto,
+    method: MethodOption = "auto",
     device: DeviceOption = "auto",
     weights: WeightsOption = None,
 ) -> None:
@@ -78,7 +72,7 @@ def predict_cmd(
     from readerstudy.ai import MethodChoice, case_id_of, predict_case
     from readerstudy.commands._batch import print_case_warnings
 
-    table = predict_case(case, out, method=MethodChoice(method.value, device, weights))
+    table = predict_case(case, out, method=MethodChoice(method, device, weights))
     print_case_warnings(out, table["case"])
     called = table.loc[table["call"] == 1, "unit"].tolist()
     typer.echo(
@@ -93,7 +87,7 @@ def predict_many_cmd(
         Path, typer.Argument(help="A folder of case folders; each folder's name is its case id.")
     ],
     out: OutOption,
-    method: MethodOption = Method.auto,
+    method: MethodOption = "auto",
     device: DeviceOption = "auto",
     weights: WeightsOption = None,
 ) -> None:
@@ -110,7 +104,7 @@ def predict_many_cmd(
         table = predict_many(
             cases,
             out,
-            method=MethodChoice(method.value, device, weights),
+            method=MethodChoice(method, device, weights),
             progress=lambda case_id, done, total: update(done, total, f"case {case_id}"),
         )
     print_case_warnings(out, table["case"])

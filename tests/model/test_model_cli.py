@@ -63,12 +63,3 @@ def test_a_card_needs_a_weights_folder_with_model_json(tmp_path):
         runner.invoke(app, ["model", "card", "--weights", str(tmp_path)]),
         "cannot read",
     )
-
-
-def test_an_unknown_method_is_a_usage_error(tmp_path):
-    result = runner.invoke(
-        app, ["model", "predict", str(tmp_path), "--out", str(tmp_path), "--method", "dual"]
-    )
-    assert result.exit_code == 2
-    assert "'dual' is not one of" in result.output
-    assert "'dualpath'" in result.output
