@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from model.errors import MethodError, ModelError
 from model.network import DualPathNet, NetworkConfig, build_network
 from model.preprocess import PreprocessConfig
+from model.register import MidsagittalPlane
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +372,29 @@ CACHE_VERSION = "1"
 """Bump when :func:`prepare_case` changes what it writes, so old caches are not read."""
 
 
+@dataclass(frozen=True)
+class Registered:
+    """What training takes from a case's registration."""
+
+    plane: MidsagittalPlane
+    atlas: np.ndarray
+    """uint8 ``[z, y, x]``: the warped ASPECTS labels on the scan grid."""
+
+
+def register_case(case: str, image: sitk.Image) -> Registered:
+    """The case's registration (:func:`model.register.register_to_scan`), or a
+    :class:`TrainingError` naming the case when it is refused."""
+    from model.errors import RegistrationError
+    from model.register import register_to_scan
+
+    try:
+        registration = register_to_scan(image)
+    except RegistrationError as exc:
+        raise TrainingError(f"case {case}: {exc}") from exc
+    atlas = sitk.GetArrayFromImage(registration.atlas).astype(np.uint8)
+    return Registered(registration.midsagittal, atlas)
+
+
 def prepare_case(
     case: str,
     image: sitk.Image,
@@ -378,32 +402,46 @@ def prepare_case(
     preprocess: PreprocessConfig,
     input_size: int,
     margin: int = 1,
+    registered: Registered | None = None,
 ) -> PreparedCase:
-    """Register, preprocess, mirror-assemble and resize one case (the inference path)."""
-    from model.errors import RegistrationError
+    """Register (unless ``registered`` is given), preprocess, mirror-assemble and resize one
+    case: the inference path."""
     from model.mirror import mirror_assemble
     from model.preprocess import preprocess_slices
-    from model.register import register_to_scan
 
-    try:
-        registration = register_to_scan(image)
-    except RegistrationError as exc:
-        raise TrainingError(f"case {case}: {exc}") from exc
-    atlas = sitk.GetArrayFromImage(registration.atlas)
-    chosen = aspects_slices(atlas, margin)
+    registered = registered or register_case(case, image)
+    chosen = aspects_slices(registered.atlas, margin)
     if chosen.size == 0:
         raise TrainingError(f"case {case}: the warped atlas covers no slice")
     on_grid = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
     lesion = (sitk.GetArrayFromImage(on_grid)[chosen] > 0).astype(np.uint8)
     # The whole volume is mirrored: a plane tilted out of the axial plane mixes slices.
     preprocessed = preprocess_slices(sitk.GetArrayFromImage(image), preprocess)
-    stacked = mirror_assemble(image, preprocessed, registration.midsagittal)[chosen]
+    stacked = mirror_assemble(image, preprocessed, registered.plane)[chosen]
     size = (input_size, input_size)
     inputs = resize_slices(stacked, size).numpy().astype(np.float16)
     target = resize_slices(lesion[:, None].astype(np.float32), size)[:, 0].numpy() >= 0.5
     return PreparedCase(
-        case, inputs, target.astype(np.uint8), lesion, atlas[chosen].astype(np.uint8), chosen
+        case, inputs, target.astype(np.uint8), lesion, registered.atlas[chosen], chosen
     )
+
+
+def _registered(case: str, image: sitk.Image, cached: Path | None) -> Registered:
+    """:func:`register_case`, through a cache file when one is given: the registration
+    depends on the image alone, so other preprocessing settings reuse it."""
+    if cached is not None and cached.is_file():
+        with np.load(cached) as saved:
+            plane = MidsagittalPlane(tuple(saved["point"]), tuple(saved["normal"]))
+            return Registered(plane, saved["atlas"])
+    registered = register_case(case, image)
+    if cached is not None:
+        np.savez_compressed(
+            cached,
+            point=np.asarray(registered.plane.point),
+            normal=np.asarray(registered.plane.normal),
+            atlas=registered.atlas,
+        )
+    return registered
 
 
 def _cache_key(image: sitk.Image, mask: sitk.Image, settings: dict) -> str:
@@ -435,18 +473,20 @@ def prepare_cases(
     for i, (case, (image_path, mask_path)) in enumerate(cases.items()):
         image = sitk.Cast(load_image(image_path), sitk.sitkFloat32)
         mask = sitk.ReadImage(str(mask_path))
-        cached = None
+        cached = registration = None
         if cache_dir is not None:
-            name = case.replace("/", "__")
-            cached = cache_dir / f"{name}-{_cache_key(image, mask, settings)}.npz"
+            # Named by content alone: the same case in another folder or run is found again.
+            cached = cache_dir / f"{_cache_key(image, mask, settings)}.npz"
+            registration = cache_dir / f"{_cache_key(image, mask, {})}.registration.npz"
         if cached is not None and cached.is_file():
-            with np.load(cached) as data:
+            with np.load(cached) as saved:
                 prepared.append(
-                    PreparedCase(case, *(data[f.name] for f in fields(PreparedCase)[1:]))
+                    PreparedCase(case, *(saved[f.name] for f in fields(PreparedCase)[1:]))
                 )
         else:
             try:
-                item = prepare_case(case, image, mask, preprocess, input_size, margin)
+                registered = _registered(case, image, registration)
+                item = prepare_case(case, image, mask, preprocess, input_size, margin, registered)
             except TrainingError as exc:
                 log.warning("skipping %s", exc)
                 skipped[case] = str(exc)
@@ -692,7 +732,7 @@ def train(
 
     An ``out_dir`` holding a ``checkpoint.pt`` of the same settings resumes from it (unless
     ``resume`` is false); one made with other settings is refused. ``threads`` caps the CPU
-    threads (default: all cores).
+    threads of torch and of the registration (default: all cores).
     """
     recipe = recipe or TrainRecipe()
     preprocess = preprocess or PreprocessConfig()
@@ -702,8 +742,11 @@ def train(
     torch_device = _device(device)
     if torch_device.type == "cpu":
         torch.set_num_threads(threads or cpu_threads())
+    if threads is not None:
+        # Registration (ITK) would otherwise use every core beside the capped torch threads.
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     used_threads = torch.get_num_threads() if torch_device.type == "cpu" else None
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     cases, skipped = prepare_cases(
         data,
         preprocess,
@@ -714,6 +757,7 @@ def train(
         progress=progress,
     )
     prepare_seconds = time.perf_counter() - started
+    prepare_cpu_seconds = time.process_time() - cpu_started
     train_cases, val_cases = split_cases(cases, recipe.val_fraction, recipe.seed)
     train_data, val_data = SliceSet(train_cases), SliceSet(val_cases)
     val_index = np.sort(
@@ -757,7 +801,7 @@ def train(
         if state["bad"] >= recipe.patience:
             stopped = "early stopping"
             break
-        epoch_started = time.perf_counter()
+        epoch_started, epoch_cpu = time.perf_counter(), time.process_time()
         lr = learning_rate(epoch, recipe)
         for group in optimiser.param_groups:
             group["lr"] = lr
@@ -782,6 +826,7 @@ def train(
                 "train_loss": running / steps,
                 "val_loss": val_loss,
                 "seconds": round(seconds, 2),
+                "cpu_seconds": round(time.process_time() - epoch_cpu, 2),
             }
         )
         if val_loss < state["best_loss"]:
@@ -834,7 +879,9 @@ def train(
             "stopped": stopped,
             "best_epoch": state["best_epoch"],
             "prepare_seconds": round(prepare_seconds, 1),
+            "prepare_cpu_seconds": round(prepare_cpu_seconds, 1),
             "train_seconds": round(sum(h["seconds"] for h in state["history"]), 1),
+            "train_cpu_seconds": round(sum(h["cpu_seconds"] for h in state["history"]), 1),
             "total_seconds": round(time.perf_counter() - started, 1),
             "history": state["history"],
         },
@@ -916,6 +963,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     parser.add_argument("--no-dehaze", action="store_true", help="skip the dark-image step")
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--cache", type=Path, help="prepared-case cache (default: OUT/cache)")
     for f in fields(TrainRecipe):
         kind = float if f.name in ("max_minutes",) else type(f.default)
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
@@ -932,6 +980,7 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
             threads=args.threads,
             resume=not args.fresh,
+            cache_dir=args.cache,
         )
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -294,3 +294,24 @@ def test_cuda_agrees_with_the_cpu() -> None:
     cpu = segment_volume(net, stacked, "cpu")
     gpu = segment_volume(net, stacked, "cuda")
     np.testing.assert_allclose(gpu, cpu, atol=2e-2)
+
+
+def test_cached_registrations_serve_other_preprocessing(trained, data_dir, monkeypatch) -> None:
+    from model import train as train_module
+    from model.preprocess import PreprocessConfig
+
+    def no_registration(case, image):
+        raise AssertionError(f"{case} was registered again")
+
+    monkeypatch.setattr(train_module, "register_case", no_registration)
+    plain = PreprocessConfig(dehaze=False)
+    cases, skipped = train_module.prepare_cases(
+        data_dir, plain, SMALL.input_size, cache_dir=trained / "cache"
+    )
+    assert [c.case for c in cases] == ["case001", "case002", "case003"]
+    assert skipped == {}
+    enhanced, _ = train_module.prepare_cases(
+        data_dir, PreprocessConfig(), SMALL.input_size, cache_dir=trained / "cache"
+    )
+    assert not np.array_equal(cases[0].inputs, enhanced[0].inputs)
+    np.testing.assert_array_equal(cases[0].atlas, enhanced[0].atlas)
