@@ -126,13 +126,13 @@ class DualPathMethod:
         from model.train import load_trained, read_card
 
         self.folder = _checked_folder(weights)
-        self.description = read_card(self.folder)  # also checks weights.pt against its sha256
         thresholds = self.folder / THRESHOLDS_FILE
         if require_thresholds and not thresholds.is_file():
             raise MethodError(
                 f"method 'dualpath': weights folder {self.folder} has no {THRESHOLDS_FILE} "
                 f"(write it with `readerstudy model calibrate --weights {self.folder} --data DIR`)"
             )
+        self.description = read_card(self.folder)  # also checks weights.pt against its sha256
         self.thresholds = UnitThresholds.load(thresholds) if thresholds.is_file() else None
         self.device = resolve_device(device)
         self.slice_margin = int(
