@@ -115,7 +115,9 @@ def _evaluation_rows(name: str, report: dict) -> tuple[str, list[str]]:
             f"AUC above asymmetry: {_verdict(net_auc > base_auc)}",
         ]
     if report["n_cases"] < TARGETS["min_cases"]:
-        verdicts.append(f"only {report['n_cases']} cases, the targets ask for {TARGETS['min_cases']}")
+        verdicts.append(
+            f"only {report['n_cases']} cases, the targets ask for {TARGETS['min_cases']}"
+        )
     return row, [f"- {_set_name(name, report)}: " + "; ".join(verdicts)]
 
 
