@@ -216,7 +216,9 @@ def _training_section(training: dict) -> list[str]:
     skipped = data.pop("skipped", {})
     history = training.get("history", [])
     lines = [
-        f"- command: `{training['command']}`" if "command" in training else "- command: -",
+        f"- command: `{training['command']}`"
+        if "command" in training
+        else "- command: not recorded by the training run",
         f"- data folders: {', '.join(data.pop('folders', [])) or '-'}",
         f"- cases: {len(train_cases)} training, {len(val_cases)} validation (split by seed, "
         f"stratified by lesion presence); {len(skipped)} skipped (registration refused)",
