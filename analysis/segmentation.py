@@ -87,13 +87,21 @@ def segmentation_metrics(
         except AnalysisInputError as exc:
             raise AnalysisInputError(f"case {case}: {exc}") from None
     per_case = pd.DataFrame(rows)
+    return per_case, overlap_summary(per_case)
+
+
+def overlap_summary(per_case: pd.DataFrame) -> dict:
+    """``cases``, ``mean`` and ``pooled`` DSC, precision and recall of per-case :func:`overlap`
+    rows (``tp, fp, fn, dsc, precision, recall``), as :func:`segmentation_metrics` reports them.
+
+    For callers that measure cases one at a time and cannot keep every mask in memory.
+    """
     totals = per_case[["tp", "fp", "fn"]].sum()
-    summary = {
-        "cases": len(cases),
+    return {
+        "cases": len(per_case),
         "mean": {k: float(per_case[k].mean()) for k in ("dsc", "precision", "recall")},
         "pooled": _ratios(float(totals["tp"]), float(totals["fp"]), float(totals["fn"])),
     }
-    return per_case, summary
 
 
 def load_masks(folder: str | Path) -> dict[str, np.ndarray]:

@@ -16,6 +16,12 @@ with varied heads and fields of view (:func:`model.phantom.varied_config`); ``--
 
 ``python -m model.evaluate --fit --n 60 --seed-start 0`` refits the calibration on training
 phantoms instead and writes ``model/weights/asymmetry.json`` with its provenance.
+
+``--compare [--weights-dir DIR] [--device D] [--difficulty harder|easier]`` sets the
+dual-path network beside the asymmetry method on the same phantoms (:func:`compare`): lesion
+DSC, precision and recall per case and pooled, unit-level AUC with Obuchowski's clustered CI
+for each method and for their difference, calls, false calls per lesion-free case.
+``readerstudy model evaluate --data DIR`` does the same on a phantom set or a site's folder.
 """
 
 from __future__ import annotations
@@ -25,18 +31,30 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
-from analysis.roc import auc_ci
-from analysis.units import split_unit
+from analysis.roc import auc_ci, clustered_cov
+from analysis.segmentation import overlap, overlap_summary
+from analysis.units import UNITS, split_unit
 
 FIT_RIDGE = 1e-3
+
+DIFFICULTIES: dict[str, dict] = {
+    "default": {},
+    "harder": {"asymmetry_hu": 1.5},
+    "easier": {"asymmetry_hu": 1.0, "lesion_coverage": (0.4, 1.0)},
+}
+"""Phantom settings beside the calibrated default (docs/model.md, "Difficulty knobs": the
+oracle asymmetry reader's AUC is 0.727 harder, 0.779 default, 0.862 easier)."""
+
+LESION_THRESHOLD = 0.5
+"""Likelihood at which a voxel counts as lesion for DSC, precision and recall."""
 
 
 def dice_per_label(a: sitk.Image, b: sitk.Image, labels: dict[str, int]) -> dict[str, float]:
@@ -209,6 +227,180 @@ def fit(seeds: range, path: Path, progress=None):
     return calibration
 
 
+@dataclass(frozen=True)
+class LabelledCase:
+    """A scan with known truth: the lesion mask on its grid and every unit's 0/1."""
+
+    case: str
+    scan: sitk.Image
+    lesion: np.ndarray
+    """(z, y, x) 0/1 acute lesion on the scan grid."""
+    truth: Mapping[str, int]
+
+
+def phantom_cases(seeds: range, config=None) -> Iterator[LabelledCase]:
+    """The phantoms of ``seeds`` as :class:`LabelledCase` (case id = seed)."""
+    from model.phantom import generate_phantom
+
+    for seed in seeds:
+        phantom = generate_phantom(seed, config)
+        lesion = sitk.GetArrayFromImage(phantom.lesion_mask)
+        yield LabelledCase(str(seed), phantom.image, lesion, dict(phantom.truth))
+
+
+def difficulty_config(name: str = "default", **overrides):
+    """The phantom configuration of difficulty ``name`` (:data:`DIFFICULTIES`)."""
+    from model.errors import PhantomError
+    from model.phantom import PhantomConfig
+
+    if name not in DIFFICULTIES:
+        raise PhantomError(f"unknown difficulty {name!r}; use {', '.join(DIFFICULTIES)}")
+    return PhantomConfig(**{**DIFFICULTIES[name], **overrides})
+
+
+def paired_auc_difference(
+    truth: np.ndarray, first: np.ndarray, second: np.ndarray, cluster: np.ndarray, alpha=0.05
+) -> dict:
+    """AUC(first) - AUC(second) on the same units with Obuchowski's (1997) clustered
+    covariance: Wald CI and two-sided p."""
+    from scipy import stats
+
+    est, cov = clustered_cov(truth, np.vstack([first, second]), cluster)
+    difference = float(est[0] - est[1])
+    se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0)))
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    p = float(2 * stats.norm.sf(abs(difference) / se)) if se > 0 else float(difference == 0)
+    return {
+        "estimate": difference,
+        "se": se,
+        "ci": [difference - z * se, difference + z * se],
+        "p": p,
+        "method": "Obuchowski 1997 clustered, paired (cluster = case)",
+    }
+
+
+def _method_summary(units: pd.DataFrame, overlaps: pd.DataFrame) -> dict:
+    """Segmentation and unit-level figures of one method."""
+    lesion_cases = overlaps["tp"] + overlaps["fn"] > 0
+    free = units.groupby("case")["truth"].sum() == 0
+    calls = units.groupby("case")["call"].sum()
+    segmentation = overlap_summary(overlaps)
+    segmentation["mean_on_lesion_cases"] = {
+        k: float(overlaps.loc[lesion_cases, k].mean()) for k in ("dsc", "precision", "recall")
+    }
+    segmentation["lesion_cases"] = int(lesion_cases.sum())
+    return {
+        "segmentation": segmentation,
+        "units": unit_metrics(units),
+        "lesion_free_cases": int(free.sum()),
+        "false_calls_per_lesion_free_case": float(calls[free].mean()) if free.any() else None,
+    }
+
+
+def _asymmetry_prediction(scan, registration, calibration) -> tuple[pd.DataFrame, np.ndarray]:
+    from model.anatomy import LABELS
+    from model.scoring import likelihood_map, score_units, unit_features
+
+    scored = score_units(unit_features(scan, registration.atlas, LABELS), calibration)
+    likelihood = likelihood_map(scan, registration.midsagittal, calibration)
+    return scored[["unit", "probability", "call"]], sitk.GetArrayFromImage(likelihood)
+
+
+def compare(
+    cases: Iterable[LabelledCase],
+    network,
+    calibration=None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The dual-path ``network`` (a :class:`model.dualpath.DualPathMethod`) and the asymmetry
+    method (``calibration``, default the committed one) on the same ``cases``.
+
+    Each case is registered once and both methods score that registration. A case whose
+    registration fails counts for neither and is listed under ``registration_failures``.
+    Returns ``cases`` (per case and method: DSC, precision, recall, calls, ASPECTS, seconds),
+    ``methods`` (per method: :func:`_method_summary`) and ``difference`` (network minus
+    asymmetry unit-level AUC, paired).
+    """
+    from model.errors import ModelError, RegistrationError
+    from model.register import register_to_scan
+    from model.scoring import Calibration, hemisphere_aspects
+
+    calibration = calibration or Calibration.load()
+    units, per_case, failures = [], [], {}
+    for item in cases:
+        start = time.perf_counter()
+        try:
+            registration = register_to_scan(item.scan)
+        except RegistrationError as exc:
+            failures[item.case] = str(exc)
+            continue
+        registered = time.perf_counter() - start
+        truth = pd.Series(item.truth).reindex(list(UNITS))
+        if truth.isna().any():
+            raise ModelError(f"case {item.case} lacks truth for {list(truth[truth.isna()].index)}")
+        results = {}
+        begin = time.perf_counter()
+        results["asymmetry"] = _asymmetry_prediction(item.scan, registration, calibration)
+        seconds = {"asymmetry": time.perf_counter() - begin}
+        begin = time.perf_counter()
+        prediction = network.predict_registered(item.scan, registration)
+        seconds["dualpath"] = time.perf_counter() - begin
+        results["dualpath"] = (
+            prediction.regions,
+            sitk.GetArrayViewFromImage(prediction.likelihood),
+        )
+        for method, (regions, likelihood) in results.items():
+            rows = regions.assign(method=method, case=item.case)
+            rows["truth"] = rows["unit"].map(truth).astype(int)
+            units.append(rows)
+            per_case.append(
+                {
+                    "method": method,
+                    "case": item.case,
+                    **overlap(likelihood, item.lesion, threshold=LESION_THRESHOLD),
+                    "positive_units": int(truth.sum()),
+                    "calls": int(regions["call"].sum()),
+                    "aspects": hemisphere_aspects(regions),
+                    "seconds": seconds[method],
+                    "registration_seconds": registered,
+                }
+            )
+        if progress is not None:
+            progress(item.case)
+    if not units:
+        raise ModelError(f"no case could be registered ({len(failures)} failed)")
+    units_table = pd.concat(units, ignore_index=True)
+    cases_table = pd.DataFrame(per_case)
+    methods = {
+        method: _method_summary(
+            units_table[units_table["method"] == method],
+            cases_table[cases_table["method"] == method],
+        )
+        for method in ("dualpath", "asymmetry")
+    }
+    paired = units_table[units_table["method"] == "dualpath"].merge(
+        units_table[units_table["method"] == "asymmetry"],
+        on=["case", "unit"],
+        suffixes=("", "_baseline"),
+    )
+    difference = paired_auc_difference(
+        paired["truth"].to_numpy(),
+        paired["probability"].to_numpy(float),
+        paired["probability_baseline"].to_numpy(float),
+        paired["case"].to_numpy(),
+    )
+    return {
+        "network": {"weights": str(network.folder), **network.model_info},
+        "device": network.device,
+        "n_cases": int(cases_table["case"].nunique()),
+        "registration_failures": failures,
+        "methods": methods,
+        "difference_auc_dualpath_minus_asymmetry": difference,
+        "cases": json.loads(cases_table.to_json(orient="records")),
+    }
+
+
 def _seed_range(text: str) -> range:
     first, _, last = text.partition("-")
     try:
@@ -238,13 +430,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fit", action="store_true", help="refit the calibration instead")
     parser.add_argument("--weights", type=Path, default=WEIGHTS_PATH)
+    parser.add_argument(
+        "--compare", action="store_true", help="the dual-path network beside the asymmetry method"
+    )
+    parser.add_argument(
+        "--weights-dir", type=Path, help="dual-path weights folder (default: the shipped one)"
+    )
+    parser.add_argument("--device", default="auto", help="where the network runs (--compare)")
+    parser.add_argument(
+        "--difficulty", choices=tuple(DIFFICULTIES), default="default", help="phantom difficulty"
+    )
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     seeds = args.seeds or range(args.seed_start, args.seed_start + args.n)
-    from model.phantom import PhantomConfig, varied_config
+    from model.phantom import varied_config
 
     head = {} if args.anatomy is None else {"anatomy": args.anatomy}
-    config = varied_config(**head) if args.varied else PhantomConfig(**head)
+    if args.varied:
+        config = varied_config(**DIFFICULTIES[args.difficulty], **head)
+    else:
+        config = difficulty_config(args.difficulty, **head)
 
     def tick(seed: int) -> None:
         print(f"phantom {seed}", file=sys.stderr, flush=True)
@@ -255,8 +460,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from model.scoring import Calibration
 
-    report = evaluate(seeds, Calibration.load(args.weights), progress=tick, config=config)
-    report["phantoms"] = {"anatomy": config.anatomy, "varied": args.varied}
+    calibration = Calibration.load(args.weights)
+    phantoms = {
+        "anatomy": config.anatomy,
+        "varied": args.varied,
+        "difficulty": args.difficulty,
+        "seeds": [seeds.start, seeds.stop - 1],
+    }
+    if args.compare:
+        from model.dualpath import DualPathMethod
+
+        network = DualPathMethod(args.weights_dir, device=args.device)
+        report = compare(phantom_cases(seeds, config), network, calibration, progress=tick)
+    else:
+        report = evaluate(seeds, calibration, progress=tick, config=config)
+    report["phantoms"] = phantoms
+    report["command"] = "python -m model.evaluate " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:

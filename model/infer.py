@@ -3,10 +3,12 @@
 A method is any object with a ``name``, a ``version_hash`` (changes whenever its outputs may
 change: weights, code, anatomy) and ``predict(scan) -> Prediction``. :data:`METHODS` maps
 names to factories called as ``factory(device=..., weights=...)``, so a method's heavy
-imports (torch for the dual-path network of the next issue) happen only when that method is
-asked for; the asymmetry method never imports torch. Add a method with
-:func:`register_method`. Callers outside ``model/`` use :func:`predict` (and
-:func:`get_method` for a method's version hash), never a method's internals.
+imports (torch for the dual-path network, :mod:`model.dualpath`) happen only when that method
+is asked for; the asymmetry method never imports torch. Add a method with
+:func:`register_method`. The method name ``auto`` stands for :func:`default_method`: the
+dual-path network when its weights are present, else the asymmetry method. Callers outside
+``model/`` use :func:`predict` (and :func:`get_method` for a method's version hash), never a
+method's internals.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -113,6 +115,11 @@ class Prediction:
     registration: Registration | None
     warnings: tuple[str, ...] = ()
     """What the model changed or doubted about the input (e.g. air restored below 0 HU)."""
+    device: str = "cpu"
+    """Where the method ran (``cpu``, ``cuda``, ``cuda:1``, ...)."""
+    model: dict = field(default_factory=dict)
+    """What produced the prediction beyond the version hash (e.g. ``weights_sha256``,
+    ``config``, ``weights`` folder); recorded in the case's JSON."""
 
     def __post_init__(self) -> None:
         where = f"method {self.method!r} returned a prediction with"
@@ -128,6 +135,10 @@ class Prediction:
             raise MethodError(f"{where} an empty method name or version hash")
         if self.registration is not None and not isinstance(self.registration, Registration):
             raise MethodError(f"{where} a registration of type {type(self.registration).__name__}")
+        if not isinstance(self.device, str) or not DEVICES.fullmatch(self.device):
+            raise MethodError(f"{where} device {self.device!r}, not cpu, cuda, cuda:N or mps")
+        if self.device == "auto":
+            raise MethodError(f"{where} device 'auto'; a prediction names where it ran")
 
     def check_grid(self, scan: sitk.Image) -> None:
         """Raise :class:`~model.errors.MethodError` unless the maps lie on ``scan``'s grid."""
@@ -243,14 +254,50 @@ class AsymmetryMethod:
             },
             registration=registration,
             warnings=tuple(getattr(registration, "warnings", ())),
+            model={
+                "calibration_sha256": hashlib.sha256(
+                    self._calibration_path.read_bytes()
+                ).hexdigest(),
+                "weights": str(self._calibration_path),
+            },
         )
 
 
 MethodFactory = Callable[..., Method]
 """Called as ``factory(device=..., weights=...)``; imports the method's dependencies."""
 
-METHODS: dict[str, MethodFactory] = {"asymmetry": AsymmetryMethod}
+
+def _dualpath(*, device: str = "auto", weights: Path | None = None) -> Method:
+    from model.dualpath import DualPathMethod  # torch is imported when the method is made
+
+    return DualPathMethod(weights, device=device)
+
+
+METHODS: dict[str, MethodFactory] = {"asymmetry": AsymmetryMethod, "dualpath": _dualpath}
 """Method name -> factory; factories import their dependencies when called."""
+
+AUTO = "auto"
+"""The method name that stands for :func:`default_method`."""
+
+
+def default_method(weights: Path | str | None = None) -> str:
+    """``dualpath`` when its weights are present, else ``asymmetry`` (the fallback).
+
+    With ``weights``: ``dualpath`` for a folder (or a ``.pt`` checkpoint), ``asymmetry`` for a
+    calibration file. Without: ``dualpath`` when the shipped ``model/weights/dualpath-lite/``
+    is complete.
+    """
+    from model.dualpath import weights_complete
+
+    if weights is not None:
+        path = Path(weights)
+        return "dualpath" if path.is_dir() or path.suffix == ".pt" else "asymmetry"
+    return "dualpath" if weights_complete() else "asymmetry"
+
+
+def resolve_method(name: str, weights: Path | str | None = None) -> str:
+    """``name``, or :func:`default_method` for :data:`AUTO`."""
+    return default_method(weights) if name == AUTO else name
 
 
 def register_method(name: str, factory: MethodFactory) -> None:
@@ -267,19 +314,20 @@ def _instance(name: str, device: str, weights: Path | None) -> Method:
         raise MethodError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}")
     if not isinstance(device, str) or not DEVICES.fullmatch(device):
         raise MethodError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps")
-    if weights is not None and not weights.is_file():
-        raise MethodError(f"method {name!r}: weights file {weights} does not exist")
+    if weights is not None and not weights.exists():
+        raise MethodError(f"method {name!r}: weights file or folder {weights} does not exist")
     return METHODS[name](device=device, weights=weights)
 
 
 def get_method(name: str, *, device: str = "auto", weights: Path | str | None = None) -> Method:
-    """The (cached) instance of method ``name`` on ``device`` with ``weights`` (the method's
-    default weights when None).
+    """The (cached) instance of method ``name`` (``auto``: :func:`default_method`) on
+    ``device`` with ``weights`` (the method's default weights when None).
 
     Raises :class:`~model.errors.MethodError` for an unknown name or device or a missing
     weights file, and the method's own :class:`~model.errors.ModelError` when its weights are
     unusable.
     """
+    name = resolve_method(name, weights)
     return _instance(name, device, None if weights is None else Path(weights).absolute())
 
 
@@ -314,6 +362,7 @@ def predict(
             f"{MIN_VOXELS_PER_AXIS} along each axis"
         )
     runner = get_method(method, device=device, weights=weights)
+    method = runner.name
     if scan.GetPixelID() != sitk.sitkFloat32:
         scan = sitk.Cast(scan, sitk.sitkFloat32)
     scan, restored = restore_clipped_air(scan)

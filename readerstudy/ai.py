@@ -7,8 +7,9 @@ Layout of an output folder::
     <out>/atlas/<case>.nii.gz       the registered ASPECTS label map on the scan grid (UInt8,
                                     values of model.anatomy.LABELS; methods that register)
     <out>/quicklook/<case>.png      ganglionic and supraganglionic slices, atlas and likelihood
-    <out>/predictions/<case>.json   method, version hash, registration quality, levels,
-                                    ASPECTS, warnings, timings, content hash and the 20 unit rows
+    <out>/predictions/<case>.json   method, version hash, device, model (weights sha256, ...),
+                                    registration quality, levels, ASPECTS, warnings, per-stage
+                                    timings, content hash and the 20 unit rows
     <out>/failed.csv                case, reason: the cases of the last batch that failed
     <out>/failed/<case>.png         the failed alignment, when the registration could draw it
 
@@ -81,9 +82,12 @@ class BatchError(ReaderStudyError):
 
 @dataclass(frozen=True)
 class MethodChoice:
-    """Which embedded method runs, where, with which weights (None: the method's own)."""
+    """Which embedded method runs, where, with which weights (None: the method's own).
 
-    name: str = "asymmetry"
+    ``auto`` is the dual-path network when its weights are present, else the asymmetry method.
+    """
+
+    name: str = "auto"
     device: str = "auto"
     weights: Path | None = None
 
@@ -131,7 +135,15 @@ def load_scan(path: Path, case: str) -> sitk.Image:
     return sitk.Cast(_load(path, case).image, sitk.sitkFloat32)
 
 
-def method_hash(method: str | MethodChoice = "asymmetry") -> str:
+def resolved(method: str | MethodChoice = "auto") -> MethodChoice:
+    """The choice with ``auto`` replaced by the method it stands for."""
+    from model.infer import resolve_method
+
+    choice = _choice(method)
+    return MethodChoice(resolve_method(choice.name, choice.weights), choice.device, choice.weights)
+
+
+def method_hash(method: str | MethodChoice = "auto") -> str:
     """The version hash of the embedded method (changes with its weights, code and anatomy)."""
     from model.errors import ModelError
     from model.infer import get_method
@@ -252,6 +264,8 @@ def _predict_and_write(
         "source": source,
         "method": prediction.method,
         "method_hash": prediction.method_hash,
+        "device": prediction.device,
+        "model": prediction.model,
         "content_hash": digest,
         "aspects": prediction.aspects,
         "registration": None
@@ -305,7 +319,7 @@ def predict_case(
     case_path: Path,
     out_dir: Path,
     *,
-    method: str | MethodChoice = "asymmetry",
+    method: str | MethodChoice = "auto",
     case_id: str | None = None,
 ) -> pd.DataFrame:
     """Predict one case (a case folder or a NIfTI file); write the outputs; return its rows.
@@ -387,7 +401,7 @@ def predict_many(
     cases_dir: Path,
     out_dir: Path,
     *,
-    method: str | MethodChoice = "asymmetry",
+    method: str | MethodChoice = "auto",
     progress: ProgressCallback | None = None,
 ) -> pd.DataFrame:
     """Predict every case in ``cases_dir`` (cached), write ``ai_regions.csv``; return it.

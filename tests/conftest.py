@@ -53,6 +53,18 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
+def asymmetry_by_default(monkeypatch):
+    """Method ``auto`` stands for the asymmetry method whatever weights are shipped, for tests
+    of the app's plumbing that pin the method's outputs or must not load the network."""
+    from model import infer
+
+    monkeypatch.setattr(infer, "default_method", lambda weights=None: "asymmetry")
+    infer.clear_method_cache()
+    yield
+    infer.clear_method_cache()
+
+
+@pytest.fixture
 def study_dir(tmp_path: Path) -> Path:
     """An empty temporary study folder."""
     path = tmp_path / "study"

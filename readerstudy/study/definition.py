@@ -145,8 +145,13 @@ class AISource(_Strict):
     """The AI outputs shown in aided reads."""
 
     source: AISourceKind = AISourceKind.EMBEDDED
-    method: str = "asymmetry"
-    """Embedded model method passed to ``predict_many``."""
+    method: str = "auto"
+    """Embedded model method passed to ``predict_many``: ``dualpath``, ``asymmetry`` or
+    ``auto`` (the dual-path network when its weights are present, else the asymmetry method;
+    precompute records which one ran)."""
+    weights: str = ""
+    """The method's weights instead of the shipped ones, e.g. a site's own dual-path weights
+    folder; a relative path is taken from the study folder."""
     model_hash: str = ""
     """Hash of the imported ai_regions.csv or the embedded model, filled in by the import."""
     product: str = ""
@@ -315,8 +320,10 @@ class StudyDefinition(_Strict):
     def _dump(self, **options: Any) -> dict[str, Any]:
         """The JSON form; a default ``[viewer]`` is left out, so studies defined before the
         table existed keep their content hash (and their lock)."""
-        exclude = {"viewer"} if self.viewer == Viewer() else None
-        return self.model_dump(mode="json", by_alias=True, exclude=exclude, **options)
+        exclude: dict[str, Any] = {"viewer": True} if self.viewer == Viewer() else {}
+        if not self.ai.weights:
+            exclude["ai"] = {"weights"}  # likewise for studies defined before site weights
+        return self.model_dump(mode="json", by_alias=True, exclude=exclude or None, **options)
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON form: what the lock checks on every open."""

@@ -1,6 +1,7 @@
 """AI outputs for the aided reads: the embedded model's ``predict_many``, cached per study.
 
-The cache key is the method's name and version hash (weights, code, anatomy) and every case's
+The cache key is the method's name (``auto`` resolved: the dual-path network when its weights
+are present, else the asymmetry method) and version hash (weights, code, anatomy) and every case's
 content hash (``manifest.csv``); a rerun with the same key reuses ``ai/ai_regions.csv`` and
 ``ai/masks/``, and new weights recompute without ``--force``. Once reading has started the
 outputs are part of the locked design and are never recomputed.
@@ -21,6 +22,7 @@ import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from analysis.files import atomic_output, write_text
 from readerstudy.errors import ReaderStudyError
@@ -35,6 +37,9 @@ from readerstudy.study.protocol import (
     read_csv_rows,
 )
 
+if TYPE_CHECKING:
+    from readerstudy.ai import MethodChoice
+
 CACHE_FILE = "cache.json"
 
 
@@ -45,15 +50,28 @@ class PrecomputeResult:
     method: str
 
 
-def _cache_key(study: Study) -> dict:
+def method_choice(study: Study) -> MethodChoice:
+    """The study's embedded method (``auto`` resolved) with its weights, if it names any."""
+    from readerstudy.ai import MethodChoice, resolved
+
+    ai = study.definition.ai
+    weights = (study.path / ai.weights) if ai.weights else None
+    if weights is not None and not weights.exists():
+        raise ReaderStudyError(
+            f"study {study.definition.name}: [ai] weights {ai.weights!r} does not exist "
+            f"(looked for {weights})"
+        )
+    return resolved(MethodChoice(ai.method, "auto", weights))
+
+
+def _cache_key(study: Study, choice: MethodChoice) -> dict:
     from readerstudy.ai import method_hash
 
     hashes = {
         r["case"]: r["content_hash"]
         for r in read_csv_rows(study.path / MANIFEST_FILE, ("case", "content_hash"))
     }
-    method = study.definition.ai.method
-    return {"method": method, "method_hash": method_hash(method), "cases": hashes}
+    return {"method": choice.name, "method_hash": method_hash(choice), "cases": hashes}
 
 
 def _write_levels(study: Study, cases: list[str]) -> None:
@@ -81,7 +99,8 @@ def precompute_ai(
             f"study {definition.name} uses imported AI outputs ({study.ai_dir / AI_TABLE}); "
             "there is nothing to precompute"
         )
-    key = _cache_key(study)
+    choice = method_choice(study)
+    key = _cache_key(study, choice)
     cache = study.ai_dir / CACHE_FILE
     fresh = study.ai_available() and cache.is_file() and json.loads(cache.read_text()) == key
     if fresh and not force:
@@ -96,9 +115,7 @@ def precompute_ai(
     study.ai_dir.mkdir(exist_ok=True)
     cache.unlink(missing_ok=True)
     try:
-        table = predict_many(
-            study.path / CASES_DIR, study.ai_dir, method=key["method"], progress=progress
-        )
+        table = predict_many(study.path / CASES_DIR, study.ai_dir, method=choice, progress=progress)
     except BatchError as exc:
         _write_levels(study, sorted(set(exc.table["case"].astype(str))))
         # Without every case's AI outputs the aided reads are incomplete: no table, no lock.

@@ -67,8 +67,9 @@ def posed_scan(
 
 
 @pytest.fixture
-def use_test_method(monkeypatch):
-    """A fresh asymmetry method (committed calibration) behind ``method="asymmetry"``.
+def use_test_method(monkeypatch, asymmetry_by_default):
+    """A fresh asymmetry method (committed calibration) behind ``method="asymmetry"`` and the
+    default ``auto``.
 
     Tests may patch the instance (e.g. to prove a cached case is not recomputed).
     """

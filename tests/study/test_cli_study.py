@@ -167,13 +167,13 @@ def test_simulate_refuses_a_bad_reliance_in_one_line(app, folder, value, message
         assert study.store.reads() == []
 
 
-def test_precompute_calls_predict_many_and_caches(app, folder, monkeypatch):
+def test_precompute_calls_predict_many_and_caches(app, folder, monkeypatch, asymmetry_by_default):
     import pandas as pd
 
     calls = []
 
     def fake_predict_many(cases_dir, out_dir, *, method, progress=None):
-        calls.append((cases_dir, out_dir, method))
+        calls.append((cases_dir, out_dir, method.name))
         rows = [
             {"case": c, "unit": "C_left", "probability": 0.2, "call": 0}
             for c in ("C01", "C02", "C03", "C04")

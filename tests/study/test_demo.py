@@ -56,11 +56,11 @@ def _tiny_phantoms(out, n_cases, seed, echo):
 
 
 @pytest.fixture
-def model_calls(monkeypatch):
+def model_calls(monkeypatch, asymmetry_by_default):
     calls = []
 
     def predict_many(cases_dir, out_dir, *, method, progress=None):
-        calls.append(method)
+        calls.append(method.name)
         rows = [
             {"case": p.name, "unit": u, "probability": 0.3, "call": int(u.startswith("M"))}
             for p in sorted(cases_dir.iterdir())

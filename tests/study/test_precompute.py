@@ -27,7 +27,9 @@ def fresh_methods():
     infer.clear_method_cache()
 
 
-def test_new_weights_recompute_without_force(tmp_path, monkeypatch, fresh_methods):
+def test_new_weights_recompute_without_force(
+    tmp_path, monkeypatch, fresh_methods, asymmetry_by_default
+):
     import model.scoring
     import readerstudy.ai
     from model import infer
@@ -68,7 +70,9 @@ def test_new_weights_recompute_without_force(tmp_path, monkeypatch, fresh_method
 
 
 @pytest.mark.slow
-def test_precompute_goes_on_past_a_non_head_and_writes_atlas_and_levels(tmp_path, fresh_methods):
+def test_precompute_goes_on_past_a_non_head_and_writes_atlas_and_levels(
+    tmp_path, fresh_methods, asymmetry_by_default
+):
     from model.anatomy import LABELS
     from model.phantom import generate_phantom
 
@@ -113,3 +117,60 @@ def test_precompute_goes_on_past_a_non_head_and_writes_atlas_and_levels(tmp_path
     assert list(levels["case"]) == ["C01"]
     for level in ("ganglionic", "supraganglionic"):
         assert abs(int(levels[level].iloc[0]) - phantom.levels[level]) <= 1
+
+
+def test_study_weights_come_from_the_study_folder(tmp_path, monkeypatch, fresh_methods):
+    import model.scoring
+    import readerstudy.ai
+    from model import infer
+    from readerstudy.ai import MethodChoice
+
+    folder = tmp_path / "study"
+    write_study_folder(folder, n_cases=2, ai={"method": "asymmetry", "weights": "site/cal.json"})
+    site = folder / "site" / "cal.json"
+    site.parent.mkdir()
+    weights = json.loads(model.scoring.WEIGHTS_PATH.read_text())
+    weights["threshold"] = 0.37
+    site.write_text(json.dumps(weights))
+    calls = []
+
+    def fake_predict_many(cases_dir, out_dir, *, method, progress=None):
+        calls.append(method)
+        frame = pd.DataFrame(
+            [
+                {"case": c, "unit": u, "probability": 0.2, "call": 0}
+                for c in ("C01", "C02")
+                for u in UNITS
+            ]
+        )
+        frame.to_csv(out_dir / "ai_regions.csv", index=False)
+        return frame
+
+    monkeypatch.setattr(readerstudy.ai, "predict_many", fake_predict_many)
+    result = runner.invoke(build_app(), ["study", "precompute", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert calls == [MethodChoice("asymmetry", "auto", site)]
+    key = json.loads((folder / "ai" / "cache.json").read_text())
+    assert key["method_hash"] == infer.get_method("asymmetry", weights=site).version_hash
+    assert key["method_hash"] != infer.get_method("asymmetry").version_hash
+
+    site.unlink()
+    missing = runner.invoke(build_app(), ["study", "precompute", str(folder), "--force"])
+    assert missing.exit_code == 2
+    assert "[ai] weights 'site/cal.json' does not exist" in missing.output
+    assert len(missing.output.strip().splitlines()) == 1
+
+
+def test_a_study_without_site_weights_keeps_its_content_hash():
+    """Studies locked before ``[ai] weights`` existed must still match their lock."""
+    from readerstudy.study.definition import StudyDefinition
+
+    plain = StudyDefinition.model_validate({"name": "s", "readers": [{"id": "r1"}]})
+    assert "weights" not in plain.to_toml()
+    assert "weights" not in json.dumps(plain._dump())
+    with_weights = StudyDefinition.model_validate(
+        {"name": "s", "readers": [{"id": "r1"}], "ai": {"weights": "site/w"}}
+    )
+    assert 'weights = "site/w"' in with_weights.to_toml()
+    assert with_weights.content_hash() != plain.content_hash()
+    assert plain.ai.method == "auto"
