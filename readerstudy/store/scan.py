@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator
-from operator import add, itemgetter
+from collections.abc import Callable, Iterator
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select, String, and_, case, func, literal, literal_column
@@ -60,7 +60,8 @@ def raw_rows(conn: Connection, query: Select, *, batch: int = BATCH) -> Iterator
         # A cursor is planned for its first rows by default (cursor_tuple_fraction 0.1),
         # which can turn the latest-version anti-join quadratic; this one is read to the end.
         driver.execute("SET LOCAL cursor_tuple_fraction = 1.0")
-        cursor = driver.cursor(name=f"readerstudy_scan_{next(_cursor_names)}")
+        # Binary rows: numbers and times cross without text parsing (same Python types).
+        cursor = driver.cursor(name=f"readerstudy_scan_{next(_cursor_names)}", binary=True)
     else:
         cursor = driver.cursor()
     # Chained in C: no Python frame per row.
@@ -144,44 +145,42 @@ class _UnitsText:
     """The canonical text of a read's units (``{unit: {call, rating}}``) from its rows
     ``(read_id, unit, call, rating)``, with C-level maps over the read's columns.
 
-    The text before each rating (unit and call) is memoised per (unit, call), for int or
-    None calls only: ``1``, ``1.0`` and ``True`` are equal keys but not equal JSON. Float
-    ratings are written with ``repr``, JSON's float text (a NaN or infinity, which JSON
-    refuses, comes out as text no digest holds, so that read is rechecked); a read with
-    other types goes through :func:`canonical_json` whole."""
+    Each unit's text is memoised per (unit, call, rating) where equal keys are equal JSON:
+    calls that are int or None, ratings that are float or None, and no zero rating (``-0.0
+    == 0.0`` but they are different JSON; ``1 == 1.0 == True`` is why the types are checked).
+    A read with other types goes through :func:`canonical_json` whole."""
 
-    _MEMO_CALLS = frozenset({int, type(None)})
+    _CALLS = frozenset({int, type(None)})
+    _RATINGS = frozenset({float, type(None)})
+    MEMO_SIZE = 100_000
+    """Most unit texts remembered (a 1-5 or 0-100 scale needs a few thousand)."""
 
     def __init__(self) -> None:
-        self._before, self._between, after = UNIT_FORM.literals
-        self._close = after + "}"
-        self._separator = after + ","
-        self._heads: dict[tuple, str] = {}
+        self._before, self._between, self._after = UNIT_FORM.literals
+        self._memo: dict[tuple, str] = {}
 
-    def _head(self, key: tuple) -> str:
-        unit, call = key
-        head = f"{json_fragment(unit)}:{self._before}{json_fragment(call)}{self._between}"
-        self._heads[key] = head
-        return head
+    def _text(self, key: tuple) -> str:
+        unit, call, rating = key
+        text = (
+            f"{json_fragment(unit)}:{self._before}{json_fragment(call)}{self._between}"
+            f"{json_fragment(rating)}{self._after}"
+        )
+        if rating != 0 and len(self._memo) < self.MEMO_SIZE:
+            self._memo[key] = text
+        return text
 
     def __call__(self, rows: list[tuple]) -> str:
         if not rows:
             return "{}"
         rows.sort(key=itemgetter(1))  # canonical order: by unit
         _, units, calls, ratings = zip(*rows, strict=True)
-        rating_types = set(map(type, ratings))
-        tails: Iterable[str] | None = None
-        if rating_types == {float}:
-            tails = map(repr, ratings)
-        elif rating_types == {type(None)}:
-            tails = itertools.repeat("null", len(rows))
-        if tails is None or not set(map(type, calls)) <= self._MEMO_CALLS:
+        if not (set(map(type, calls)) <= self._CALLS and set(map(type, ratings)) <= self._RATINGS):
             return canonical_json({unit: {"call": c, "rating": v} for _, unit, c, v in rows})
-        keys = list(zip(units, calls, strict=True))
-        heads = list(map(self._heads.get, keys))
-        if None in heads:
-            heads = [head or self._head(key) for head, key in zip(heads, keys, strict=True)]
-        return "{" + self._separator.join(map(add, heads, tails)) + self._close
+        keys = list(zip(units, calls, ratings, strict=True))
+        texts = list(map(self._memo.get, keys))
+        if None in texts:
+            texts = [text or self._text(key) for text, key in zip(texts, keys, strict=True)]
+        return "{" + ",".join(texts) + "}"
 
 
 def _intervals_text(rows: list[tuple]) -> str:

@@ -108,3 +108,27 @@ def test_stored_times_decode_to_aware_utc(stored, expected):
     if decoded is not None:
         assert decoded.utcoffset() == timedelta(0)
         assert decoded.tzinfo is UTC
+
+
+def test_the_units_text_never_confuses_equal_values_of_different_json():
+    from readerstudy.store.scan import _UnitsText
+
+    units_text = _UnitsText()
+
+    def rows(*answers):
+        return [(1, unit, call, rating) for unit, call, rating in answers]
+
+    reads = [
+        rows(("IC_left", 1, 0.0), ("I_left", 0, 1.0), ("C_left", None, None)),
+        rows(("IC_left", 1, -0.0), ("I_left", 0, 1.0), ("C_left", None, None)),
+        rows(("IC_left", True, 0.0), ("I_left", 0.0, 1.0), ("C_left", 1, 1)),
+        rows(("IC_left", 1, 0.1 + 0.2), ("I_left", 0, None), ("Ü", 1, 5e-324)),
+        rows(("IC_left", 1, 1.0), ("I_left", 0, 1.0), ("C_left", None, None)),
+        [],
+    ]
+    for _ in range(2):  # the second pass answers from the memo
+        for read in reads:
+            expected = canonical_json({u: {"call": c, "rating": r} for _, u, c, r in read})
+            assert units_text(list(read)) == expected
+    with pytest.raises(ValueError, match="JSON compliant"):
+        units_text(rows(("C_left", 1, float("nan"))))
