@@ -102,6 +102,21 @@ def event_hash(
     return text_digest(prev_hash + canonical_json(body))
 
 
+def stored_event_hash(study: str, event: AuditEvent) -> str:
+    """The hash of a stored event recomputed from its decoded content."""
+    return event_hash(
+        event.prev_hash,
+        study=study,
+        seq=event.seq,
+        kind=event.kind,
+        reader=event.reader,
+        session=event.session,
+        case=event.case,
+        payload=event.payload,
+        at=event.at,
+    )
+
+
 class EventCheck(NamedTuple):
     """A stored event as verification sees it: its links, and its hash recomputed from the
     stored content (the store recomputes it; :func:`verify_chain` compares)."""

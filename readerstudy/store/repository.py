@@ -47,6 +47,7 @@ from readerstudy.store.chain import (
     event_hash,
     meta_digest,
     meta_problems,
+    stored_event_hash,
     stored_read_digest,
     verify_chain,
 )
@@ -483,17 +484,7 @@ class Store:
         """An event's hash recomputed from its decoded row ("" if it cannot be decoded)."""
         try:
             (event,) = self._load_events(conn, seq=seq)
-            return event_hash(
-                event.prev_hash,
-                study=self.study_id,
-                seq=event.seq,
-                kind=event.kind,
-                reader=event.reader,
-                session=event.session,
-                case=event.case,
-                payload=event.payload,
-                at=event.at,
-            )
+            return stored_event_hash(self.study_id, event)
         except (TypeError, ValueError):
             return ""
 
