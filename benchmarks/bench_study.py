@@ -1,9 +1,11 @@
 """Reading-protocol costs against bare store/SQL baselines in the same process.
 
-- ``submit``: one read's ``ReaderSession.submit`` (answer validation, clock, the buffered
-  interaction record of 200 slice steps and 10 window/level changes, store transaction) plus
-  ``advance`` (opening the next case) against ``Store.submit_read`` of the same row; p50/p95
-  of each, and the ratio of medians. The interactions themselves are recorded in memory.
+- ``submit``: ``ReaderSession.submit`` (answer validation, clock, the buffered interaction
+  record of 200 slice steps and 10 window/level changes, one store transaction) against a
+  bare insert (no checks, digest or audit event; one transaction, same durability) of the
+  very rows that submit stored, interleaved read by read; target ratio of p50s <= 1.5. Also
+  submit plus ``advance`` (opening the next case: one more transaction) against the same
+  baseline. SQLite, and PostgreSQL when it answers on 127.0.0.1:5432.
 - ``status``: ``Study.status()`` on 50 readers x 1000 cases (session 1 read, session 2 half
   read; 75,000 reads) against a plain SQL ``GROUP BY`` count of the same reads table.
 """
@@ -14,16 +16,24 @@ import csv
 import statistics
 import tempfile
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import create_engine, event, make_url
+
 from analysis.units import UNITS
-from benchmarks.harness import compare
+from benchmarks.bench_store import POSTGRES_URL, bare_insert, postgres_answers
+from benchmarks.harness import compare, report
+from readerstudy.store import schema as tables
+from readerstudy.store.engine import make_engine, resolve_target
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.definition import StudyDefinition, write_definition
 from readerstudy.study.protocol import Study
 
 PIN = "bench-1234"
+SUBMIT_RATIO = 1.5
+"""Target: ReaderSession.submit p50 at most this many times a bare insert of its rows."""
 
 
 def _write(path: Path, columns, rows) -> None:
@@ -80,23 +90,30 @@ def _percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(ordered) * 1e3:.2f} ms, p95 {p95 * 1e3:.2f} ms"
 
 
-def bench_submit(root: Path, n: int = 60) -> None:
-    from readerstudy.store import ReadSubmission
-
-    folder = root / "submit"
-    build_folder(folder, n_readers=2, n_cases=n + 2)
+def bench_submit(root: Path, label: str, db: str | None, schema: str | None, n: int = 150) -> None:
+    """``ReaderSession.submit`` and ``advance`` against a bare insert of the same rows."""
+    folder = root / f"submit-{label}"
+    build_folder(folder, n_readers=1, n_cases=n + 2)
     clock = SimulatedTime()
-    study = Study.open(folder, time=clock, create=True)
+    study = Study.open(folder, db=db, db_schema=schema, time=clock, create=True)
     study.lock()
     study.set_pin("r00", PIN)
     session = study.login("r00", PIN)
-    baseline_plan = iter(study.schedule.for_reader("r01", 1))
-    session_times: list[float] = []
+    if db is None:
+        url, _ = resolve_target(root / f"bare-{label}.sqlite")
+        bare = make_engine(url)
+    else:
+        bare = make_engine(make_url(db), schema=schema)
+    tables.metadata.create_all(bare)
+    case_of = {r.code: r.case for r in study.schedule.for_reader("r00", 1)}
+    commits = [0]
+    event.listen(study.store._engine, "commit", lambda conn: commits.__setitem__(0, commits[0] + 1))
+    per_call = {"submit": set(), "advance": set()}
+    submit_times: list[float] = []
     advance_times: list[float] = []
     record_times: list[float] = []
-    store_times: list[float] = []
-
-    def through_session() -> None:
+    bare_times: list[float] = []
+    for _ in range(n):
         start = time.perf_counter()
         for step in range(200):
             clock.advance(0.1)
@@ -104,42 +121,38 @@ def bench_submit(root: Path, n: int = 60) -> None:
             if step % 20 == 0:
                 session.record_window_level(40.0 + step / 20, 80.0)
         record_times.append((time.perf_counter() - start) / 210)
+        code = session.current.code
         answers = _answers(session.current)
+        before = commits[0]
         start = time.perf_counter()
         session.submit(answers)
         middle = time.perf_counter()
+        submitted = commits[0]
         session.advance()
         advance_times.append(time.perf_counter() - middle)
-        session_times.append(middle - start)
-
-    def bare_store() -> None:
-        read = next(baseline_plan)
-        clock.advance(30)
-        now = clock.now()
-        sub = ReadSubmission(
-            reader="r01",
-            session=1,
-            modality=read.modality,
-            case=read.case,
-            order=read.order,
-            units={u: {"call": 0, "rating": 1.0} for u in UNITS},
-            active_s=30.0,
-            wall_s=30.0,
-            started_at=now - timedelta(seconds=30),
-            submitted_at=now,
-            intervals=({"kind": "active", "start": now - timedelta(seconds=30), "end": now},),
-            extra={"code": read.code},
-        )
+        submit_times.append(middle - start)
+        per_call["submit"].add(submitted - before)
+        per_call["advance"].add(commits[0] - submitted)
+        # The rows that submit stored (its interaction record included), inserted bare.
+        stored = study.store.read("r00", 1, case_of[code])
         start = time.perf_counter()
-        study.store.submit_read(sub)
-        store_times.append(time.perf_counter() - start)
-
-    compare("submit_via_session_vs_bare_store_insert", through_session, bare_store, repeats=n)
-    print(f"  ReaderSession.submit: {_percentiles(session_times)} ({len(session_times)} submits)")
-    print(f"  ReaderSession.advance: {_percentiles(advance_times)}")
+        bare_insert(bare, stored)
+        bare_times.append(time.perf_counter() - start)
+    report(
+        f"session_submit_vs_bare_insert[{label}] (per read, {n} interleaved)",
+        submit_times,
+        bare_times,
+        target=SUBMIT_RATIO,
+    )
+    cycle = [a + b for a, b in zip(submit_times, advance_times, strict=True)]
+    report(f"session_submit_and_advance_vs_bare_insert[{label}]", cycle, bare_times)
+    submits, advances = (sorted(per_call[k]) for k in ("submit", "advance"))
+    print(f"  ReaderSession.submit:  {_percentiles(submit_times)} ({n}; commits each: {submits})")
+    print(f"  ReaderSession.advance: {_percentiles(advance_times)} (commits each: {advances})")
+    print(f"  bare insert:           {_percentiles(bare_times)} (1 commit)")
     print(f"  one slice step or window/level change: {_percentiles(record_times)}")
-    print(f"  Store.submit_read:    {_percentiles(store_times)} ({len(store_times)} submits)")
     study.close()
+    bare.dispose()
 
 
 def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
@@ -192,7 +205,18 @@ def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
 
 def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        bench_submit(Path(tmp))
+        bench_submit(Path(tmp), "sqlite", None, None)
+        if postgres_answers():
+            schema = f"rs_bench_{uuid.uuid4().hex[:8]}"
+            try:
+                bench_submit(Path(tmp), "postgresql", POSTGRES_URL, schema)
+            finally:
+                admin = create_engine(POSTGRES_URL)
+                with admin.begin() as conn:
+                    conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                admin.dispose()
+        else:
+            print("PostgreSQL does not answer on 127.0.0.1:5432: PostgreSQL part skipped")
         bench_status(Path(tmp))
 
 

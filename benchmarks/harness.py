@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -62,9 +62,28 @@ def compare(
     for _ in range(repeats):
         cand.append(_seconds(candidate))
         base.append(_seconds(baseline))
-    result = Comparison(name, statistics.median(cand), statistics.median(base), repeats)
+    return report(name, cand, base, target=target)
+
+
+def report(
+    name: str,
+    candidate: Sequence[float],
+    baseline: Sequence[float],
+    *,
+    target: float | None = None,
+) -> Comparison:
+    """Print and return the comparison of seconds measured elsewhere (interleaved by the
+    caller, in this process), as :func:`compare` prints its own."""
+    result = Comparison(
+        name, statistics.median(candidate), statistics.median(baseline), len(candidate)
+    )
     line = result.line()
     if target is not None:
-        line += f" target <= {target}: {'met' if result.ratio <= target else 'MISSED'}"
+        line += f" target <= {target}: {verdict(result.ratio, target)}"
     print(line, flush=True)
     return result
+
+
+def verdict(value: float, target: float) -> str:
+    """``met`` or ``MISSED`` for a value that should be at most ``target``."""
+    return "met" if value <= target else "MISSED"

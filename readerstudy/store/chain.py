@@ -5,16 +5,20 @@ Each event's hash is ``SHA-256(prev_hash + canonical_json(event))`` where the ev
 :data:`GENESIS`. A submitted read is covered by the digest (SHA-256 of its canonical content)
 carried in the payload of its ``submit`` or ``amend`` event, so changing a stored rating
 breaks the match between the read and the chain.
+
+:func:`read_digest` and :func:`event_hash` define the hashes from Python values. The forms
+below (:data:`READ_FORM`, :data:`EVENT_FORM` ...) write the same canonical text from the
+stored columns directly, which is how the store recomputes them for a whole study.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from readerstudy.store.canonical import canonical_json
+from readerstudy.store.canonical import CanonicalTemplate, canonical_json
 from readerstudy.store.records import AuditEvent, AuditVerification, StoredRead
 
 GENESIS = "0" * 64
@@ -26,11 +30,46 @@ READ_EVENT_KINDS = frozenset({"submit", "amend"})
 PROGRESS_EVERY = 1000
 """Events or reads between two progress reports of :func:`verify_chain`."""
 
+CONTENT_FIELDS = (
+    "reader",
+    "session",
+    "modality",
+    "case",
+    "order",
+    "units",
+    "active_s",
+    "wall_s",
+    "started_at",
+    "submitted_at",
+    "intervals",
+    "flags",
+    "extra",
+)
+"""Keys of a read's content (:meth:`ReadSubmission.content`), covered by its digest."""
+
+READ_FORM = CanonicalTemplate(
+    {"study": "study", "id": "id", "version": "version", "content": {f: f for f in CONTENT_FIELDS}}
+)
+"""The canonical text whose SHA-256 is a read's digest (see :func:`read_digest`)."""
+EVENT_FORM = CanonicalTemplate(
+    {f: f for f in ("study", "seq", "kind", "reader", "session", "case", "payload", "at")}
+)
+"""The canonical text hashed, after ``prev_hash``, into an event's hash."""
+UNIT_FORM = CanonicalTemplate({"call": "call", "rating": "rating"})
+"""One unit's answer inside a read's content."""
+INTERVAL_FORM = CanonicalTemplate({"kind": "kind", "start": "start", "end": "end"})
+"""One reading-clock interval inside a read's content."""
+
+
+def text_digest(text: str) -> str:
+    """SHA-256 (hex) of canonical text."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
 
 def read_digest(study: str, read_id: int, version: int, content: dict[str, Any]) -> str:
     """SHA-256 of a read version's canonical content, bound to its study, row id and version."""
     body = {"study": study, "id": read_id, "version": version, "content": content}
-    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    return text_digest(canonical_json(body))
 
 
 def stored_read_digest(study: str, read: StoredRead) -> str:
@@ -60,18 +99,59 @@ def event_hash(
         "payload": payload,
         "at": at,
     }
-    return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
+    return text_digest(prev_hash + canonical_json(body))
+
+
+def stored_event_hash(study: str, event: AuditEvent) -> str:
+    """The hash of a stored event recomputed from its decoded content."""
+    return event_hash(
+        event.prev_hash,
+        study=study,
+        seq=event.seq,
+        kind=event.kind,
+        reader=event.reader,
+        session=event.session,
+        case=event.case,
+        payload=event.payload,
+        at=event.at,
+    )
+
+
+class EventCheck(NamedTuple):
+    """A stored event as verification sees it: its links, and its hash recomputed from the
+    stored content (the store recomputes it; :func:`verify_chain` compares)."""
+
+    seq: int
+    kind: str
+    prev_hash: str
+    hash: str
+    recomputed: str
+    payload: dict
+    """The parsed payload (read, meta and any other event); ``{}`` when it is not an object."""
+
+
+class ReadCheck(NamedTuple):
+    """A stored read version and the digest recomputed from its stored rows (None: unknown,
+    ask ``recheck``)."""
+
+    id: int
+    version: Any
+    reader: Any
+    session: Any
+    case: Any
+    digest: str | None
 
 
 def verify_chain(
-    study: str,
-    events: Sequence[AuditEvent],
-    reads: Sequence[StoredRead],
+    events: Iterable[EventCheck],
+    reads: Iterable[ReadCheck],
     *,
+    total: int,
     head: tuple[int, str] | None,
     anchor: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     meta: Mapping[str, str] | None = None,
+    recheck: Callable[[int], str | None] | None = None,
 ) -> AuditVerification:
     """Check every link, the chain head, each read against its submit/amend digest, and
     each study setting in ``meta`` (key -> stored JSON text) against its audited hash.
@@ -81,11 +161,15 @@ def verify_chain(
     which reveals a chain rewritten from scratch.
 
     ``events`` must come in sequence order; ``head`` is the stored ``(last seq, last hash)``.
-    ``progress(done, total)`` is called every PROGRESS_EVERY events and reads, and at the end.
+    ``reads`` may name a read again later with a corrected digest (the last one counts).
+    ``recheck(read_id)`` recomputes one read's digest the exact, slow way; it is asked for
+    each read whose digest is unknown or differs from its event's, so a fast recomputation
+    can never report a read that the exact one accepts. ``progress(done, total)`` is called
+    every PROGRESS_EVERY events and reads, and at the end; ``total`` counts both.
     """
-    total = len(events) + len(reads)
     problems: list[tuple[int | None, str]] = []
-    covered: dict[int, tuple[int, str, int]] = {}  # read id -> (event seq, digest, version)
+    covered: dict[int, tuple[int, Any, Any]] = {}  # read id -> (event seq, digest, version)
+    audited: dict[str, tuple[int, str]] = {}  # setting -> (event seq, sha256)
     prev_hash, expected_seq, n_events = GENESIS, 1, 0
     anchored = anchor is None
     for event in events:
@@ -108,18 +192,7 @@ def verify_chain(
                     "hash of the event before it",
                 )
             )
-        recomputed = event_hash(
-            event.prev_hash,
-            study=study,
-            seq=event.seq,
-            kind=event.kind,
-            reader=event.reader,
-            session=event.session,
-            case=event.case,
-            payload=event.payload,
-            at=event.at,
-        )
-        if recomputed != event.hash:
+        if event.recomputed != event.hash:
             problems.append(
                 (
                     event.seq,
@@ -143,6 +216,8 @@ def verify_chain(
                     event.payload.get("digest"),
                     event.payload.get("version"),
                 )
+        elif event.kind == META_EVENT:
+            _audit_setting(audited, event.seq, event.payload)
         prev_hash, expected_seq = event.hash, event.seq + 1
 
     last_hash = prev_hash if n_events else None
@@ -152,28 +227,22 @@ def verify_chain(
         )
     problems.extend(_check_head(head, last=(expected_seq - 1, prev_hash)))
 
+    outcomes: dict[int, tuple[int | None, str] | None] = {}
     n_reads = 0
     for read in reads:
-        n_reads += 1
-        if progress is not None and n_reads % PROGRESS_EVERY == 0:
-            progress(n_events + n_reads, total)
-        where = (
-            f"read {read.id} (reader {read.reader}, session {read.session}, case {read.case}, "
-            f"version {read.version})"
-        )
-        link = covered.pop(read.id, None)
-        if link is None:
-            problems.append((None, f"{where} has no submit/amend event in the audit log"))
-            continue
-        seq, digest, version = link
-        if version != read.version or digest != stored_read_digest(study, read):
-            problems.append(
-                (seq, f"{where}: stored calls/ratings/times do not match the digest in event {seq}")
-            )
-    for read_id, (seq, _, _) in covered.items():
-        problems.append((seq, f"event {seq} covers read {read_id}, which is not in the store"))
+        if read.id not in outcomes:
+            n_reads += 1
+            if progress is not None and n_reads % PROGRESS_EVERY == 0:
+                progress(n_events + n_reads, total)
+        outcomes[read.id] = _read_problem(read, covered.get(read.id), recheck)
+    problems.extend(problem for problem in outcomes.values() if problem is not None)
+    problems.extend(
+        (seq, f"event {seq} covers read {read_id}, which is not in the store")
+        for read_id, (seq, _, _) in covered.items()
+        if read_id not in outcomes
+    )
 
-    problems.extend(meta_problems(events, meta or {}))
+    problems.extend(_setting_problems(audited, meta or {}))
     if progress is not None:
         progress(total, total)
     problems.sort(key=lambda p: (p[0] is None, p[0] or 0))
@@ -189,6 +258,27 @@ def verify_chain(
     )
 
 
+def _read_problem(
+    read: ReadCheck,
+    link: tuple[int, Any, Any] | None,
+    recheck: Callable[[int], str | None] | None,
+) -> tuple[int | None, str] | None:
+    """What is wrong with one stored read version against the event covering it, or None."""
+    where = (
+        f"read {read.id} (reader {read.reader}, session {read.session}, case {read.case}, "
+        f"version {read.version})"
+    )
+    if link is None:
+        return (None, f"{where} has no submit/amend event in the audit log")
+    seq, digest, version = link
+    if version == read.version and digest is not None:
+        if read.digest == digest:
+            return None
+        if recheck is not None and recheck(read.id) == digest:
+            return None
+    return (seq, f"{where}: stored calls/ratings/times do not match the digest in event {seq}")
+
+
 META_EVENT = "meta"
 """Event kind chained with every study setting written (key and SHA-256 of its JSON)."""
 
@@ -197,8 +287,12 @@ def meta_digest(encoded: str) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
+def _audit_setting(audited: dict[str, tuple[int, str]], seq: int, payload: dict) -> None:
+    audited[payload.get("key", "")] = (seq, payload.get("sha256", ""))
+
+
 def meta_problems(
-    events: Sequence[AuditEvent], meta: Mapping[str, str]
+    events: Iterable[AuditEvent], meta: Mapping[str, str]
 ) -> list[tuple[int | None, str]]:
     """Settings (schedule, design hash, totals, PINs ...) whose stored JSON is not the one
     the audit log last recorded: changed, garbled or removed outside readerstudy.
@@ -208,7 +302,13 @@ def meta_problems(
     audited: dict[str, tuple[int, str]] = {}
     for event in events:
         if event.kind == META_EVENT:
-            audited[event.payload.get("key", "")] = (event.seq, event.payload.get("sha256", ""))
+            _audit_setting(audited, event.seq, event.payload)
+    return _setting_problems(audited, meta)
+
+
+def _setting_problems(
+    audited: Mapping[str, tuple[int, str]], meta: Mapping[str, str]
+) -> list[tuple[int | None, str]]:
     if not audited:
         return []
     problems: list[tuple[int | None, str]] = []

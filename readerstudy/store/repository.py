@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,7 @@ from readerstudy.store.chain import (
     event_hash,
     meta_digest,
     meta_problems,
+    stored_event_hash,
     stored_read_digest,
     verify_chain,
 )
@@ -62,6 +65,8 @@ from readerstudy.store.records import (
     StoredRead,
     utc,
 )
+from readerstudy.store.scan import event_checks, raw_rows, read_checks
+from readerstudy.store.schema import utc_result
 
 EVENT_KINDS: frozenset[str] = frozenset(
     {
@@ -418,12 +423,7 @@ class Store:
                 "read's digest"
             )
         _check_optional(reader=reader, session=session, case=case)
-        if payload is not None and not isinstance(payload, dict):
-            raise TypeError(f"event payload must be a dict, got {type(payload).__name__}")
-        try:
-            payload = json_roundtrip(payload or {})
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{kind} event payload: {exc}") from None
+        payload = _event_payload(kind, payload)
         at = datetime.now(UTC) if at is None else utc(at, what=f"{kind} event time")
         with self._write() as w:
             return w.append(kind, reader=reader, session=session, case=case, payload=payload, at=at)
@@ -450,7 +450,10 @@ class Store:
 
         ``anchor``: a ``head_hash`` recorded earlier outside the store, which must still be in
         the chain (detects a chain rewritten and re-hashed from scratch). ``progress(done,
-        total)`` counts events and reads checked, once they are loaded.
+        total)`` counts events and reads checked.
+
+        Everything streams from one snapshot (a server-side cursor on PostgreSQL), and each
+        hash is recomputed from the stored columns' canonical text; see :mod:`.scan`.
         """
         with self._read() as conn:
             head = conn.execute(
@@ -458,28 +461,57 @@ class Store:
                     t.chain_head.c.study_id == self.study_id
                 )
             ).one_or_none()
-            events = self._load_events(conn)
-            stored = self._load_reads(conn, all_versions=True)
             meta = self._raw_meta(conn)
-        return verify_chain(
-            self.study_id,
-            events,
-            stored,
-            head=None if head is None else tuple(head),
-            anchor=anchor,
-            progress=progress,
-            meta=meta,
-        )
+            total = sum(
+                conn.execute(
+                    select(func.count()).select_from(table).where(table.c.study_id == self.study_id)
+                ).scalar_one()
+                for table in (t.audit_events, t.reads)
+            )
+            return verify_chain(
+                event_checks(
+                    conn, self.study_id, exact=lambda seq: self._exact_event_hash(conn, seq)
+                ),
+                read_checks(conn, self.study_id),
+                total=total,
+                head=None if head is None else tuple(head),
+                anchor=anchor,
+                progress=progress,
+                meta=meta,
+                recheck=lambda read_id: self._exact_digest(conn, read_id),
+            )
+
+    def _exact_event_hash(self, conn: Connection, seq: int) -> str:
+        """An event's hash recomputed from its decoded row ("" if it cannot be decoded)."""
+        try:
+            (event,) = self._load_events(conn, seq=seq)
+            return stored_event_hash(self.study_id, event)
+        except (TypeError, ValueError):
+            return ""
+
+    def _exact_digest(self, conn: Connection, read_id: int) -> str | None:
+        """A read version's digest recomputed from its decoded rows (None if they cannot be
+        decoded, which no digest matches)."""
+        try:
+            (read,) = self._load_reads(conn, read_id=read_id, all_versions=True)
+            return stored_read_digest(self.study_id, read)
+        except (TypeError, ValueError):
+            return None
 
     # -- reads in progress -------------------------------------------------------------------
 
-    def start_read(self, reader: str, session: int, case: str, *, at: datetime) -> None:
+    def start_read(
+        self, reader: str, session: int, case: str, *, at: datetime, opened: dict | None = None
+    ) -> None:
         """Mark a read as open; a second start of an open read counts a restart.
 
+        ``opened``: the payload of a ``case_open`` event (at ``at``) chained in the same
+        transaction, so showing a case costs one durable commit, not two.
         Raises DuplicateReadError if the read was already submitted.
         """
         _check_optional(reader=reader, session=session, case=case, required=True)
         at = utc(at, what="start_read at")
+        payload = None if opened is None else _event_payload("case_open", opened)
         p = t.in_progress.c
         key = and_(
             p.study_id == self.study_id, p.reader == reader, p.session == session, p.case == case
@@ -502,6 +534,10 @@ class Store:
                     t.in_progress.update()
                     .where(key)
                     .values(restarts=p.restarts + 1, restarted_at=at)
+                )
+            if payload is not None:
+                w.append(
+                    "case_open", reader=reader, session=session, case=case, payload=payload, at=at
                 )
 
     def in_progress(self, reader: str | None = None) -> list[dict]:
@@ -782,6 +818,7 @@ class Store:
         session: int | None = None,
         kind: str | None = None,
         case: str | None = None,
+        seq: int | None = None,
     ) -> list[AuditEvent]:
         e = t.audit_events.c
         query = select(t.audit_events).where(e.study_id == self.study_id).order_by(e.seq)
@@ -790,6 +827,7 @@ class Store:
             (e.session, session),
             (e.kind, kind),
             (e.case, case),
+            (e.seq, seq),
         ):
             if value is not None:
                 query = query.where(column == value)
@@ -813,48 +851,86 @@ class Store:
         reader: str | None = None,
         session: int | None = None,
         case: str | None = None,
+        read_id: int | None = None,
         all_versions: bool = False,
     ) -> list[StoredRead]:
         r = t.reads.c
         where: list[ColumnElement[bool]] = [r.study_id == self.study_id]
-        if reader is not None:
-            where.append(r.reader == reader)
-        if session is not None:
-            where.append(r.session == session)
-        if case is not None:
-            where.append(r.case == case)
+        for column, value in (
+            (r.reader, reader),
+            (r.session, session),
+            (r.case, case),
+            (r.id, read_id),
+        ):
+            if value is not None:
+                where.append(column == value)
         latest = [] if all_versions else [self._is_latest()]
-        rows = conn.execute(
-            select(t.reads).where(*where, *latest).order_by(r.reader, r.session, r.ord, r.version)
-        ).all()
-        wanted = {row.id for row in rows}
+        # Raw cursor rows: SQLAlchemy's per-row processing cost more than the database here.
+        rows = list(
+            raw_rows(
+                conn,
+                select(*_READ_COLUMNS)
+                .where(*where, *latest)
+                .order_by(r.reader, r.session, r.ord, r.version),
+            )
+        )
         # Units and intervals are matched to the reads in Python: a per-row "latest version"
         # test on a million unit rows costs more than skipping the few superseded ones.
-        units: dict[int, dict[str, dict]] = {read_id: {} for read_id in wanted}
+        units: dict[int, dict[str, dict]] = {row[0]: {} for row in rows}
         u = t.read_units.c
-        for read_id, unit, call, rating in conn.execute(
-            _children(
-                select(u.read_id, u.unit, u.call, u.rating),
-                t.read_units,
-                where,
-                study_id=self.study_id,
-            )
-        ).all():
-            if read_id in wanted:
-                units[read_id][unit] = {"call": call, "rating": rating}
+        for owner, group in groupby(
+            raw_rows(
+                conn,
+                _children(
+                    select(u.read_id, u.unit, u.call, u.rating),
+                    t.read_units,
+                    where,
+                    study_id=self.study_id,
+                ),
+            ),
+            itemgetter(0),
+        ):
+            target = units.get(owner)
+            if target is not None:
+                target.update({unit: {"call": c, "rating": v} for _, unit, c, v in group})
         intervals: dict[int, list[dict]] = {}
         i = t.read_intervals.c
-        for read_id, kind, start, end in conn.execute(
+        for owner, kind, start, end in raw_rows(
+            conn,
             _children(
                 select(i.read_id, i.kind, i.start, i.end),
                 t.read_intervals,
                 where,
                 study_id=self.study_id,
-            ).order_by(i.read_id, i.idx)
-        ).all():
-            if read_id in wanted:
-                intervals.setdefault(read_id, []).append({"kind": kind, "start": start, "end": end})
-        return [_stored_read(row, units[row.id], tuple(intervals.get(row.id, ()))) for row in rows]
+            ).order_by(i.read_id, i.idx),
+        ):
+            if owner in units:
+                intervals.setdefault(owner, []).append(
+                    {"kind": kind, "start": utc_result(start), "end": utc_result(end)}
+                )
+        return [_stored_read(row, units[row[0]], tuple(intervals.get(row[0], ()))) for row in rows]
+
+
+_READ_COLUMNS = tuple(
+    t.reads.c[name]
+    for name in (
+        "id",
+        "reader",
+        "session",
+        "modality",
+        "case",
+        "ord",
+        "active_s",
+        "wall_s",
+        "started_at",
+        "submitted_at",
+        "flags",
+        "extra",
+        "version",
+        "amend_reason",
+    )
+)
+"""The reads columns :func:`_stored_read` takes, in its order."""
 
 
 def _children(
@@ -866,25 +942,42 @@ def _children(
     return query.join(t.reads, t.reads.c.id == table.c.read_id).where(*where)
 
 
-def _stored_read(row: Any, units: dict[str, dict], intervals: tuple[dict, ...]) -> StoredRead:
-    """A StoredRead from stored rows, built without re-validation so tampered rows still load."""
+def _stored_read(row: tuple, units: dict[str, dict], intervals: tuple[dict, ...]) -> StoredRead:
+    """A StoredRead from a raw row of :data:`_READ_COLUMNS`, built without re-validation so
+    tampered rows still load."""
+    (
+        read_id,
+        reader,
+        session,
+        modality,
+        case,
+        order,
+        active_s,
+        wall_s,
+        started_at,
+        submitted_at,
+        flags,
+        extra,
+        version,
+        amend_reason,
+    ) = row
     return _unchecked_read(
-        reader=row.reader,
-        session=row.session,
-        modality=row.modality,
-        case=row.case,
-        order=row.ord,
+        reader=reader,
+        session=session,
+        modality=modality,
+        case=case,
+        order=order,
         units=units,
-        active_s=row.active_s,
-        wall_s=row.wall_s,
-        started_at=row.started_at,
-        submitted_at=row.submitted_at,
+        active_s=active_s,
+        wall_s=wall_s,
+        started_at=utc_result(started_at),
+        submitted_at=utc_result(submitted_at),
         intervals=intervals,
-        flags=tuple(json.loads(row.flags)),
-        extra=json.loads(row.extra),
-        id=row.id,
-        version=row.version,
-        amend_reason=row.amend_reason,
+        flags=() if flags == "[]" else tuple(json.loads(flags)),
+        extra=json.loads(extra),
+        id=read_id,
+        version=version,
+        amend_reason=amend_reason,
     )
 
 
@@ -907,6 +1000,17 @@ def _event(row: Any) -> AuditEvent:
         hash=row.hash,
         prev_hash=row.prev_hash,
     )
+
+
+def _event_payload(kind: str, payload: Any) -> dict:
+    """An event payload as it will read back from the store; TypeError/ValueError naming the
+    kind for anything JSON cannot hold."""
+    if payload is not None and not isinstance(payload, dict):
+        raise TypeError(f"event payload must be a dict, got {type(payload).__name__}")
+    try:
+        return json_roundtrip(payload or {})
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{kind} event payload: {exc}") from None
 
 
 def _check_key(key: str) -> None:

@@ -59,9 +59,22 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc_result(value)
+
+
+def utc_result(value: datetime | str | None) -> datetime | None:
+    """A stored time as an aware UTC datetime: what :class:`UTCDateTime` reads back, also
+    from the raw text a SQLite cursor returns (naive UTC, ISO 8601)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) == 26:  # the store's own form: parse it as UTC in one (fast) step
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # not naive after all (e.g. ends in "Z"): the general way
+                pass
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 metadata = MetaData()

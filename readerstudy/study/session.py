@@ -264,8 +264,15 @@ class ReaderSession:
             self.case_changed.emit(None)
             return
         read = self._slot.read
-        self._store.start_read(self.reader, self.session, read.case, at=self._time.now())
         aided = read.modality == self._aided_modality
+        # The open read and its case_open event: one transaction.
+        self._store.start_read(
+            self.reader,
+            self.session,
+            read.case,
+            at=self._time.now(),
+            opened={"code": read.code, "order": read.order, "aided": aided},
+        )
         upcoming = self._upcoming(self._slot)
         self._loader.opened(self._slot.files, upcoming.files if upcoming else None)
         self._current = CaseView(
@@ -282,7 +289,6 @@ class ReaderSession:
             has_ai_mask=aided and self._slot.files.ai_mask is not None,
             clock_restarted=self._restart_flag is not None,
         )
-        self._event("case_open", {"code": read.code, "order": read.order, "aided": aided})
         self._telemetry = ReadTelemetry(overlay_visible=aided)
         self._clock = ReadingClock(self._time, idle_timeout_s=self._idle_timeout_s)
         self._set_phase(Phase.READING)

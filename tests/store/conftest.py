@@ -57,3 +57,18 @@ def location(
 def store(location: Location) -> Iterator[Store]:
     with location.open() as opened:
         yield opened
+
+
+@pytest.fixture
+def exact_rechecks(monkeypatch) -> list:
+    """Records every read or event verify_audit had to recompute the exact (slow) way."""
+    calls: list = []
+    for name in ("_exact_digest", "_exact_event_hash"):
+        exact = getattr(Store, name)
+
+        def recorded(self, conn, key, _exact=exact, _name=name):
+            calls.append((_name, key))
+            return _exact(self, conn, key)
+
+        monkeypatch.setattr(Store, name, recorded)
+    return calls

@@ -209,3 +209,87 @@ def test_truncate_is_refused_on_postgresql(store, location):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             _attack(location, f"TRUNCATE {table} CASCADE")
     assert store.verify_audit().ok
+
+
+# -- the fast recomputation --------------------------------------------------------------
+
+
+def test_an_untouched_store_verifies_without_any_exact_recheck(store, exact_rechecks):
+    # The canonical text written from the stored columns is byte for byte the one hashed at
+    # submit time, for every read version and event kind of the history.
+    history = _fill(store)
+    result = store.verify_audit()
+    assert (result.ok, result.n_reads, result.n_events) == (True, 4, history["n_events"])
+    assert exact_rechecks == []
+
+
+def test_equal_json_written_differently_is_no_tampering(store, location, exact_rechecks):
+    # Whitespace in a JSON column, or a time without its zero microseconds (SQLite text),
+    # changes no value: the exact recomputation accepts it, as verify_audit always did.
+    history = _fill(store)
+    target = history["reads"][1]
+    (toggle,) = store.events(kind="overlay_toggle")
+    statements = [
+        f"UPDATE reads SET extra = ' ' || extra || ' ' WHERE id = {target.id}",
+        f"UPDATE audit_events SET payload = '{{ \"on\": true }}' WHERE seq = {toggle.seq}",
+    ]
+    if location.backend == "sqlite":
+        statements.append(
+            f"UPDATE reads SET started_at = substr(started_at, 1, 19) WHERE id = {target.id}"
+        )
+    _attack(location, *statements, unguard=("reads", "audit_events"))
+    assert store.verify_audit().ok
+    assert ("_exact_digest", target.id) in exact_rechecks
+    assert ("_exact_event_hash", toggle.seq) in exact_rechecks
+
+
+def test_a_unit_row_added_behind_the_store_is_detected_at_its_read(store, location):
+    # Inserts pass the append-only triggers; on SQLite the new row streams after every
+    # later read's rows, so this read is rechecked at the end of the scan.
+    history = _fill(store)
+    target = history["reads"][0]
+    _attack(
+        location,
+        'INSERT INTO read_units (study_id, read_id, unit, "call", rating) '
+        f"VALUES ('study-a', {target.id}, 'extra_unit', 1, 5.0)",
+        'INSERT INTO read_intervals (study_id, read_id, idx, kind, start, "end") '
+        f'SELECT study_id, read_id, 9, kind, start, "end" FROM read_intervals '
+        f"WHERE read_id = {history['reads'][2].id} AND idx = 0",
+    )
+    result = store.verify_audit()
+    assert [seq for seq, _ in result.problems] == [
+        history["submit_seq"][target.id],
+        history["submit_seq"][history["reads"][2].id],
+    ]
+    assert all("do not match the digest" in reason for _, reason in result.problems)
+
+
+def test_garbled_stored_json_is_reported_not_raised(store, location):
+    history = _fill(store)
+    target = history["reads"][2]
+    (toggle,) = store.events(kind="overlay_toggle")
+    _attack(
+        location,
+        f"UPDATE reads SET extra = '{{not json' WHERE id = {target.id}",
+        f"UPDATE audit_events SET payload = '[1' WHERE seq = {toggle.seq}",
+        unguard=("reads", "audit_events"),
+    )
+    result = store.verify_audit()
+    assert [seq for seq, _ in result.problems] == sorted(
+        [toggle.seq, history["submit_seq"][target.id]]
+    )
+
+
+def test_a_garbled_time_is_reported_not_raised(store, location):
+    if location.backend != "sqlite":
+        pytest.skip("PostgreSQL keeps times typed")
+    history = _fill(store)
+    target = history["reads"][1]
+    _attack(
+        location,
+        f"UPDATE reads SET submitted_at = 'yesterday' WHERE id = {target.id}",
+        "UPDATE audit_events SET at = 42 WHERE seq = 1",
+        unguard=("reads", "audit_events"),
+    )
+    result = store.verify_audit()
+    assert [seq for seq, _ in result.problems] == [1, history["submit_seq"][target.id]]

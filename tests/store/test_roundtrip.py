@@ -143,6 +143,26 @@ def test_in_progress_reads_are_recorded_counted_and_cleared(store):
         store.start_read("r1", 1, "c1", at=T0)
 
 
+def test_opening_a_read_chains_its_case_open_event_in_the_same_transaction(store):
+    store.start_read("r1", 1, "c1", at=T0, opened={"code": "S1-001", "order": 1})
+    store.start_read("r1", 1, "c1", at=T0 + timedelta(minutes=1), opened={"code": "S1-001"})
+    opens = store.events(kind="case_open")
+    assert [(e.reader, e.session, e.case, e.at) for e in opens] == [
+        ("r1", 1, "c1", T0),
+        ("r1", 1, "c1", T0 + timedelta(minutes=1)),
+    ]
+    assert opens[0].payload == {"code": "S1-001", "order": 1}
+    assert store.in_progress("r1")[0]["restarts"] == 1
+    store.submit_read(make_submission("r1", 1, "c1", 1))
+    with pytest.raises(DuplicateReadError):
+        store.start_read("r1", 1, "c1", at=T0, opened={"code": "S1-001"})
+    with pytest.raises(TypeError, match="case_open event payload"):
+        store.start_read("r1", 1, "c2", at=T0, opened={"code": object()})
+    assert len(store.events(kind="case_open")) == 2  # neither refusal logged anything
+    assert store.in_progress("r1") == []
+    assert store.verify_audit().ok
+
+
 def test_duplicate_submission_is_refused_and_leaves_no_trace(store):
     first = store.submit_read(make_submission("r1", 1, "c1", 1))
     with pytest.raises(DuplicateReadError, match=f"read {first.id}"):

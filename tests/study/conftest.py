@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import random
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,19 @@ def all_negative(view) -> dict:
     """Answers calling every unit normal, with the lowest confidence where asked."""
     rating = {"1-5": 1, "0-100": 0}.get(view.confidence.value)
     return {u: {"call": 0, "rating": rating} for u in view.units}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.requires_postgres)])
+def backend(request, postgres_url) -> Iterator[tuple[str | None, str | None]]:
+    """(db URL, schema): the study folder's SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None, None
+        return
+    schema = f"study_test_{uuid.uuid4().hex[:12]}"
+    yield postgres_url, schema
+    from sqlalchemy import create_engine
+
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    engine.dispose()

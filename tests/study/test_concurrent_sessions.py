@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,22 +30,6 @@ def _workstation(folder: str, reader: str, db: str | None, schema: str | None) -
             session.advance()
             n += 1
         return n
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.requires_postgres)])
-def backend(request, postgres_url) -> Iterator[tuple[str | None, str | None]]:
-    """(db URL, schema): the study folder's SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield None, None
-        return
-    schema = f"study_test_{uuid.uuid4().hex[:12]}"
-    yield postgres_url, schema
-    from sqlalchemy import create_engine
-
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    engine.dispose()
 
 
 def test_eight_workstations_read_one_study_without_lost_or_duplicated_reads(tmp_path, backend):
