@@ -622,21 +622,22 @@ class Coordinator:
         n_cases = len(read_csv_rows(folder / MANIFEST_FILE))
         try:
             study = self._open(read_only=True, check_definition=False)
-        except ReaderStudyError as exc:
+        except ReaderStudyError:
             if (folder / SCHEDULE_FILE).is_file():
                 raise  # a locked study without its store: every command refuses it
-            # Before the first lock a study has no store yet; the refusal says what creates it.
+            # Before the first lock (or PIN) a study has no store yet.
+            ai_ready = (folder / AI_DIR / AI_TABLE).is_file()
             return StudyOverview(
                 folder=folder,
                 definition=definition,
                 cases=n_cases,
                 readers=tuple(ReaderInfo(r.id, r.name or r.id, False) for r in definition.readers),
                 store=None,
-                ai_ready=(folder / AI_DIR / AI_TABLE).is_file(),
+                ai_ready=ai_ready,
                 locked=False,
                 design_hash=None,
                 reading_started=False,
-                problem=str(exc),
+                problem=_next_step(folder, definition, ai_ready=ai_ready),
             )
         with study:
             problem = None
@@ -644,8 +645,8 @@ class Coordinator:
                 study.check_definition()
             except StudyLockedError as exc:
                 problem = str(exc)
-            if not study.locked:
-                problem = problem or "not locked yet: precompute the AI outputs, then lock"
+            if problem is None and not study.locked:
+                problem = _next_step(folder, definition, ai_ready=study.ai_available())
             readers = tuple(
                 ReaderInfo(r.id, r.name or r.id, study.has_pin(r.id)) for r in definition.readers
             )
@@ -757,6 +758,16 @@ class Coordinator:
     def monitor(self) -> Monitor:
         """A live, read-only view of the locked study (close it when done)."""
         return Monitor(self._open(read_only=True))
+
+
+def _next_step(folder: Path, definition: StudyDefinition, *, ai_ready: bool) -> str:
+    """What the coordinator does next with a study that is not locked yet."""
+    if not ai_ready and definition.ai.source is AISourceKind.EMBEDDED:
+        return (
+            "not locked yet: precompute the AI outputs, set the readers' PINs, then lock "
+            f"(`readerstudy study precompute {folder}`)"
+        )
+    return f"not locked yet: set the readers' PINs and lock (`readerstudy study lock {folder}`)"
 
 
 def _verify(study: Study, progress: Callable[[int, int], None] | None) -> AuditCheck:

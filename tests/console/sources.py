@@ -64,3 +64,9 @@ def write_source(folder: Path) -> Path:
         [(c, sides[c], "ge" if c != "dora" else "siemens") for c in CASES],
     )
     return folder
+
+
+def write_ai(folder: Path) -> Path:
+    """Another product's ``ai_regions.csv`` for the source cases (the truth, blurred)."""
+    rows = [(case, unit, 0.8 if truth else 0.1, truth) for case, unit, truth in truth_rows()]
+    return write_table(folder / "ai_regions.csv", ("case", "unit", "probability", "call"), rows)
