@@ -142,13 +142,11 @@ def bench_submit(root: Path, n: int = 60) -> None:
     study.close()
 
 
-def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
-    from sqlalchemy import func, select
-
+def populated_study(folder: Path, *, n_readers: int, n_cases: int) -> Study:
+    """A locked study of ``n_readers`` x ``n_cases`` with session 1 read and session 2 half
+    read (one unit per read, which is all ``status`` looks at); opened, on a simulated clock."""
     from readerstudy.store import ReadSubmission
-    from readerstudy.store import schema as tables
 
-    folder = root / "status"
     build_folder(folder, n_readers=n_readers, n_cases=n_cases)
     clock = SimulatedTime()
     study = Study.open(folder, time=clock, create=True)
@@ -174,6 +172,15 @@ def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
     for start in range(0, len(subs), 5000):
         study.store.submit_many(subs[start : start + 5000])
     print(f"  populated {len(subs)} reads in {time.perf_counter() - t0:.1f} s")
+    return study
+
+
+def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
+    from sqlalchemy import func, select
+
+    from readerstudy.store import schema as tables
+
+    study = populated_study(root / "status", n_readers=n_readers, n_cases=n_cases)
     engine = study.store._engine
     r = tables.reads.c
 

@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from readerstudy.store import schema as t
-from readerstudy.store.repository import Store
+from readerstudy.store.records import AuditEvent
+from readerstudy.store.repository import Store, _event
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,23 @@ def chain_head(store: Store) -> tuple[int, str] | None:
     with store._read() as conn:
         row = conn.execute(select(h.seq, h.hash).where(h.study_id == store.study_id)).one_or_none()
     return None if row is None else (row.seq, row.hash)
+
+
+def events_since(
+    store: Store, *, after_seq: int, up_to: int, kinds: tuple[str, ...]
+) -> list[AuditEvent]:
+    """The study's audit events of ``kinds`` with sequence numbers in ``(after_seq, up_to]``,
+    in order: a range of the chain's key, however long the chain has grown."""
+    e = t.audit_events.c
+    query = (
+        select(t.audit_events)
+        .where(
+            e.study_id == store.study_id,
+            e.seq > after_seq,
+            e.seq <= up_to,
+            e.kind.in_(kinds),
+        )
+        .order_by(e.seq)
+    )
+    with store._read() as conn:
+        return [_event(row) for row in conn.execute(query).all()]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
@@ -823,6 +823,10 @@ FLAG_KINDS = {
     CRASH_FLAG: "crash restart",
     LOGOUT_FLAG: "logout restart",
 }
+"""What the flags table calls a read's flag (others: the flag's words)."""
+
+_FLAG_EVENTS = ("override", "login_failed")
+"""Audit events the monitor turns into flags."""
 
 
 @dataclass(frozen=True)
@@ -840,43 +844,54 @@ class Snapshot:
     refresh_s: float
 
 
-@dataclass
 class Monitor:
     """A read-only, incrementally refreshed view of a locked study (``study status`` and
-    more); it writes nothing, so it is safe beside working workstations."""
+    more); it writes nothing, so it is safe beside working workstations. Use
+    :meth:`Coordinator.monitor`; one refresh at a time."""
 
-    study: Study
-    _reads: dict[tuple[str, int, str], object] = field(default_factory=dict, repr=False)
-    _last_id: int = 0
-
-    def __post_init__(self) -> None:
-        if not self.study.locked:
-            name = self.study.definition.name
-            self.study.close()
+    def __init__(self, study: Study) -> None:
+        if not study.locked:
+            study.close()
             raise ReaderStudyError(
-                f"study {name} is not locked: there is nothing to monitor before "
-                f"`readerstudy study lock {self.study.path}`"
+                f"study {study.definition.name} is not locked: there is nothing to monitor "
+                f"before `readerstudy study lock {study.path}`"
             )
+        self.study = study
+        self._versions: dict[tuple[str, int, str], int] = {}
+        self._last_id = 0
+        self._last_seq = 0
+        # (reader, modality) -> {(session, order): active_s}, and the series built from it.
+        self._times: dict[tuple[str, str], dict[tuple[int, int], float]] = {
+            (r, m): {} for r in study.definition.reader_ids for m in study.definition.modalities
+        }
+        self._series: dict[tuple[str, str], tuple[float, ...]] = dict.fromkeys(self._times, ())
+        self._read_flags: dict[tuple[str, int, str], list[Flag]] = {}
+        self._event_flags: list[Flag] = []
+        self._failed_logins: dict[str, list[datetime]] = {}
 
     @property
     def definition(self) -> StudyDefinition:
         return self.study.definition
 
     def refresh(self) -> Snapshot:
-        """Status rows, reading times, flags and the audit chain head, read now; reads are
-        fetched only once (each refresh adds those stored since the last one)."""
-        from readerstudy.store.summaries import chain_head, read_summaries
+        """Status rows, reading times, flags and the audit chain head, read now. Reads and
+        audit events are fetched once: each refresh adds those stored since the last one."""
+        from readerstudy.store.summaries import chain_head, events_since, read_summaries
 
         start = perf_counter()
         study = self.study
         rows = study.status()
         now = study.time.now()
-        for read in read_summaries(study.store, after_id=self._last_id):
-            key = (read.reader, read.session, read.case)
-            known = self._reads.get(key)
-            if known is None or known.version < read.version:
-                self._reads[key] = read
-            self._last_id = max(self._last_id, read.id)
+        self._add_reads(read_summaries(study.store, after_id=self._last_id))
+        # Up to the head read first: an event appended meanwhile is fetched next time.
+        head = chain_head(study.store)
+        if head and head[0] > self._last_seq:
+            self._add_events(
+                events_since(
+                    study.store, after_seq=self._last_seq, up_to=head[0], kinds=_FLAG_EVENTS
+                )
+            )
+            self._last_seq = head[0]
         names = {r.id: r.name or r.id for r in self.definition.readers}
         sessions = []
         previous_done: dict[str, bool] = {}
@@ -884,51 +899,57 @@ class Monitor:
             state = session_state(row, previous_done.get(row.reader, True), now)
             previous_done[row.reader] = state is SessionState.DONE
             sessions.append(_session_row(row, names[row.reader], state))
-        head = chain_head(study.store)
         return Snapshot(
             taken_at=now,
             sessions=tuple(sessions),
-            times=self._times(),
+            times=dict(self._series),
             flags=tuple(self._flags()),
-            reads=len(self._reads),
+            reads=len(self._versions),
             audit_events=head[0] if head else 0,
             audit_head=head[1] if head else None,
             refresh_s=perf_counter() - start,
         )
 
-    def _times(self) -> dict[tuple[str, str], tuple[float, ...]]:
-        ordered = sorted(self._reads.values(), key=lambda r: (r.reader, r.session, r.order))
-        times: dict[tuple[str, str], list[float]] = {
-            (reader, modality): []
-            for reader in self.definition.reader_ids
-            for modality in self.definition.modalities
-        }
-        for read in ordered:
-            times.setdefault((read.reader, read.modality), []).append(read.active_s)
-        return {key: tuple(values) for key, values in times.items()}
-
-    def _flags(self) -> list[Flag]:
-        flags = []
-        for read in self._reads.values():
-            for flag in read.flags:
-                kind = FLAG_KINDS.get(flag, flag.replace("_", " "))
-                flags.append(
-                    Flag(kind, read.reader, read.session, read.case, read.submitted_at, flag)
-                )
+    def _add_reads(self, reads: list) -> None:
+        """The latest version of each read: its time in its series, its flags."""
+        touched = set()
+        for read in reads:
+            self._last_id = max(self._last_id, read.id)
+            key = (read.reader, read.session, read.case)
+            if self._versions.get(key, 0) >= read.version:
+                continue
+            self._versions[key] = read.version
+            series = (read.reader, read.modality)
+            self._times.setdefault(series, {})[(read.session, read.order)] = read.active_s
+            touched.add(series)
+            flags = [
+                Flag(FLAG_KINDS.get(f, f.replace("_", " ")), *key, read.submitted_at, f)
+                for f in read.flags
+            ]
             if read.version > 1:
                 detail = f"version {read.version}: {read.amend_reason or ''}".rstrip(": ")
-                at = read.submitted_at
-                flags.append(Flag("amendment", read.reader, read.session, read.case, at, detail))
-        for event in self.study.store.events(kind="override"):
-            reason = event.payload.get("reason", "")
-            flags.append(Flag("override", event.reader, event.session, None, event.at, reason))
-        failures: dict[str, list[datetime]] = {}
-        for event in self.study.store.events(kind="login_failed"):
-            failures.setdefault(event.reader, []).append(event.at)
-        for reader, times in failures.items():
-            flags.append(
-                Flag("failed logins", reader, None, None, max(times), f"{len(times)} wrong PIN(s)")
-            )
+                flags.append(Flag("amendment", *key, read.submitted_at, detail))
+            if flags or key in self._read_flags:
+                self._read_flags[key] = flags
+        for series in touched:
+            values = self._times[series]
+            self._series[series] = tuple(values[k] for k in sorted(values))
+
+    def _add_events(self, events: list) -> None:
+        for event in events:
+            if event.kind == "override":
+                reason = event.payload.get("reason", "")
+                self._event_flags.append(
+                    Flag("override", event.reader, event.session, None, event.at, reason)
+                )
+            elif event.kind == "login_failed":
+                self._failed_logins.setdefault(event.reader, []).append(event.at)
+
+    def _flags(self) -> list[Flag]:
+        flags = [f for found in self._read_flags.values() for f in found] + self._event_flags
+        for reader, times in self._failed_logins.items():
+            detail = f"{len(times)} wrong PIN(s)"
+            flags.append(Flag("failed logins", reader, None, None, max(times), detail))
         for open_read in self.study.store.in_progress():
             if open_read["restarts"]:
                 flags.append(

@@ -26,10 +26,10 @@ def sim_time() -> SimulatedTime:
 
 @pytest.fixture
 def locked_study(tmp_path, source, sim_time):
-    """``locked_study(**spec) -> Path``: a study of the source set with imported AI outputs
-    (nothing to precompute), locked, PIN 2468 for every reader."""
+    """``locked_study(amendments=False, **spec) -> Path``: a study of the source set with
+    imported AI outputs (nothing to precompute), locked, PIN 2468 for every reader."""
 
-    def make(**options) -> Path:
+    def make(*, amendments: bool = False, **options) -> Path:
         spec = StudySpec(
             folder=tmp_path / f"study-{len(list(tmp_path.glob('study-*')))}",
             cases=source,
@@ -41,6 +41,10 @@ def locked_study(tmp_path, source, sim_time):
             **options,
         )
         spec.create()
+        if amendments:  # edited in study.toml before the lock, as a coordinator does
+            toml = spec.folder / "study.toml"
+            text = toml.read_text()
+            toml.write_text(text.replace("allow_amendments = false", "allow_amendments = true"))
         coordinator = Coordinator(spec.folder, time=sim_time)
         coordinator.lock()
         for reader in spec.readers:
