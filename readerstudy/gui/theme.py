@@ -128,9 +128,13 @@ QToolTip {{ background: {COLORS.raised}; color: {COLORS.text}; border: 1px solid
 
 
 CONSOLE_STYLESHEET = f"""
-QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{
+QLineEdit, QComboBox {{
     background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 5px;
     padding: 5px 8px; font-size: 13pt; selection-background-color: {COLORS.accent};
+}}
+QSpinBox, QDoubleSpinBox {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 5px;
+    padding: 4px; font-size: 13pt; selection-background-color: {COLORS.accent};
 }}
 QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus {{
     border-color: {COLORS.accent};

@@ -44,6 +44,7 @@ from readerstudy.study.importer import CaseImportError, SourceCase
 from readerstudy.study.protocol import (
     AI_DIR,
     AI_TABLE,
+    CASES_DIR,
     MANIFEST_FILE,
     SCHEDULE_FILE,
     SessionStatus,
@@ -219,9 +220,11 @@ class StudySpec:
             (lambda i, n, code: progress(i - 1, n, f"importing {code}")) if progress else None
         )
         rows = read_csv_rows(Path(self.folder) / MANIFEST_FILE)
+        cases = Path(self.folder) / CASES_DIR
+        files = {r["case"]: sum(p.is_file() for p in (cases / r["case"]).rglob("*")) for r in rows}
         if progress:
             progress(len(rows), len(rows), "done")
-        return InitReport(Path(self.folder), definition, tuple(rows))
+        return InitReport(Path(self.folder), definition, tuple(rows), files)
 
 
 class _Checked(Exception):
@@ -236,6 +239,8 @@ class InitReport:
     definition: StudyDefinition
     cases: tuple[dict[str, str], ...]
     """``case`` (code), ``format``, ``content_hash``, ``source`` per case (manifest.csv)."""
+    files: dict[str, int]
+    """Files written per case code (the de-identified DICOM files, or the NIfTI copy)."""
 
     @property
     def next_step(self) -> str:
@@ -439,8 +444,8 @@ class BalancePreview:
     design: Design
     halves: tuple[Half, ...]
     groups: tuple[tuple[str, ...], ...]
-    reads: tuple[tuple[str, int, dict[str, int]], ...]
-    """``(reader, session, {modality: reads})``."""
+    reads: tuple[tuple[str, int, dict[tuple[str, str], int]], ...]
+    """``(reader, session, {(modality, half name): reads})``."""
     aided_first: tuple[int, int]
     """Fewest and most readers who read a case with the AI before reading it without."""
 
@@ -477,11 +482,13 @@ def balance_preview(spec: StudySpec, truth: TableCheck) -> BalancePreview:
         )
         for i, half in enumerate(members)
     )
-    counts: dict[tuple[str, int], dict[str, int]] = {}
+    half_of = {c: half.name for half, cases in zip(halves, members, strict=True) for c in cases}
+    counts: dict[tuple[str, int], dict[tuple[str, str], int]] = {}
     first_aided: dict[str, set[str]] = {}
     for read in schedule.reads:
         by_modality = counts.setdefault((read.reader, read.session), {})
-        by_modality[read.modality] = by_modality.get(read.modality, 0) + 1
+        key = (read.modality, half_of[read.case])
+        by_modality[key] = by_modality.get(key, 0) + 1
         if read.session == SESSIONS[0] and read.modality == definition.aided:
             first_aided.setdefault(read.case, set()).add(read.reader)
     aided_first = [len(first_aided.get(c, ())) for c in side_of]
@@ -820,10 +827,17 @@ class Flag:
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 FLAG_KINDS = {
-    CRASH_FLAG: "crash restart",
-    LOGOUT_FLAG: "logout restart",
+    CRASH_FLAG: (
+        "crash restart",
+        "the workstation stopped during this read; the case reopened with its clock restarted",
+    ),
+    LOGOUT_FLAG: (
+        "logout restart",
+        "the reader logged out during this read; the case reopened with its clock restarted",
+    ),
 }
-"""What the flags table calls a read's flag (others: the flag's words)."""
+"""What the flags table says of a read's flag: (what, detail); other flags are named by
+their own words."""
 
 _FLAG_EVENTS = ("override", "login_failed")
 """Audit events the monitor turns into flags."""
@@ -922,10 +936,10 @@ class Monitor:
             series = (read.reader, read.modality)
             self._times.setdefault(series, {})[(read.session, read.order)] = read.active_s
             touched.add(series)
-            flags = [
-                Flag(FLAG_KINDS.get(f, f.replace("_", " ")), *key, read.submitted_at, f)
-                for f in read.flags
-            ]
+            flags = []
+            for flag in read.flags:
+                kind, detail = FLAG_KINDS.get(flag, (flag.replace("_", " "), flag))
+                flags.append(Flag(kind, *key, read.submitted_at, detail))
             if read.version > 1:
                 detail = f"version {read.version}: {read.amend_reason or ''}".rstrip(": ")
                 flags.append(Flag("amendment", *key, read.submitted_at, detail))

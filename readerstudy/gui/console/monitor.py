@@ -16,9 +16,11 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -64,12 +66,13 @@ def _opens(row: SessionRow, now: datetime) -> str:
     """The washout column: when the session opens, or why it is open."""
     if row.session == 1:
         return ""
-    text = local_time(row.opens_at) if row.opens_at else "after the previous session"
     if row.overridden:
-        return f"{text} - opened early (override)" if row.opens_at else "opened early (override)"
-    if row.opens_at is not None and row.opens_at <= now:
-        return f"{text} (washout over)"
-    return text
+        return "opened early (override)"
+    if row.opens_at is None:
+        return f"after session {row.session - 1}"
+    if row.opens_at <= now:
+        return f"{local_time(row.opens_at)} (washout over)"
+    return local_time(row.opens_at)
 
 
 class MonitorView(QWidget):
@@ -94,8 +97,8 @@ class MonitorView(QWidget):
         sessions, sessions_layout = _panel("Readers and sessions")
         self.sessions = table(
             ("reader", "name", "session", "state", "done", "first read", "last read",
-             "opens (washout)", "active", "open now"),
-            stretch=7,
+             "opens (washout)", "active", "open reads"),
+            stretch=1,
         )  # fmt: skip
         self.sessions.itemSelectionChanged.connect(self._selected)
         sessions_layout.addWidget(self.sessions)
@@ -114,12 +117,14 @@ class MonitorView(QWidget):
         self.audit_state = label("", wrap=True)
         self.verify_button = QPushButton("Verify the chain")
         self.verify_button.clicked.connect(self.verify)
+        self.verify_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.verify_bar = QProgressBar()
         self.verify_bar.hide()
         self.verify_note = Note()
         row = QHBoxLayout()
         row.addWidget(self.verify_button)
         row.addWidget(self.verify_bar, 1)
+        row.setStretch(1, 1)
         audit_layout.addWidget(self.audit_state)
         audit_layout.addLayout(row)
         audit_layout.addWidget(self.verify_note)
@@ -257,6 +262,10 @@ class MonitorView(QWidget):
         if self.times.columnCount() != len(headers):
             self.times.setColumnCount(len(headers))
             self.times.setHorizontalHeaderLabels(headers)
+            header = self.times.horizontalHeader()
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+            for column in range(1, len(headers)):
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         readers = sorted({reader for reader, _ in snapshot.times})
         everything = [v for values in snapshot.times.values() for v in values]
         ceiling = sorted(everything)[int(0.98 * (len(everything) - 1))] if everything else 1.0
@@ -288,6 +297,7 @@ class MonitorView(QWidget):
             )
             color = COLORS.warning if flag.kind != "override" else COLORS.ai
             set_row(self.flags, i, values, color=color)
+            self.flags.item(i, 5).setToolTip(flag.detail)
 
     def _selected(self) -> None:
         """A selected later session fills in the override form."""

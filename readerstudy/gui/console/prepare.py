@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -67,8 +68,11 @@ class Gallery(QWidget):
         self.tiles.setViewMode(QListView.ViewMode.IconMode)
         self.tiles.setResizeMode(QListView.ResizeMode.Adjust)
         self.tiles.setMovement(QListView.Movement.Static)
-        self.tiles.setIconSize(QSize(THUMB_WIDTH, THUMB_WIDTH * 48 // 90))
-        self.tiles.setSpacing(6)
+        icon = QSize(THUMB_WIDTH, THUMB_WIDTH * 48 // 90)  # quick-looks are 900 x 480
+        self.tiles.setIconSize(icon)
+        self.tiles.setGridSize(QSize(icon.width() + 24, icon.height() + 44))
+        self.tiles.setUniformItemSizes(True)
+        self.tiles.setWordWrap(True)
         self.tiles.currentRowChanged.connect(self._current)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -256,21 +260,30 @@ class PrepareView(QWidget):
         left.addStretch(1)
         column = QWidget()
         column.setLayout(left)
-        column.setFixedWidth(640)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(column)
+        scroll.setFixedWidth(660)
+        self.gallery_panel = gallery
         layout = QHBoxLayout(self)
-        layout.addWidget(column)
+        layout.addWidget(scroll)
         layout.addWidget(gallery, 1)
 
     # -- state -------------------------------------------------------------------------------
     def show_overview(self, overview: StudyOverview) -> None:
         self.overview = overview
         definition = overview.definition
-        if definition.ai.source is AISourceKind.IMPORTED:
+        imported = definition.ai.source is AISourceKind.IMPORTED
+        self.precompute_button.setVisible(not imported)
+        self.force.setVisible(not imported)
+        self.gallery_panel.setVisible(not imported)
+        if imported:
             self.ai_state.setText(
                 f"Imported AI outputs ({overview.folder}/ai/ai_regions.csv, SHA-256 "
-                f"{definition.ai.model_hash[:12]}): there is nothing to precompute."
+                f"{definition.ai.model_hash[:12]}): nothing to precompute, and no quick-looks "
+                "(the other product gives none)."
             )
-            self.precompute_button.setEnabled(False)
         else:
             ready = "ready" if overview.ai_ready else "not computed yet"
             self.ai_state.setText(
@@ -291,11 +304,23 @@ class PrepareView(QWidget):
         if current:
             self.pin_reader.setCurrentText(current)
         if overview.locked:
-            self.lock_state.setText(f"Locked. Design hash {overview.design_hash}")
+            groups = " ".join(
+                overview.design_hash[i : i + 16] for i in range(0, len(overview.design_hash), 16)
+            )
+            started = "; reading has started, nothing can change" * overview.reading_started
+            self.lock_state.setText(f"Locked{started}. Design hash:\n{groups}")
         else:
             self.lock_state.setText("Not locked yet.")
         self.lock_button.setEnabled(not overview.reading_started)
         self.lock_button.setText("Lock again" if overview.locked else "Lock the study")
+        self.lock_button.setProperty("role", "" if overview.locked else "primary")
+        self.lock_button.setToolTip(
+            "after editing study.toml; an unchanged design is left as it is"
+            if overview.locked
+            else ""
+        )
+        self.lock_button.style().unpolish(self.lock_button)
+        self.lock_button.style().polish(self.lock_button)
 
     def load_gallery(self) -> None:
         self.gallery.load(self.coordinator.quicklooks())

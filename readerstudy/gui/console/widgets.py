@@ -156,8 +156,9 @@ def set_row(
 
 def fit_height(widget: QTableWidget, *, limit: int | None = None) -> None:
     """A short table as tall as its rows (at most ``limit`` pixels), so no empty band shows."""
-    rows = sum(widget.rowHeight(r) for r in range(widget.rowCount()))
-    height = rows + widget.horizontalHeader().height() + 6
+    rows = widget.verticalHeader().length()
+    header = widget.horizontalHeader().sizeHint().height()
+    height = rows + header + 2 * widget.frameWidth() + 4
     widget.setFixedHeight(height if limit is None else min(height, limit))
 
 

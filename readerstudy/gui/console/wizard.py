@@ -15,7 +15,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -77,6 +76,10 @@ def _page(title: str, intro: str) -> tuple[QWidget, QVBoxLayout]:
 
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "" if value is None else f"{value:.{digits}f}"
+
+
+def _by_half(item: tuple[tuple[str, str], int]) -> str:
+    return item[0][1]
 
 
 def _mono(widget: QWidget) -> None:
@@ -417,8 +420,8 @@ class DesignStep(QWidget):
         self.idle.setValue(90)
         self.idle.setSuffix(" s")
         for spin in (self.washout, self.seed, self.idle):
-            spin.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
-            spin.setMaximumWidth(180)
+            spin.setMinimumWidth(200)
+            spin.setMaximumWidth(260)
         for widget in (self.sequential, self.crossover):
             widget.toggled.connect(lambda _on: self.changed.emit())
         for widget in (self.washout, self.idle):
@@ -480,7 +483,10 @@ class DesignStep(QWidget):
             by_reader.setdefault(reader, {})[session] = counts
         for i, (reader, sessions) in enumerate(by_reader.items()):
             cells = [
-                ", ".join(f"{n} {m}" for m, n in sorted(sessions.get(s, {}).items()))
+                ", ".join(
+                    f"{modality}: {'all' if half == 'all' else 'half ' + half} ({n})"
+                    for (modality, half), n in sorted(sessions.get(s, {}).items(), key=_by_half)
+                )
                 for s in (1, 2)
             ]
             set_row(self.reads, i, (reader, group_of.get(reader, ""), *cells))
@@ -585,9 +591,12 @@ class RatingStep(QWidget):
         masks = self.ai.path.parent / "masks"
         n_masks = len(list(masks.glob("*.nii.gz"))) if masks.is_dir() else 0
         if result.ok:
-            self.ai_note.ok(
-                f"{len(result.rows)} rows for {len(result.cases)} cases; {n_masks} masks in {masks}"
+            shown = (
+                f"{n_masks} lesion masks in {masks}"
+                if n_masks
+                else f"no lesion masks ({masks}): aided reads show the unit probabilities only"
             )
+            self.ai_note.ok(f"{len(result.rows)} rows for {len(result.cases)} cases; {shown}")
             return
         lines = result.by_line()
         if not lines:
@@ -687,7 +696,7 @@ class ImportStep(QWidget):
         self.state = label("", "muted")
         self.note = Note()
         self.summary = label("", wrap=True)
-        self.table = table(("code", "format", "source case", "content hash"))
+        self.table = table(("code", "format", "files", "source case", "content hash"))
         self.next_step = label("", "code", wrap=True)
         self.next_step.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.next_step.hide()
@@ -732,7 +741,9 @@ class ImportStep(QWidget):
         self.state.setText(f"{len(report.cases)} cases imported")
         self.summary.setText(report.summary())
         for i, case in enumerate(sorted(report.cases, key=lambda c: c["case"])):
-            values = (case["case"], case["format"], case["source"], case["content_hash"][:16])
+            code = case["case"]
+            files = report.files.get(code, 0)
+            values = (code, case["format"], files, case["source"], case["content_hash"][:16])
             set_row(self.table, i, values)
         self.next_step.setText(f"next: {report.next_step}  (or Open the study, below)")
         self.next_step.show()
