@@ -194,11 +194,9 @@ QCheckBox::indicator:checked, QRadioButton::indicator:checked {{
 }}
 QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color: {COLORS.border}; }}
 QListWidget[role="gallery"] {{ font-size: 12pt; padding: 8px; }}
-QListWidget[role="gallery"]::item {{
-    padding: 6px; margin: 4px; border: 1px solid {COLORS.border};
-}}
+QListWidget[role="gallery"]::item {{ padding: 0px; border: 1px solid transparent; }}
 QListWidget[role="gallery"]::item:selected {{
-    background: {COLORS.raised}; color: {COLORS.text}; border: 2px solid {COLORS.accent};
+    background: {COLORS.raised}; color: {COLORS.text}; border: 1px solid {COLORS.accent};
 }}
 """
 """The coordinator's console on top of :data:`STYLESHEET`: denser forms, tables and tabs (a

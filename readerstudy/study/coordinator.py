@@ -829,11 +829,11 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 FLAG_KINDS = {
     CRASH_FLAG: (
         "crash restart",
-        "the workstation stopped during this read; the case reopened with its clock restarted",
+        "the workstation stopped mid-read; the case reopened, its clock restarted",
     ),
     LOGOUT_FLAG: (
         "logout restart",
-        "the reader logged out during this read; the case reopened with its clock restarted",
+        "the reader logged out mid-read; the case reopened, its clock restarted",
     ),
 }
 """What the flags table says of a read's flag: (what, detail); other flags are named by

@@ -161,7 +161,7 @@ def test_an_incremental_refresh_equals_a_fresh_monitor(locked_study, sim_time):
     assert amended.detail == "version 2: typo"
     crash = next(f for f in snapshot.flags if f.kind == "crash restart")
     assert (crash.reader, crash.session) == ("r1", 1)
-    assert crash.detail.startswith("the workstation stopped during this read")
+    assert crash.detail.startswith("the workstation stopped mid-read")
     with Study.open(folder, read_only=True) as study:
         (flagged,) = [r for r in study.store.reads() if r.flags]
     assert (flagged.case, flagged.flags) == (crash.case, (CRASH_FLAG,))

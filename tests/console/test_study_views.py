@@ -47,6 +47,12 @@ def read_session(folder: Path, sim_time, reader: str) -> None:
         session.close()
 
 
+def cell(table, row: int, column: str) -> str:
+    """The text of ``row`` under the header ``column``."""
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    return table.item(row, headers.index(column)).text()
+
+
 def submitted(window) -> int:
     snapshot = window.study.monitor.snapshot
     return -1 if snapshot is None else sum(row.done for row in snapshot.sessions)
@@ -61,8 +67,8 @@ def test_monitoring_follows_reads_another_process_writes(qtbot, console, locked_
     assert monitor.timer.interval() == REFRESH_MS
     qtbot.waitUntil(lambda: submitted(window) == 0, timeout=10000)
     assert monitor.sessions.rowCount() == 6  # 3 readers x 2 sessions
-    assert monitor.sessions.item(0, 3).text() == "open"
-    assert monitor.sessions.item(1, 3).text() == "locked"
+    assert cell(monitor.sessions, 0, "state") == "open"
+    assert cell(monitor.sessions, 1, "state") == "locked"
 
     # A simulated reading room in another process writes every read of the study.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -79,13 +85,13 @@ def test_monitoring_follows_reads_another_process_writes(qtbot, console, locked_
     qtbot.waitUntil(lambda: submitted(window) == 24, timeout=REFRESH_MS + 3000)
 
     sessions = monitor.sessions
-    assert [sessions.item(r, 3).text() for r in range(6)] == ["done"] * 6
-    assert [sessions.item(r, 4).text() for r in range(6)] == ["4 / 4"] * 6
+    assert [cell(sessions, r, "state") for r in range(6)] == ["done"] * 6
+    assert [cell(sessions, r, "done") for r in range(6)] == ["4 / 4"] * 6
     with Study.open(folder, read_only=True) as study:
         status = study.status()
         by_reader = {(r.reader, r.modality): r for r in study.store.reads()}
     for r, row in enumerate(status):
-        assert sessions.item(r, 8).text() == f"{row.active_s / 60:.1f} min"
+        assert cell(sessions, r, "active") == f"{row.active_s / 60:.1f} min"
     times = monitor.times
     assert times.rowCount() == 3
     spark = times.cellWidget(0, 2)  # r1, aided
@@ -104,7 +110,7 @@ def test_a_washout_override_is_audited_like_study_unlock(qtbot, console, locked_
     row = next(
         i for i, s in enumerate(monitor.snapshot.sessions) if (s.reader, s.session) == ("r1", 2)
     )
-    assert monitor.sessions.item(row, 3).text() == "locked"
+    assert cell(monitor.sessions, row, "state") == "locked"
     last = monitor.snapshot.sessions[row - 1].last_at
     opens = opening(last, 14)
     assert monitor.snapshot.sessions[row].opens_at == opens
@@ -121,8 +127,8 @@ def test_a_washout_override_is_audited_like_study_unlock(qtbot, console, locked_
     click(qtbot, monitor.override_button)
     qtbot.waitUntil(lambda: monitor.override_note.text().startswith("session 2 of reader r1"))
     qtbot.waitUntil(lambda: monitor.snapshot.sessions[row].overridden, timeout=10000)
-    assert monitor.sessions.item(row, 3).text() == "open"
-    assert "opened early (override)" in monitor.sessions.item(row, 7).text()
+    assert cell(monitor.sessions, row, "state") == "open"
+    assert cell(monitor.sessions, row, "opens (washout)") == "early (override)"
     flags = [
         [monitor.flags.item(r, c).text() for c in range(6)] for r in range(monitor.flags.rowCount())
     ]

@@ -40,6 +40,8 @@ from readerstudy.study.coordinator import (
 
 REFRESH_MS = 3000
 """How often the monitor reads the store."""
+DAY = "%a %d %b %H:%M"
+"""Dates in the sessions table: the weekday and time say when a reader comes back."""
 
 STATE_COLORS = {
     SessionState.DONE: COLORS.muted,
@@ -67,12 +69,12 @@ def _opens(row: SessionRow, now: datetime) -> str:
     if row.session == 1:
         return ""
     if row.overridden:
-        return "opened early (override)"
+        return "early (override)"
     if row.opens_at is None:
         return f"after session {row.session - 1}"
     if row.opens_at <= now:
-        return f"{local_time(row.opens_at)} (washout over)"
-    return local_time(row.opens_at)
+        return f"{local_time(row.opens_at, DAY)} (washout over)"
+    return local_time(row.opens_at, DAY)
 
 
 class MonitorView(QWidget):
@@ -96,10 +98,14 @@ class MonitorView(QWidget):
 
         sessions, sessions_layout = _panel("Readers and sessions")
         self.sessions = table(
-            ("reader", "name", "session", "state", "done", "first read", "last read",
-             "opens (washout)", "active", "open reads"),
-            stretch=1,
+            ("reader", "session", "state", "done", "first read", "last read", "opens (washout)",
+             "active", "open reads"),
+            stretch=6,
         )  # fmt: skip
+        self.sessions.horizontalHeaderItem(8).setToolTip(
+            "cases opened at a workstation and not submitted yet; each reopens, flagged, at "
+            "the reader's next login"
+        )
         self.sessions.itemSelectionChanged.connect(self._selected)
         sessions_layout.addWidget(self.sessions)
 
@@ -111,6 +117,7 @@ class MonitorView(QWidget):
 
         flags, flags_layout = _panel("Flags")
         self.flags = table(("when", "what", "reader", "session", "case", "detail"))
+        self.flags.setWordWrap(True)
         flags_layout.addWidget(self.flags)
 
         audit, audit_layout = _panel("Audit chain")
@@ -165,8 +172,8 @@ class MonitorView(QWidget):
         right.addWidget(audit)
         right.addWidget(override)
         columns = QHBoxLayout()
-        columns.addLayout(left, 3)
-        columns.addLayout(right, 2)
+        columns.addLayout(left, 5)
+        columns.addLayout(right, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.note)
@@ -242,19 +249,18 @@ class MonitorView(QWidget):
         self.sessions.setRowCount(len(snapshot.sessions))
         for i, row in enumerate(snapshot.sessions):
             values = (
-                row.reader,
-                row.name,
+                row.reader if row.name == row.reader else f"{row.reader}  {row.name}",
                 row.session,
                 row.state.value,
                 f"{row.done} / {row.total}",
-                local_time(row.first_at),
-                local_time(row.last_at),
+                local_time(row.first_at, DAY),
+                local_time(row.last_at, DAY),
                 _opens(row, snapshot.taken_at),
                 _minutes(row.active_s),
                 row.in_progress or "",
             )
             set_row(self.sessions, i, values)
-            self.sessions.item(i, 3).setForeground(QColor(STATE_COLORS[row.state]))
+            self.sessions.item(i, 2).setForeground(QColor(STATE_COLORS[row.state]))
 
     def _times(self, snapshot: Snapshot) -> None:
         modalities = list(self.monitor.definition.modalities) if self.monitor else []
@@ -298,6 +304,7 @@ class MonitorView(QWidget):
             color = COLORS.warning if flag.kind != "override" else COLORS.ai
             set_row(self.flags, i, values, color=color)
             self.flags.item(i, 5).setToolTip(flag.detail)
+        self.flags.resizeRowsToContents()
 
     def _selected(self) -> None:
         """A selected later session fills in the override form."""

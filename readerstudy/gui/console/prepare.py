@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -71,7 +71,6 @@ class Gallery(QWidget):
         icon = QSize(THUMB_WIDTH, THUMB_WIDTH * 48 // 90)  # quick-looks are 900 x 480
         self.tiles.setIconSize(icon)
         self.tiles.setGridSize(QSize(icon.width() + 24, icon.height() + 44))
-        self.tiles.setUniformItemSizes(True)
         self.tiles.setWordWrap(True)
         self.tiles.currentRowChanged.connect(self._current)
         layout = QVBoxLayout(self)
@@ -125,8 +124,14 @@ class Gallery(QWidget):
         row = next((i for i, look in enumerate(self.looks) if look.case == case), None)
         if row is None:
             return
-        thumb = image.scaledToWidth(THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation)
-        self.tiles.item(row).setIcon(QPixmap.fromImage(thumb))
+        thumb = QPixmap.fromImage(
+            image.scaledToWidth(THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation)
+        )
+        icon = QIcon()
+        for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected):  # no selection tint on a scan
+            icon.addPixmap(thumb, mode)
+        self.tiles.item(row).setIcon(icon)
+        self.tiles.doItemsLayout()
         if self.tiles.currentRow() == row:
             self._current(row)
 
@@ -321,6 +326,11 @@ class PrepareView(QWidget):
         )
         self.lock_button.style().unpolish(self.lock_button)
         self.lock_button.style().polish(self.lock_button)
+
+    def showEvent(self, event) -> None:
+        # Row heights are known once the table is styled and shown.
+        fit_height(self.pin_table, limit=220)
+        super().showEvent(event)
 
     def load_gallery(self) -> None:
         self.gallery.load(self.coordinator.quicklooks())

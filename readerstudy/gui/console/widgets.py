@@ -156,18 +156,18 @@ def set_row(
 
 def fit_height(widget: QTableWidget, *, limit: int | None = None) -> None:
     """A short table as tall as its rows (at most ``limit`` pixels), so no empty band shows."""
+    widget.resizeRowsToContents()
     rows = widget.verticalHeader().length()
-    header = widget.horizontalHeader().sizeHint().height()
-    height = rows + header + 2 * widget.frameWidth() + 4
+    header = widget.horizontalHeader()
+    # Before the table is first shown its header has no height yet: take the larger.
+    height = rows + max(header.height(), header.sizeHint().height()) + 2 * widget.frameWidth()
+    height += 8
     widget.setFixedHeight(height if limit is None else min(height, limit))
 
 
-def local_time(moment: datetime | None, *, seconds: bool = False) -> str:
+def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An aware UTC time in the console's local time zone ("" for None)."""
-    if moment is None:
-        return ""
-    local = moment.astimezone()
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return "" if moment is None else moment.astimezone().strftime(fmt)
 
 
 class Sparkline(QWidget):
