@@ -26,10 +26,11 @@ def sim_time() -> SimulatedTime:
 
 @pytest.fixture
 def locked_study(tmp_path, source, sim_time):
-    """``locked_study(amendments=False, **spec) -> Path``: a study of the source set with
-    imported AI outputs (nothing to precompute), locked, PIN 2468 for every reader."""
+    """``locked_study(amendments=False, db=None, **spec) -> Path``: a study of the source set
+    with imported AI outputs (nothing to precompute), locked (in the store at ``db`` when
+    given), PIN 2468 for every reader."""
 
-    def make(*, amendments: bool = False, **options) -> Path:
+    def make(*, amendments: bool = False, db: str | None = None, **options) -> Path:
         spec = StudySpec(
             folder=tmp_path / f"study-{len(list(tmp_path.glob('study-*')))}",
             cases=source,
@@ -45,8 +46,8 @@ def locked_study(tmp_path, source, sim_time):
             toml = spec.folder / "study.toml"
             text = toml.read_text()
             toml.write_text(text.replace("allow_amendments = false", "allow_amendments = true"))
-        coordinator = Coordinator(spec.folder, time=sim_time)
-        coordinator.lock()
+        coordinator = Coordinator(spec.folder, db=db, time=sim_time)
+        coordinator.lock(create=True)
         for reader in spec.readers:
             coordinator.set_pin(reader, PIN)
         return spec.folder
@@ -74,3 +75,21 @@ def console(qtbot, sim_time):
     yield make
     for window in windows:
         window.close()
+
+
+@pytest.fixture
+def postgres_store(postgres_url):
+    """A store URL on the local PostgreSQL server whose tables live in a fresh schema (a
+    search_path in the URL, as a site would give one), dropped afterwards."""
+    import uuid
+
+    import sqlalchemy
+
+    schema = f"rs_console_{uuid.uuid4().hex[:10]}"
+    engine = sqlalchemy.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    yield f"{postgres_url}?options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    engine.dispose()

@@ -57,8 +57,8 @@ def test_a_case_lacking_units_and_an_unreadable_table_are_table_problems(source,
     check = check_truth(write_table(source / "short.csv", ("case", "unit", "truth"), rows))
     (problem,) = check.problems
     assert problem.line is None
-    assert problem.message.endswith("case dora lacks 12 of 20 units (M1_left, M2_left, M3_left, "
-                                    "M4_left, M5_left ...)")  # fmt: skip
+    missing = "M1_left, M2_left, M3_left, M4_left, M5_left ..."
+    assert problem.message.endswith(f"case dora lacks 12 of 20 units ({missing})")
     missing = check_truth(tmp_path / "nowhere.csv")
     assert [p.message for p in missing.problems] == [
         f"--truth {tmp_path / 'nowhere.csv'}: file not found"

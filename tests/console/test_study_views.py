@@ -101,6 +101,23 @@ def test_monitoring_follows_reads_another_process_writes(qtbot, console, locked_
     assert cli("study", "audit", folder) == f"{head} audit events (use --verify to check the chain)"
 
 
+@pytest.mark.requires_postgres
+def test_monitoring_a_shared_postgresql_store(qtbot, console, locked_study, postgres_store):
+    folder = locked_study(db=postgres_store)
+    window = console(folder, db=postgres_store)
+    qtbot.waitUntil(lambda: submitted(window) == 0, timeout=10000)
+    assert window.study.monitor.snapshot.audit_events > 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "readerstudy", "simulate", str(folder), "--pin", PIN]
+    done = subprocess.run(
+        [*command, "--db", postgres_store], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(lambda: submitted(window) == 24, timeout=REFRESH_MS + 3000)
+    status = cli("study", "status", folder, "--db", postgres_store, "--json")
+    assert status.count('"complete": true') == 6
+
+
 def test_a_washout_override_is_audited_like_study_unlock(qtbot, console, locked_study, sim_time):
     folder = locked_study()
     read_session(folder, sim_time, "r1")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -27,7 +27,15 @@ from PySide6.QtWidgets import (
 )
 
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, Sparkline, label, local_time, set_row, table
+from readerstudy.gui.console.widgets import (
+    Note,
+    Sparkline,
+    label,
+    local_time,
+    paint,
+    set_row,
+    table,
+)
 from readerstudy.gui.theme import COLORS
 from readerstudy.study.coordinator import (
     AuditCheck,
@@ -260,7 +268,7 @@ class MonitorView(QWidget):
                 row.in_progress or "",
             )
             set_row(self.sessions, i, values)
-            self.sessions.item(i, 2).setForeground(QColor(STATE_COLORS[row.state]))
+            paint(self.sessions.item(i, 2), STATE_COLORS[row.state])
 
     def _times(self, snapshot: Snapshot) -> None:
         modalities = list(self.monitor.definition.modalities) if self.monitor else []
@@ -273,8 +281,8 @@ class MonitorView(QWidget):
             for column in range(1, len(headers)):
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         readers = sorted({reader for reader, _ in snapshot.times})
-        everything = [v for values in snapshot.times.values() for v in values]
-        ceiling = sorted(everything)[int(0.98 * (len(everything) - 1))] if everything else 1.0
+        series = [np.asarray(values) for values in snapshot.times.values() if values]
+        ceiling = float(np.percentile(np.concatenate(series), 98)) if series else 1.0
         self.times.setRowCount(len(readers))
         for i, reader in enumerate(readers):
             set_row(self.times, i, (reader,))

@@ -177,7 +177,7 @@ class PrepareView(QWidget):
         self.runner = runner
         self.overview: StudyOverview | None = None
 
-        ai, ai_layout = _panel("1  AI outputs for the aided reads")
+        ai, ai_layout = _panel("AI outputs for the aided reads")
         self.ai_state = label("", wrap=True)
         self.force = QCheckBox("recompute every case (--force)")
         self.precompute_button = QPushButton("Precompute AI outputs")
@@ -205,9 +205,9 @@ class PrepareView(QWidget):
         ai_layout.addWidget(self.failed)
         ai_layout.addWidget(self.warnings)
 
-        pins, pins_layout = _panel("3  Reader PINs")
+        pins, pins_layout = _panel("Reader PINs")
         self.pin_table = table(("reader", "name", "PIN"))
-        self.pin_table.setMaximumHeight(220)
+        self.pin_table.setMaximumHeight(320)
         self.pin_reader = QComboBox()
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
@@ -231,13 +231,15 @@ class PrepareView(QWidget):
         pins_layout.addLayout(row)
         pins_layout.addWidget(self.pin_note)
 
-        lock, lock_layout = _panel("4  Lock")
+        lock, lock_layout = _panel("Lock")
         self.lock_state = label("", wrap=True)
         self.lock_state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lock_button = QPushButton("Lock the study")
         self.lock_button.setProperty("role", "primary")
         self.lock_button.clicked.connect(self.lock)
         self.lock_note = Note()
+        self.create_store = QCheckBox("start a new results store at the shared URL (--create)")
+        self.create_store.hide()
         lock_layout.addWidget(
             label(
                 "Draws the seeded schedule and records the design hash over the definition, "
@@ -250,11 +252,12 @@ class PrepareView(QWidget):
         lock_layout.addWidget(self.lock_state)
         row = QHBoxLayout()
         row.addWidget(self.lock_button)
+        row.addWidget(self.create_store)
         row.addStretch(1)
         lock_layout.addLayout(row)
         lock_layout.addWidget(self.lock_note)
 
-        gallery, gallery_layout = _panel("2  Quick-look gallery")
+        gallery, gallery_layout = _panel("Quick-look gallery")
         self.gallery = Gallery(runner)
         gallery_layout.addWidget(self.gallery, 1)
 
@@ -272,7 +275,7 @@ class PrepareView(QWidget):
         scroll.setFixedWidth(660)
         self.gallery_panel = gallery
         layout = QHBoxLayout(self)
-        layout.addWidget(scroll)
+        layout.addWidget(scroll, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(gallery, 1)
 
     # -- state -------------------------------------------------------------------------------
@@ -305,7 +308,7 @@ class PrepareView(QWidget):
             color = None if reader.has_pin else COLORS.warning
             set_row(self.pin_table, i, (reader.id, reader.name, state), color=color)
             self.pin_reader.addItem(reader.id)
-        fit_height(self.pin_table, limit=220)
+        fit_height(self.pin_table, limit=320)
         if current:
             self.pin_reader.setCurrentText(current)
         if overview.locked:
@@ -316,6 +319,7 @@ class PrepareView(QWidget):
             self.lock_state.setText(f"Locked{started}. Design hash:\n{groups}")
         else:
             self.lock_state.setText("Not locked yet.")
+        self.create_store.setVisible(self.coordinator.db is not None and overview.store is None)
         self.lock_button.setEnabled(not overview.reading_started)
         self.lock_button.setText("Lock again" if overview.locked else "Lock the study")
         self.lock_button.setProperty("role", "" if overview.locked else "primary")
@@ -329,7 +333,7 @@ class PrepareView(QWidget):
 
     def showEvent(self, event) -> None:
         # Row heights are known once the table is styled and shown.
-        fit_height(self.pin_table, limit=220)
+        fit_height(self.pin_table, limit=320)
         super().showEvent(event)
 
     def load_gallery(self) -> None:
@@ -398,7 +402,8 @@ class PrepareView(QWidget):
         def said(report: LockReport) -> str:
             return report.summary()
 
-        self._run(lambda: self.coordinator.lock(), self.lock_note, said)
+        create = self.create_store.isChecked()
+        self._run(lambda: self.coordinator.lock(create=create), self.lock_note, said)
 
     def _run(self, action: Callable[[], object], note: Note, said: Callable[[object], str]) -> None:
         note.notice("…")

@@ -134,12 +134,17 @@ def table(columns: Sequence[str], *, stretch: int | None = None) -> QTableWidget
     return widget
 
 
+_COLOR = Qt.ItemDataRole.UserRole + 1
+"""Where :func:`set_row` keeps the name of an item's text colour."""
+
+
 def set_row(
     widget: QTableWidget, row: int, values: Sequence[object], *, color: str | None = None
 ) -> None:
     """Fill one row (text of each value; ``color`` for the whole row's text)."""
     if widget.rowCount() <= row:
         widget.setRowCount(row + 1)
+    color = color or COLORS.text
     for column, value in enumerate(values):
         item = widget.item(row, column)
         text = "" if value is None else str(value)
@@ -148,10 +153,15 @@ def set_row(
             widget.setItem(row, column, item)
         elif item.text() != text:
             item.setText(text)
-        if color is not None:
-            item.setForeground(QColor(color))
-        elif item.foreground().color() != QColor(COLORS.text):
-            item.setForeground(QColor(COLORS.text))
+        paint(item, color)
+
+
+def paint(item: QTableWidgetItem, color: str) -> None:
+    """Set an item's text colour unless it has it already (the name is kept on the item:
+    comparing it is cheaper than a brush, on every refresh of every cell)."""
+    if item.data(_COLOR) != color:
+        item.setData(_COLOR, color)
+        item.setForeground(QColor(color))
 
 
 def fit_height(widget: QTableWidget, *, limit: int | None = None) -> None:
