@@ -18,12 +18,11 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from benchmarks.bench_study import populated_study
+from benchmarks.bench_study import populated_study, submission
 from benchmarks.harness import Comparison
 
 N_READERS, N_CASES = 50, 1000
@@ -40,7 +39,6 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def run() -> None:
-    from readerstudy.store import ReadSubmission
     from readerstudy.study.coordinator import Coordinator
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,17 +57,11 @@ def run() -> None:
         def write_some() -> None:
             batch = [unread.pop() for _ in range(NEW_READS)]
             study.store.submit_many(
-                ReadSubmission(
-                    reader=r.reader,
-                    session=r.session,
-                    modality=r.modality,
-                    case=r.case,
-                    order=r.order,
-                    units={"C_left": {"call": 0, "rating": 1.0}},
+                submission(
+                    r,
+                    now,
                     active_s=50.0 + r.order % 40,
                     wall_s=90.0,
-                    started_at=now,
-                    submitted_at=now + timedelta(seconds=90),
                     flags=("clock_restarted_after_crash",) if r.order % 97 == 0 else (),
                 )
                 for r in batch

@@ -14,14 +14,19 @@ import csv
 import statistics
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.units import UNITS
 from benchmarks.harness import compare
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.definition import StudyDefinition, write_definition
 from readerstudy.study.protocol import Study
+
+if TYPE_CHECKING:
+    from readerstudy.store import ReadSubmission
+    from readerstudy.study.design import ScheduledRead
 
 PIN = "bench-1234"
 
@@ -142,11 +147,35 @@ def bench_submit(root: Path, n: int = 60) -> None:
     study.close()
 
 
-def populated_study(folder: Path, *, n_readers: int, n_cases: int) -> Study:
-    """A locked study of ``n_readers`` x ``n_cases`` with session 1 read and session 2 half
-    read (one unit per read, which is all ``status`` looks at); opened, on a simulated clock."""
+def submission(
+    read: ScheduledRead,
+    now: datetime,
+    *,
+    active_s: float,
+    wall_s: float,
+    flags: tuple[str, ...] = (),
+) -> ReadSubmission:
+    """The stored form of a scheduled read with one unit (all ``status`` looks at)."""
     from readerstudy.store import ReadSubmission
 
+    return ReadSubmission(
+        reader=read.reader,
+        session=read.session,
+        modality=read.modality,
+        case=read.case,
+        order=read.order,
+        units={"C_left": {"call": 0, "rating": 1.0}},
+        active_s=active_s,
+        wall_s=wall_s,
+        started_at=now,
+        submitted_at=now + timedelta(seconds=wall_s),
+        flags=flags,
+    )
+
+
+def populated_study(folder: Path, *, n_readers: int, n_cases: int) -> Study:
+    """A locked study of ``n_readers`` x ``n_cases`` with session 1 read and session 2 half
+    read; opened, on a simulated clock."""
     build_folder(folder, n_readers=n_readers, n_cases=n_cases)
     clock = SimulatedTime()
     study = Study.open(folder, time=clock, create=True)
@@ -154,18 +183,7 @@ def populated_study(folder: Path, *, n_readers: int, n_cases: int) -> Study:
     schedule = study.lock()
     now = clock.now()
     subs = [
-        ReadSubmission(
-            reader=r.reader,
-            session=r.session,
-            modality=r.modality,
-            case=r.case,
-            order=r.order,
-            units={"C_left": {"call": 0, "rating": 1.0}},
-            active_s=60.0,
-            wall_s=70.0,
-            started_at=now,
-            submitted_at=now + timedelta(seconds=70),
-        )
+        submission(r, now, active_s=60.0, wall_s=70.0)
         for r in schedule.reads
         if r.session == 1 or r.order <= n_cases // 2
     ]

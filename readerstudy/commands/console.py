@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from readerstudy.errors import ReaderStudyError
-
 
 def console(
     study: Annotated[
@@ -25,14 +23,9 @@ def console(
 
     Needs a display. Everything it does is also a `readerstudy study` command.
     """
-    from readerstudy.display import display_available
+    from readerstudy.display import require_display
 
-    if not display_available():
-        raise ReaderStudyError(
-            "readerstudy console opens a window and needs a display (DISPLAY or "
-            "WAYLAND_DISPLAY unset, or QT_QPA_PLATFORM=offscreen); on a headless machine use "
-            "the `readerstudy study` commands instead"
-        )
+    require_display("console", "the `readerstudy study` commands")
     from readerstudy.gui.console.app import run
 
     code = run(study, db=db)

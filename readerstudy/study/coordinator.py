@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
@@ -792,23 +792,13 @@ def _verify(study: Study, progress: Callable[[int, int], None] | None) -> AuditC
 # -- live monitoring --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SessionRow:
-    """One reader's session as the monitor shows it."""
+@dataclass(frozen=True, kw_only=True)
+class SessionRow(SessionStatus):
+    """One reader's session as the monitor shows it: the row of ``study status``, the
+    reader's display name, and what the reader can do with the session now."""
 
-    reader: str
     name: str
-    session: int
     state: SessionState
-    done: int
-    total: int
-    first_at: datetime | None
-    last_at: datetime | None
-    opens_at: datetime | None
-    """When the washout ends (None: session 1, or the previous session is not complete)."""
-    overridden: bool
-    active_s: float
-    in_progress: int
 
 
 @dataclass(frozen=True)
@@ -912,7 +902,8 @@ class Monitor:
         for row in rows:
             state = session_state(row, previous_done.get(row.reader, True), now)
             previous_done[row.reader] = state is SessionState.DONE
-            sessions.append(_session_row(row, names[row.reader], state))
+            values = {f.name: getattr(row, f.name) for f in fields(SessionStatus)}
+            sessions.append(SessionRow(**values, name=names[row.reader], state=state))
         return Snapshot(
             taken_at=now,
             sessions=tuple(sessions),
@@ -984,23 +975,6 @@ class Monitor:
 
     def close(self) -> None:
         self.study.close()
-
-
-def _session_row(row: SessionStatus, name: str, state: SessionState) -> SessionRow:
-    return SessionRow(
-        reader=row.reader,
-        name=name,
-        session=row.session,
-        state=state,
-        done=row.done,
-        total=row.total,
-        first_at=row.first_at,
-        last_at=row.last_at,
-        opens_at=row.opens_at,
-        overridden=row.overridden,
-        active_s=row.active_s,
-        in_progress=row.in_progress,
-    )
 
 
 __all__ = [

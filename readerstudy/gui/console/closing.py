@@ -6,27 +6,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, PathField, label
+from readerstudy.gui.console.widgets import Note, PathField, label, panel
 from readerstudy.study.coordinator import AnalysisReport, Coordinator
 
 
 def open_in_browser(path: Path) -> bool:
     """Open a local file with the system's handler (report.html: the browser)."""
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).resolve())))
-
-
-def _panel(title: str, intro: str) -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setProperty("role", "panel")
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(16, 12, 16, 14)
-    layout.setSpacing(8)
-    layout.addWidget(label(title, "section"))
-    layout.addWidget(label(intro, "muted", wrap=True))
-    return frame, layout
 
 
 class ClosingView(QWidget):
@@ -39,7 +28,7 @@ class ClosingView(QWidget):
         folder = Path(coordinator.folder)
         self.report: AnalysisReport | None = None
 
-        export, export_layout = _panel(
+        export, export_layout = panel(
             "1  Export",
             "Everything `readerstudy study export` writes: ratings.csv, times.csv, truth.csv, "
             "cases.csv and ai_regions.csv (DATA_CONTRACTS.md), the paper-style workbook (one "
@@ -63,7 +52,7 @@ class ClosingView(QWidget):
         export_layout.addWidget(self.export_note)
         export_layout.addWidget(self.written)
 
-        analysis, analysis_layout = _panel(
+        analysis, analysis_layout = panel(
             "2  Analysis",
             "The same as `readerstudy analyze STUDY`: sensitivity and specificity per reader "
             "with McNemar tests, reading time, ICC, MRMC ROC where ratings exist, the model's "

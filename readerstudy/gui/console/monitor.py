@@ -14,7 +14,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -33,6 +32,7 @@ from readerstudy.gui.console.widgets import (
     label,
     local_time,
     paint,
+    panel,
     set_row,
     table,
 )
@@ -56,16 +56,6 @@ STATE_COLORS = {
     SessionState.OPEN: COLORS.accent,
     SessionState.LOCKED: COLORS.warning,
 }
-
-
-def _panel(title: str) -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setProperty("role", "panel")
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(14, 10, 14, 12)
-    layout.setSpacing(6)
-    layout.addWidget(label(title, "section"))
-    return frame, layout
 
 
 def _minutes(seconds: float) -> str:
@@ -104,7 +94,7 @@ class MonitorView(QWidget):
         top.addWidget(self.state, 1)
         top.addWidget(self.refresh_button)
 
-        sessions, sessions_layout = _panel("Readers and sessions")
+        sessions, sessions_layout = panel("Readers and sessions", dense=True)
         self.sessions = table(
             ("reader", "session", "state", "done", "first read", "last read", "opens (washout)",
              "active", "open reads"),
@@ -117,18 +107,20 @@ class MonitorView(QWidget):
         self.sessions.itemSelectionChanged.connect(self._selected)
         sessions_layout.addWidget(self.sessions)
 
-        times, times_layout = _panel("Active reading time per case (dots in reading order)")
+        times, times_layout = panel(
+            "Active reading time per case (dots in reading order)", dense=True
+        )
         self.times_caption = label("", "muted", wrap=True)
         self.times = table(("reader",))
         times_layout.addWidget(self.times_caption)
         times_layout.addWidget(self.times)
 
-        flags, flags_layout = _panel("Flags")
+        flags, flags_layout = panel("Flags", dense=True)
         self.flags = table(("when", "what", "reader", "session", "case", "detail"))
         self.flags.setWordWrap(True)
         flags_layout.addWidget(self.flags)
 
-        audit, audit_layout = _panel("Audit chain")
+        audit, audit_layout = panel("Audit chain", dense=True)
         self.audit_state = label("", wrap=True)
         self.verify_button = QPushButton("Verify the chain")
         self.verify_button.clicked.connect(self.verify)
@@ -144,7 +136,7 @@ class MonitorView(QWidget):
         audit_layout.addLayout(row)
         audit_layout.addWidget(self.verify_note)
 
-        override, override_layout = _panel("Open a session early (washout override)")
+        override, override_layout = panel("Open a session early (washout override)", dense=True)
         self.override_reader = QComboBox()
         self.override_session = QSpinBox()
         self.override_session.setRange(2, 2)

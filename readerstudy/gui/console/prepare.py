@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, fit_height, label, set_row, table
+from readerstudy.gui.console.widgets import Note, fit_height, label, panel, set_row, table
 from readerstudy.gui.theme import COLORS
 from readerstudy.study.coordinator import (
     AISourceKind,
@@ -38,16 +37,6 @@ from readerstudy.study.coordinator import (
 )
 
 THUMB_WIDTH = 300
-
-
-def _panel(title: str) -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setProperty("role", "panel")
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(16, 12, 16, 14)
-    layout.setSpacing(8)
-    layout.addWidget(label(title, "section"))
-    return frame, layout
 
 
 class Gallery(QWidget):
@@ -177,7 +166,7 @@ class PrepareView(QWidget):
         self.runner = runner
         self.overview: StudyOverview | None = None
 
-        ai, ai_layout = _panel("AI outputs for the aided reads")
+        ai, ai_layout = panel("AI outputs for the aided reads")
         self.ai_state = label("", wrap=True)
         self.force = QCheckBox("recompute every case (--force)")
         self.precompute_button = QPushButton("Precompute AI outputs")
@@ -205,7 +194,7 @@ class PrepareView(QWidget):
         ai_layout.addWidget(self.failed)
         ai_layout.addWidget(self.warnings)
 
-        pins, pins_layout = _panel("Reader PINs")
+        pins, pins_layout = panel("Reader PINs")
         self.pin_table = table(("reader", "name", "PIN"))
         self.pin_table.setMaximumHeight(320)
         self.pin_reader = QComboBox()
@@ -231,7 +220,7 @@ class PrepareView(QWidget):
         pins_layout.addLayout(row)
         pins_layout.addWidget(self.pin_note)
 
-        lock, lock_layout = _panel("Lock")
+        lock, lock_layout = panel("Lock")
         self.lock_state = label("", wrap=True)
         self.lock_state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lock_button = QPushButton("Lock the study")
@@ -257,7 +246,7 @@ class PrepareView(QWidget):
         lock_layout.addLayout(row)
         lock_layout.addWidget(self.lock_note)
 
-        gallery, gallery_layout = _panel("Quick-look gallery")
+        gallery, gallery_layout = panel("Quick-look gallery")
         self.gallery = Gallery(runner)
         gallery_layout.addWidget(self.gallery, 1)
 

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -104,6 +106,22 @@ class PathField(QWidget):
         if text != self._last:
             self._last = text
             self.changed.emit(text)
+
+
+def panel(
+    title: str, intro: str | None = None, *, dense: bool = False
+) -> tuple[QFrame, QVBoxLayout]:
+    """A framed section with its title (and a line on what it does); ``dense`` for the
+    monitor, which shows more at once."""
+    frame = QFrame()
+    frame.setProperty("role", "panel")
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(*((14, 10, 14, 12) if dense else (16, 12, 16, 14)))
+    layout.setSpacing(6 if dense else 8)
+    layout.addWidget(label(title, "section"))
+    if intro:
+        layout.addWidget(label(intro, "muted", wrap=True))
+    return frame, layout
 
 
 def label(text: str, role: str | None = None, *, wrap: bool = False) -> QLabel:
