@@ -238,3 +238,41 @@ def test_verify_and_closing(qtbot, console, locked_study, sim_time, monkeypatch,
     assert report.is_file()
     assert (folder / "analysis" / "results.json").is_file()
     assert "model AUC 1.000" in close.summary.text()  # the imported AI is the truth, blurred
+
+
+def test_precompute_failures_and_a_lock_without_ai_are_the_commands(
+    qtbot, console, source, tmp_path
+):
+    from readerstudy.study.coordinator import StudySpec
+
+    truth = source / "truth.csv"
+    spec = StudySpec(folder=tmp_path / "embedded", cases=source, truth=truth, readers=("r1",))
+    spec.create()  # the embedded model: its AI outputs are precomputed before the lock
+    window = console(spec.folder)
+    prepare = window.study.prepare
+    assert window.study.tabs.currentWidget() is prepare
+    assert window.study.problem.text().startswith("not locked yet: precompute the AI outputs")
+    click(qtbot, prepare.lock_button)
+    qtbot.waitUntil(lambda: prepare.lock_note.is_error)
+    assert prepare.lock_note.text() == cli("study", "lock", spec.folder)
+    assert "run `readerstudy study precompute" in prepare.lock_note.text()
+
+    click(qtbot, prepare.precompute_button)
+    qtbot.waitUntil(lambda: prepare.precompute_button.isEnabled(), timeout=120000)
+    # The phantom set's noise volumes hold no head: every case fails, with its reason.
+    assert prepare.ai_note.is_error
+    assert prepare.ai_note.text().startswith("4 of 4 case(s) failed (C01, C02, C03, C04)")
+    with (spec.folder / "ai" / "failed.csv").open() as handle:
+        failed = [line.rstrip("\n").split(",", 1) for line in handle][1:]
+    shown = [
+        [prepare.failed.item(r, c).text() for c in range(2)]
+        for r in range(prepare.failed.rowCount())
+    ]
+    assert shown == [[case, reason.strip('"')] for case, reason in failed]
+    assert all("no head found" in reason for _, reason in shown)
+    gallery = prepare.gallery
+    assert [gallery.tiles.item(i).text() for i in range(4)] == [
+        f"C0{i}  FAILED" for i in range(1, 5)
+    ]
+    gallery.tiles.setCurrentRow(2)
+    assert gallery.caption.text().startswith("case C03: failed: no head found")

@@ -283,10 +283,15 @@ class PrepareView(QWidget):
             )
         else:
             ready = "ready" if overview.ai_ready else "not computed yet"
+            frozen = (
+                " Reading has started: they are part of the locked design and stay as they are."
+                if overview.reading_started
+                else ""
+            )
             self.ai_state.setText(
                 f"Embedded model, method {definition.ai.method}: AI outputs {ready} for "
                 f"{overview.cases} cases (cached by case and model version; a rerun only "
-                "computes what changed)."
+                f"computes what changed).{frozen}"
             )
             self.precompute_button.setEnabled(not overview.reading_started)
         self.pin_table.setRowCount(0)
