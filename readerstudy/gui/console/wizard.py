@@ -10,6 +10,7 @@ thread and reports every imported case.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -1013,28 +1014,6 @@ class NewStudyWizard(QWidget):
             self.review.show_spec(None, f"# not valid yet: {exc}")
             return
         self.design.show_preview(spec, self.truth.result)
-        self.review.show_spec(self.spec(for_check=True) if self.review.folder.path else spec, None)
-
-    def fill(self, spec: StudySpec) -> None:
-        """Set every field from ``spec`` (tests, and a study set up again from its inputs)."""
-        self.cases.folder.set_path(spec.cases)
-        self.truth.truth.set_path(spec.truth)
-        self.truth.meta.set_path(spec.meta)
-        names = list(spec.names) + [""] * len(spec.readers)
-        self.readers.set_readers(list(zip(spec.readers, names, strict=False)))
-        self.readers.reference.setText(spec.modalities[0])
-        self.readers.aided.setText(spec.modalities[1])
-        crossover = spec.design is Design.CROSSOVER
-        (self.design.crossover if crossover else self.design.sequential).setChecked(True)
-        self.design.washout.setValue(spec.washout_days)
-        self.design.seed.setValue(spec.seed)
-        self.design.idle.setValue(spec.idle_timeout_s)
-        self.rating.binary.setChecked(spec.binary_call)
-        self.rating.confidence.setCurrentText(spec.confidence.value)
-        (self.rating.imported if spec.ai is not None else self.rating.embedded).setChecked(True)
-        self.rating.ai.set_path(spec.ai)
-        self.rating.method.setCurrentText(spec.ai_method)
-        self.review.folder.set_path(spec.folder)
-        self.review.name.setText(spec.name or "")
-        self.review.description.setText(spec.description)
-        self._refresh_views()
+        # Until a folder is chosen the preview names the study after a stand-in folder.
+        shown = spec if self.review.folder.path else replace(spec, folder=Path("new-study"))
+        self.review.show_spec(shown, None)
