@@ -17,8 +17,9 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, make_url
 
@@ -30,6 +31,10 @@ from readerstudy.store.engine import make_engine, resolve_target
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.definition import StudyDefinition, write_definition
 from readerstudy.study.protocol import Study
+
+if TYPE_CHECKING:
+    from readerstudy.store import ReadSubmission
+    from readerstudy.study.design import ScheduledRead
 
 PIN = "bench-1234"
 SUBMIT_RATIO = 1.5
@@ -155,13 +160,35 @@ def bench_submit(root: Path, label: str, db: str | None, schema: str | None, n: 
     bare.dispose()
 
 
-def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
-    from sqlalchemy import func, select
-
+def submission(
+    read: ScheduledRead,
+    now: datetime,
+    *,
+    active_s: float,
+    wall_s: float,
+    flags: tuple[str, ...] = (),
+) -> ReadSubmission:
+    """The stored form of a scheduled read with one unit (all ``status`` looks at)."""
     from readerstudy.store import ReadSubmission
-    from readerstudy.store import schema as tables
 
-    folder = root / "status"
+    return ReadSubmission(
+        reader=read.reader,
+        session=read.session,
+        modality=read.modality,
+        case=read.case,
+        order=read.order,
+        units={"C_left": {"call": 0, "rating": 1.0}},
+        active_s=active_s,
+        wall_s=wall_s,
+        started_at=now,
+        submitted_at=now + timedelta(seconds=wall_s),
+        flags=flags,
+    )
+
+
+def populated_study(folder: Path, *, n_readers: int, n_cases: int) -> Study:
+    """A locked study of ``n_readers`` x ``n_cases`` with session 1 read and session 2 half
+    read; opened, on a simulated clock."""
     build_folder(folder, n_readers=n_readers, n_cases=n_cases)
     clock = SimulatedTime()
     study = Study.open(folder, time=clock, create=True)
@@ -169,24 +196,22 @@ def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
     schedule = study.lock()
     now = clock.now()
     subs = [
-        ReadSubmission(
-            reader=r.reader,
-            session=r.session,
-            modality=r.modality,
-            case=r.case,
-            order=r.order,
-            units={"C_left": {"call": 0, "rating": 1.0}},
-            active_s=60.0,
-            wall_s=70.0,
-            started_at=now,
-            submitted_at=now + timedelta(seconds=70),
-        )
+        submission(r, now, active_s=60.0, wall_s=70.0)
         for r in schedule.reads
         if r.session == 1 or r.order <= n_cases // 2
     ]
     for start in range(0, len(subs), 5000):
         study.store.submit_many(subs[start : start + 5000])
     print(f"  populated {len(subs)} reads in {time.perf_counter() - t0:.1f} s")
+    return study
+
+
+def bench_status(root: Path, n_readers: int = 50, n_cases: int = 1000) -> None:
+    from sqlalchemy import func, select
+
+    from readerstudy.store import schema as tables
+
+    study = populated_study(root / "status", n_readers=n_readers, n_cases=n_cases)
     engine = study.store._engine
     r = tables.reads.c
 

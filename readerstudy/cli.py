@@ -21,6 +21,7 @@ from readerstudy.errors import ReaderStudyError
 # Order here is the order of ``readerstudy --help``.
 COMMAND_MODULES = (
     "study",
+    "console",
     "read",
     "simulate",
     "analyze",

@@ -17,3 +17,16 @@ def display_available() -> bool:
     if sys.platform in {"win32", "darwin"}:
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def require_display(command: str, instead: str) -> None:
+    """Refuse ``readerstudy <command>``, which opens a window, where none can be shown; the
+    one-line refusal names what to use ``instead``."""
+    if not display_available():
+        from readerstudy.errors import ReaderStudyError
+
+        raise ReaderStudyError(
+            f"readerstudy {command} opens a window and needs a display (DISPLAY or "
+            "WAYLAND_DISPLAY unset, or QT_QPA_PLATFORM=offscreen); on a headless machine use "
+            f"{instead} instead"
+        )

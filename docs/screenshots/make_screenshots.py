@@ -1,14 +1,19 @@
-"""Screenshots of the workstation for docs/rater.md, taken from real windows (``make screenshots``).
+"""Screenshots of the workstation (docs/rater.md) and the coordinator's console
+(docs/coordinator.md), taken from real windows (``make screenshots``).
 
 Run under an X server (``make screenshots`` starts Xvfb at 1920x1080): builds a small study
 from synthetic phantoms with the embedded model's AI outputs (cached in
 ``build/screenshots``), opens the workstation maximised on the xcb platform, drives it with
 key presses through Qt's own event path, and grabs the screen after each step into
-``docs/screenshots/*.png``. Time is simulated so session 2's washout can pass.
+``docs/screenshots/*.png``. Then the console: the new-study wizard on a dozen DICOM phantoms,
+the monitoring of that study while simulated readers are part way through it, and the
+quick-look gallery of the workstation's study. Time is simulated so washouts can pass.
+``make_screenshots.py console`` (or ``workstation``) takes only those.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -64,13 +69,24 @@ def build_study() -> Path:
     return study
 
 
-def main() -> int:
-    if not os.environ.get("DISPLAY"):
-        print("make_screenshots: no X display; run it through `make screenshots` (Xvfb)")
-        return 2
-    os.environ["QT_QPA_PLATFORM"] = "xcb"
-    study = build_study()
+def settle(ms: int = 400) -> None:
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
 
+    QTest.qWait(ms)
+    QApplication.instance().processEvents()
+
+
+def shot(window, name: str) -> None:
+    """The whole screen (the window fills it) into docs/screenshots/<name>.png."""
+    settle()
+    path = OUT / f"{name}.png"
+    window.screen().grabWindow(0).save(str(path))
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def workstation_shots(study: Path) -> None:
+    """Login, sessions, unaided and aided reads, confirm, help and pause."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -84,17 +100,6 @@ def main() -> int:
     # Xvfb has no window manager to honour "maximised": take the whole screen explicitly.
     window.setGeometry(window.screen().availableGeometry())
     window.show()
-    OUT.mkdir(parents=True, exist_ok=True)
-
-    def settle(ms: int = 400) -> None:
-        QTest.qWait(ms)
-        app.processEvents()
-
-    def shot(name: str) -> None:
-        settle()
-        path = OUT / f"{name}.png"
-        window.screen().grabWindow(0).save(str(path))
-        print(f"wrote {path.relative_to(ROOT)}")
 
     def key(k, text: str = "", modifier=Qt.KeyboardModifier.NoModifier) -> None:
         target = QApplication.focusWidget() or window
@@ -130,10 +135,10 @@ def main() -> int:
     window.login_view.readers.setCurrentRow(0)
     window.login_view.pin.setFocus()
     QTest.keyClicks(window.login_view.pin, PIN[:3])
-    shot("login")
+    shot(window, "login")
     window.login_view.pin.clear()
     log_in(1)
-    shot("sessions")
+    shot(window, "sessions")
     key(Qt.Key.Key_Escape)
 
     # Reader 1, unaided: a few calls made, the ganglionic level, the stroke window.
@@ -145,15 +150,15 @@ def main() -> int:
     time.advance(20)
     for k in (Qt.Key.Key_S, Qt.Key.Key_D):
         key(k)
-    shot("read-unaided")
+    shot(window, "read-unaided")
     key(Qt.Key.Key_Return)
-    shot("confirm")
+    shot(window, "confirm")
     key(Qt.Key.Key_Escape)
     key(Qt.Key.Key_F1)
-    shot("help")
+    shot(window, "help")
     key(Qt.Key.Key_F1)
     key(Qt.Key.Key_Space)
-    shot("pause")
+    shot(window, "pause")
     key(Qt.Key.Key_Space)
     key(Qt.Key.Key_Return)
     key(Qt.Key.Key_Return)
@@ -176,11 +181,217 @@ def main() -> int:
         per_slice = volume.ai_mask.reshape(volume.ai_mask.shape[0], -1).sum(axis=1)
         read.viewer.set_slice(int(per_slice.argmax()))
     key(Qt.Key.Key_K)  # the reader agrees with the model on M2 of the patient's left
-    shot("read-aided")
+    shot(window, "read-aided")
     window.close()
     window.workstation.close()
+
+
+CONSOLE_CASES = 12
+CONSOLE_READERS = [
+    ("r1", "Dr Ada Berg"),
+    ("r2", "Dr Ben Cole"),
+    ("r3", "Dr Cleo Dunn"),
+    ("r4", "Dr Dev Eze"),
+    ("r5", "Dr Eva Fox"),
+    ("r6", "Dr Finn Gray"),
+]
+
+
+def console_source() -> Path:
+    """A dozen DICOM phantoms (mixed vendors, some tilted), a truth table with two bad rows
+    beside the good one, and another product's AI outputs (cached in WORK)."""
+    import csv
+
+    from readerstudy.phantoms import write_phantom_set
+
+    source = WORK / "console-source"
+    if not (source / "truth.csv").is_file():
+        shutil.rmtree(source, ignore_errors=True)
+        write_phantom_set(source, CONSOLE_CASES, SEED + 1, fmt="dicom")
+    with (source / "truth.csv").open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    bad = [list(r) for r in rows]
+    bad[7][1] = "M7_left"
+    bad[30][2] = "2"
+    write_rows(source / "truth-draft.csv", bad)
+    ai = [["case", "unit", "probability", "call"]]
+    for case, unit, truth in rows[1:]:
+        # a product that finds most lesions: the truth, blurred by the case's position
+        probability = 0.75 if truth == "1" else 0.08 + 0.02 * (len(case) % 5)
+        ai.append([case, unit, f"{probability:.2f}", str(int(probability >= 0.5))])
+    write_rows(WORK / "other-product" / "ai_regions.csv", ai)
+    return source
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def read_part(folder: Path, time, reader: str, n: int, *, leave_open: bool = False) -> None:
+    """``reader`` reads ``n`` cases of their current session through the reading API (a
+    simulated reader: calls near the truth, reading times around three minutes)."""
+    import csv
+    import random
+
+    from readerstudy.study.protocol import Study
+
+    rng = random.Random(f"{reader}:{n}")
+    with (folder / "schedule.csv").open(newline="") as handle:
+        plan = {(r["reader"], r["session"], r["code"]): r["case"] for r in csv.DictReader(handle)}
+    with (folder / "truth.csv").open(newline="") as handle:
+        truth = {(r["case"], r["unit"]): int(r["truth"]) for r in csv.DictReader(handle)}
+    with Study.open(folder, time=time) as study:
+        session = study.login(reader, PIN)
+        for _ in range(n):
+            view = session.current
+            if view is None:
+                break
+            reading, spent = rng.lognormvariate(5.2, 0.35), 0.0
+            while spent < reading:  # a slice step every 15 s or so keeps the reader active
+                step = min(rng.uniform(5, 25), reading - spent)
+                time.advance(step)
+                spent += step
+                session.record_slice(rng.randrange(0, 30))
+            case = plan[(reader, str(view.session), view.code)]
+            answers = {}
+            for unit in view.units:
+                call = truth[(case, unit)] if rng.random() > 0.12 else 1 - truth[(case, unit)]
+                answers[unit] = {"call": call, "rating": 4 if call else 2}
+            session.submit(answers)
+            session.advance()
+        if not leave_open:  # a workstation that dies leaves its case open
+            session.close()
+    time.advance(600)
+
+
+def console_shots(workstation_study: Path) -> None:
+    """The wizard's steps, monitoring part way through a study, the quick-look gallery."""
+    from PySide6.QtWidgets import QApplication
+
+    from readerstudy.gui.console.app import open_console
+    from readerstudy.study.clock import SimulatedTime
+    from readerstudy.study.protocol import LoginError, Study
+
+    source = console_source()
+    folder = WORK / "console-study"
+    shutil.rmtree(folder, ignore_errors=True)
+    time = SimulatedTime()
+    window = open_console(time=time)
+    window.setGeometry(window.screen().availableGeometry())
+    window.show()
+    settle(800)
+
+    def until(condition, ms: int = 120000) -> None:
+        waited = 0
+        while not condition() and waited < ms:
+            settle(100)
+            waited += 100
+        if not condition():
+            raise RuntimeError("make_screenshots: the console did not get there in time")
+
+    wizard = window.new_study()
+    wizard.cases.folder.set_path(source)
+    until(lambda: len(wizard.cases.rows) == CONSOLE_CASES)
+    shot(window, "console-wizard-cases")
+    wizard.advance()
+    wizard.truth.truth.set_path(source / "truth-draft.csv")
+    until(lambda: wizard.truth.result is not None)
+    shot(window, "console-wizard-truth")
+    wizard.truth.truth.set_path(source / "truth.csv")
+    until(lambda: wizard.truth.result is not None)
+    wizard.truth.meta.set_path(source / "cases.csv")
+    wizard.advance()
+    wizard.readers.set_readers(CONSOLE_READERS)
+    wizard.advance()
+    wizard.design.crossover.setChecked(True)
+    wizard.design.seed.setValue(2022)
+    settle(600)
+    shot(window, "console-wizard-design")
+    wizard.advance()
+    wizard.rating.confidence.setCurrentText("1-5")
+    wizard.rating.imported.setChecked(True)
+    wizard.rating.ai.set_path(WORK / "other-product" / "ai_regions.csv")
+    settle()
+    shot(window, "console-wizard-rating")
+    wizard.advance()
+    wizard.review.folder.set_path(folder)
+    wizard.review.description.setText("pilot with the other product, crossover")
+    wizard.review.description.editingFinished.emit()
+    settle(600)
+    shot(window, "console-wizard-review")
+    wizard.advance()
+    until(lambda: wizard.importing.report is not None, ms=900000)
+    shot(window, "console-wizard-import")
+    wizard.importing.open.click()
+    settle(800)
+
+    # Before reading: PINs and the lock, through the console.
+    study = window.study
+    prepare = study.prepare
+    study.tabs.setCurrentWidget(prepare)
+    for reader, _ in CONSOLE_READERS:
+        prepare.pin_reader.setCurrentText(reader)
+        prepare.pin.setText(PIN)
+        prepare.pin_again.setText(PIN)
+        prepare.set_pin()
+        until(lambda r=reader: prepare.pin_note.text() == f"PIN set for reader {r}")
+    prepare.lock()
+    until(lambda: prepare.lock_note.text().startswith("locked"))
+    settle(600)
+    shot(window, "console-prepare-imported")
+
+    # Part way through: who read what, a crash, a wrong PIN, an early session 2.
+    for reader, n in (("r1", 12), ("r2", 12), ("r3", 12), ("r5", 3)):
+        read_part(folder, time, reader, n)
+    read_part(folder, time, "r4", 5, leave_open=True)
+    read_part(folder, time, "r4", 3)  # logs in again after the crash
+    with Study.open(folder, time=time) as opened, contextlib.suppress(LoginError):
+        opened.login("r6", "0000")  # a wrong PIN
+    time.advance(2 * 86400)
+    monitor = study.monitor
+    study.tabs.setCurrentWidget(monitor)
+    until(lambda: monitor.snapshot is not None and monitor.snapshot.reads == 47)
+    row = next(
+        i for i, s in enumerate(monitor.snapshot.sessions) if (s.reader, s.session) == ("r3", 2)
+    )
+    monitor.sessions.selectRow(row)
+    monitor.reason.setText("on leave from next week")
+    monitor.override()
+    until(lambda: monitor.override_note.text().startswith("session 2 of reader r3"))
+    read_part(folder, time, "r3", 4)
+    until(lambda: monitor.snapshot.reads == 51)
+    monitor.verify()
+    until(lambda: monitor.verify_button.isEnabled())
+    monitor.sessions.clearSelection()
+    shot(window, "console-monitor")
+
+    # The quick-look gallery of the workstation's study (the embedded model's outputs).
+    window.open_study(workstation_study)
+    window.study.tabs.setCurrentWidget(window.study.prepare)
+    settle(1500)
+    shot(window, "console-gallery")
+    window.close()
+    QApplication.instance().processEvents()
+
+
+def main(argv: list[str]) -> int:
+    if not os.environ.get("DISPLAY"):
+        print("make_screenshots: no X display; run it through `make screenshots` (Xvfb)")
+        return 2
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    parts = argv or ["workstation", "console"]
+    OUT.mkdir(parents=True, exist_ok=True)
+    study = build_study()
+    if "workstation" in parts:
+        workstation_shots(study)
+    if "console" in parts:
+        console_shots(study)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -9,8 +9,6 @@ from typing import Annotated
 
 import typer
 
-from readerstudy.errors import ReaderStudyError
-
 
 def read(
     study: Annotated[Path, typer.Argument(help="A locked study folder.")],
@@ -44,14 +42,9 @@ def read(
     if probe or probe_login is not None:
         _probe(study, db, probe_login)
         return
-    from readerstudy.display import display_available
+    from readerstudy.display import require_display
 
-    if not display_available():
-        raise ReaderStudyError(
-            "readerstudy read opens a window and needs a display (DISPLAY or WAYLAND_DISPLAY "
-            "unset, or QT_QPA_PLATFORM=offscreen); on a headless machine use "
-            "`readerstudy simulate` instead"
-        )
+    require_display("read", "`readerstudy simulate`")
     from readerstudy.gui.app import run
 
     code = run(study, db=db)

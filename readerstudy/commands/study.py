@@ -28,10 +28,10 @@ DbOpt = Annotated[
 ]
 
 
-def _open(study: Path, db: str | None = None, **kw):
-    from readerstudy.study.protocol import Study
+def _coordinator(study: Path, db: str | None = None):
+    from readerstudy.study.coordinator import Coordinator
 
-    return Study.open(study, db=db, **kw)
+    return Coordinator(study, db=db)
 
 
 @app.command("init")
@@ -46,6 +46,12 @@ def init(
     readers: Annotated[
         str, typer.Option("--readers", help="Comma-separated reader ids, e.g. r1,r2,r3,r4.")
     ],
+    names: Annotated[
+        str | None,
+        typer.Option(
+            "--names", help="Comma-separated display names shown at login, in --readers order."
+        ),
+    ] = None,
     meta: Annotated[
         Path | None, typer.Option("--meta", help="cases.csv (case, side, ...) metadata.")
     ] = None,
@@ -57,6 +63,19 @@ def init(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of case codes, halves, groups and orders.")
     ] = 0,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-timeout",
+            help="Seconds without input after which the reader counts as idle (not timed).",
+        ),
+    ] = 90,
+    modalities: Annotated[
+        str,
+        typer.Option(
+            "--modalities", help="The two modality names: read without AI first, then with it."
+        ),
+    ] = "unaided,aided",
     ai: Annotated[
         Path | None,
         typer.Option(
@@ -65,37 +84,58 @@ def init(
             "instead of the embedded model.",
         ),
     ] = None,
+    ai_method: Annotated[
+        str, typer.Option("--ai-method", help="The embedded model's method (without --ai).")
+    ] = "asymmetry",
     confidence: Annotated[
         str,
         typer.Option("--confidence", help="Confidence scale per unit: none, 1-5 or 0-100."),
     ] = "none",
+    binary_call: Annotated[
+        bool,
+        typer.Option(
+            "--binary-call/--no-binary-call",
+            help="Ask a 0/1 call per unit (without it, a confidence scale is needed).",
+        ),
+    ] = True,
     name: Annotated[str | None, typer.Option("--name", help="Study name (folder name).")] = None,
+    description: Annotated[
+        str, typer.Option("--description", help="One line about the study (study.toml).")
+    ] = "",
 ) -> None:
     """Create a study: import and de-identify cases, validate truth, write study.toml."""
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.study.importer import init_study
+    from readerstudy.errors import ReaderStudyError
+    from readerstudy.study.coordinator import ConfidenceScale, Design, StudySpec
 
-    with progress_bar("importing cases") as update:
-        definition = init_study(
-            study,
-            cases=cases,
-            truth=truth,
-            readers=readers.split(","),
-            meta=meta,
-            design=design,
-            washout_days=washout_days,
-            seed=seed,
-            ai=ai,
-            name=name,
-            definition_overrides={"rating": {"confidence": confidence}},
-            progress=lambda i, n, code: update(i, n, f"importing {code}"),
-        )
-    typer.echo(
-        f"study {definition.name}: {study}/study.toml written ({definition.design.value}, "
-        f"{len(definition.readers)} readers, washout {definition.washout_days:g} days)"
+    try:
+        design_code = Design(design)
+        scale = ConfidenceScale(confidence)
+    except ValueError as exc:
+        raise ReaderStudyError(f"{exc}") from None
+    spec = StudySpec(
+        folder=study,
+        cases=cases,
+        truth=truth,
+        readers=tuple(readers.split(",")),
+        names=tuple(names.split(",")) if names else (),
+        meta=meta,
+        design=design_code,
+        washout_days=washout_days,
+        seed=seed,
+        idle_timeout_s=idle_timeout,
+        modalities=tuple(m.strip() for m in modalities.split(",")),
+        binary_call=binary_call,
+        confidence=scale,
+        ai=ai,
+        ai_method=ai_method,
+        name=name,
+        description=description,
     )
-    nxt = "lock" if ai else "precompute"
-    typer.echo(f"next: readerstudy study {nxt} {study}")
+    with progress_bar("importing cases") as update:
+        report = spec.create(progress=update)
+    typer.echo(report.summary())
+    typer.echo(f"next: {report.next_step}")
 
 
 @app.command("lock")
@@ -112,26 +152,7 @@ def lock(
     ] = False,
 ) -> None:
     """Write the seeded schedule and design hash; refused once reading has started."""
-    from readerstudy.study.definition import load_definition
-    from readerstudy.study.protocol import case_balance
-
-    # A study folder, and its own files whole, before a store is started for it.
-    load_definition(study)
-    case_balance(study)
-    with _open(study, db, check_definition=False, create=db is None or create) as opened:
-        before = opened.store.get_meta("design_hash")
-        schedule = opened.lock()
-        design_hash = opened.store.get_meta("design_hash")
-    if before == design_hash:
-        typer.echo(
-            f"already locked on this design (design hash {design_hash[:16]}): nothing changed"
-        )
-        return
-    typer.echo(
-        f"{'re-locked' if before else 'locked'}: {len(schedule.reads)} reads, design "
-        f"{schedule.design.value}, seed {schedule.seed}, design hash {design_hash[:16]}; "
-        f"schedule in {study}/schedule.csv"
-    )
+    typer.echo(_coordinator(study, db).lock(create=create).summary())
 
 
 @app.command("pin")
@@ -147,8 +168,7 @@ def pin(
     db: DbOpt = None,
 ) -> None:
     """Set a reader's login PIN (stored as a salted scrypt hash)."""
-    with _open(study, db, create=db is None) as opened:
-        opened.set_pin(reader, new_pin)
+    _coordinator(study, db).set_pin(reader, new_pin)
     typer.echo(f"PIN set for reader {reader}")
 
 
@@ -161,8 +181,7 @@ def unlock(
     db: DbOpt = None,
 ) -> None:
     """Open a session before its washout ends; the override is audited."""
-    with _open(study, db) as opened:
-        opened.unlock(reader, session, reason)
+    _coordinator(study, db).unlock(reader, session, reason)
     typer.echo(f"session {session} of reader {reader} opened early (audited): {reason}")
 
 
@@ -173,10 +192,7 @@ def status(
     db: DbOpt = None,
 ) -> None:
     """Per reader and session: done/total, dates, washout opening, active time."""
-    from readerstudy.study.protocol import status_json
-
-    with _open(study, db, read_only=True) as opened:
-        rows = status_json(opened.status(), now=opened.time.now())
+    rows = _coordinator(study, db).status()
     if as_json:
         import json
 
@@ -212,11 +228,7 @@ def export(
     db: DbOpt = None,
 ) -> None:
     """ratings/times/truth/cases CSV (DATA_CONTRACTS), a paper-style .xlsx and iMRMC input."""
-    from readerstudy.study.export import export_study
-
-    with _open(study, db, read_only=True) as opened:
-        written = export_study(opened, out)
-    for key, path in written.items():
+    for key, path in _coordinator(study, db).export(out).items():
         typer.echo(f"{key}: {path}")
 
 
@@ -232,21 +244,15 @@ def precompute(
     A case that fails does not stop the others: the failed cases are listed with their
     reasons (also in ai/failed.csv) and the command exits with status 2.
     """
-    from readerstudy.commands._batch import batch_report, print_case_warnings
+    from readerstudy.commands._batch import batch_report
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.study.precompute import precompute_ai
+    from readerstudy.study.protocol import AI_DIR
 
-    with _open(study, db, create=db is None) as opened:
-        with batch_report(opened.ai_dir), progress_bar("AI outputs") as update:
-            result = precompute_ai(
-                opened,
-                force=force,
-                progress=lambda case_id, done, total: update(done, total, f"case {case_id}"),
-            )
-        if not result.cached:
-            print_case_warnings(opened.ai_dir, opened.case_codes())
-    state = "cached" if result.cached else "computed"
-    typer.echo(f"AI outputs {state} for {result.cases} cases ({result.method}) in {study}/ai")
+    with batch_report(study / AI_DIR), progress_bar("AI outputs") as update:
+        report = _coordinator(study, db).precompute(force=force, progress=update)
+    for line in report.warnings:
+        typer.secho(f"warning: {line}", err=True, fg=typer.colors.YELLOW)
+    typer.echo(report.summary(study))
 
 
 @app.command("audit")
@@ -258,25 +264,22 @@ def audit(
     db: DbOpt = None,
 ) -> None:
     """Summarise the audit log; with --verify check the hash chain and stored reads."""
-    with _open(study, db, check_definition=False, read_only=True) as opened:
-        if not verify:
-            n_events = len(opened.store.events())
-            typer.echo(f"{n_events} audit events (use --verify to check the chain)")
-            return
-        from readerstudy.commands._progress import progress_bar
+    from readerstudy.study.protocol import Study
 
-        with progress_bar("verifying the audit chain", min_total=5000) as update:
-            result = opened.store.verify_audit(progress=update)
-        design = opened.design_problems() if opened.locked else []
-    if design:
-        for problem in design:
-            typer.secho(f"locked design BROKEN: {problem}", err=True, fg="red")
-        raise typer.Exit(code=1)
-    if result.ok:
-        typer.echo(f"audit chain OK: {result.n_events} events, {result.n_reads} reads verified")
+    if not verify:
+        with Study.open(study, db=db, check_definition=False, read_only=True) as opened:
+            n_events = len(opened.store.events())
+        typer.echo(f"{n_events} audit events (use --verify to check the chain)")
         return
-    where = f"event {result.first_broken}" if result.first_broken is not None else "the log"
-    typer.secho(f"audit chain BROKEN at {where}: {result.reason}", err=True, fg="red")
+    from readerstudy.commands._progress import progress_bar
+
+    with progress_bar("verifying the audit chain", min_total=5000) as update:
+        result = _coordinator(study, db).verify_audit(progress=update)
+    if result.ok:
+        typer.echo(result.lines[0])
+        return
+    for line in result.lines:
+        typer.secho(line, err=True, fg="red")
     raise typer.Exit(code=1)
 
 

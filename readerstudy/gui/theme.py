@@ -127,6 +127,82 @@ QToolTip {{ background: {COLORS.raised}; color: {COLORS.text}; border: 1px solid
 """
 
 
+CONSOLE_STYLESHEET = f"""
+QLineEdit, QComboBox {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 5px;
+    padding: 5px 8px; font-size: 13pt; selection-background-color: {COLORS.accent};
+}}
+QSpinBox, QDoubleSpinBox {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 5px;
+    padding: 4px; font-size: 13pt; selection-background-color: {COLORS.accent};
+}}
+QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus {{
+    border-color: {COLORS.accent};
+}}
+QComboBox QAbstractItemView {{
+    background: {COLORS.surface}; selection-background-color: {COLORS.accent};
+}}
+QPlainTextEdit {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 6px;
+    padding: 6px; font-family: monospace; font-size: 12pt;
+}}
+QTableWidget {{
+    background: {COLORS.surface}; alternate-background-color: {COLORS.raised};
+    border: 1px solid {COLORS.border}; border-radius: 6px; gridline-color: {COLORS.border};
+    font-size: 12pt;
+}}
+QTableWidget::item {{ padding: 2px 6px; }}
+QTableWidget::item:selected {{ background: #24405e; color: {COLORS.text}; }}
+QHeaderView::section {{
+    background: {COLORS.raised}; color: {COLORS.muted}; border: none;
+    border-bottom: 1px solid {COLORS.border}; padding: 5px 6px; font-size: 11pt;
+}}
+QTabWidget::pane {{ border: none; }}
+QTabBar::tab {{
+    background: transparent; color: {COLORS.muted}; padding: 8px 18px; font-size: 14pt;
+    border-bottom: 2px solid transparent;
+}}
+QTabBar::tab:selected {{ color: {COLORS.text}; border-bottom: 2px solid {COLORS.accent}; }}
+QProgressBar {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 5px;
+    text-align: center; min-height: 20px; font-size: 11pt;
+}}
+QProgressBar::chunk {{ background: {COLORS.accent}; border-radius: 4px; }}
+QListWidget[role="steps"] {{ font-size: 13pt; }}
+QListWidget[role="steps"]::item {{ padding: 8px 10px; }}
+QListWidget[role="steps"]::item:selected {{ background: {COLORS.raised}; color: {COLORS.text}; }}
+QLabel[role="section"] {{ font-size: 15pt; font-weight: 600; }}
+QLabel[role="ok"] {{ color: #7fbf7f; }}
+QLabel[role="code"] {{
+    background: {COLORS.surface}; border: 1px solid {COLORS.border}; border-radius: 6px;
+    padding: 8px; font-family: monospace; font-size: 11pt;
+}}
+QPushButton[role="primary"] {{
+    background: {COLORS.accent}; color: {COLORS.background}; border-color: {COLORS.accent};
+    font-weight: 600;
+}}
+QPushButton[role="primary"]:disabled {{ background: {COLORS.raised}; color: {COLORS.muted}; }}
+QScrollArea {{ border: none; }}
+QCheckBox, QRadioButton {{ spacing: 8px; }}
+QCheckBox::indicator, QRadioButton::indicator {{
+    width: 14px; height: 14px; border: 2px solid {COLORS.muted}; background: {COLORS.surface};
+}}
+QCheckBox::indicator {{ border-radius: 3px; }}
+QRadioButton::indicator {{ border-radius: 9px; }}
+QCheckBox::indicator:checked, QRadioButton::indicator:checked {{
+    background: {COLORS.accent}; border-color: {COLORS.accent};
+}}
+QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color: {COLORS.border}; }}
+QListWidget[role="gallery"] {{ font-size: 12pt; padding: 8px; }}
+QListWidget[role="gallery"]::item {{ padding: 0px; border: 1px solid transparent; }}
+QListWidget[role="gallery"]::item:selected {{
+    background: {COLORS.raised}; color: {COLORS.text}; border: 1px solid {COLORS.accent};
+}}
+"""
+"""The coordinator's console on top of :data:`STYLESHEET`: denser forms, tables and tabs (a
+coordinator works at a desk, close to the screen, with many fields on it)."""
+
+
 def apply_theme(app: QApplication) -> None:
     """Dark Fusion style, the palette above and a body font legible from 60 cm."""
     app.setStyle("Fusion")

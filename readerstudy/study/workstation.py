@@ -61,7 +61,9 @@ class ReaderEntry:
     sessions: tuple[SessionEntry, ...]
 
 
-def _state(row: SessionStatus, previous_done: bool, now: datetime) -> SessionState:
+def session_state(row: SessionStatus, previous_done: bool, now: datetime) -> SessionState:
+    """What the reader can do with the session of ``row`` at ``now`` (``previous_done``: the
+    reader's previous session is complete)."""
     if row.complete:
         return SessionState.DONE
     if row.session == 1 or (
@@ -105,7 +107,7 @@ class Workstation:
             sessions = []
             previous_done = True
             for row in (r for r in rows if r.reader == reader.id):
-                state = _state(row, previous_done, now)
+                state = session_state(row, previous_done, now)
                 sessions.append(
                     SessionEntry(
                         session=row.session,

@@ -306,14 +306,14 @@ def test_study_folder_with_study_toml_is_exported_from_its_store(tmp_path, monke
     (tmp_path / "study.toml").write_text("name = 'probe'\n")
     calls = []
 
-    def export_tables(folder):
-        calls.append(folder)
+    def export_tables(folder, db=None):
+        calls.append((folder, db))
         return {name: tables[name] for name in ("ratings", "truth", "times", "cases", "ai")}
 
     monkeypatch.setattr("readerstudy.study.export.export_tables", export_tables)
     result = runner.invoke(app, ["analyze", str(tmp_path), "--no-figures"])
     assert result.exit_code == 0, result.output
-    assert calls == [tmp_path]
+    assert calls == [(tmp_path, None)]  # the store study.toml names
     results = json.loads((tmp_path / "analysis" / "results.json").read_text())
     assert results["design"]["cases"] == 8
     assert results["model"]["dsc"] is None  # no masks: the contract key is null
