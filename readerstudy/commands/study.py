@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+
+E = TypeVar("E", bound=Enum)
 
 app = typer.Typer(help="Build, lock, monitor and export a reader study.", no_args_is_help=True)
 
@@ -105,14 +108,10 @@ def init(
 ) -> None:
     """Create a study: import and de-identify cases, validate truth, write study.toml."""
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.errors import ReaderStudyError
     from readerstudy.study.coordinator import ConfidenceScale, Design, StudySpec
 
-    try:
-        design_code = Design(design)
-        scale = ConfidenceScale(confidence)
-    except ValueError as exc:
-        raise ReaderStudyError(f"{exc}") from None
+    design_code = _choice(Design, design, "--design")
+    scale = _choice(ConfidenceScale, confidence, "--confidence")
     spec = StudySpec(
         folder=study,
         cases=cases,
@@ -136,6 +135,18 @@ def init(
         report = spec.create(progress=update)
     typer.echo(report.summary())
     typer.echo(f"next: {report.next_step}")
+
+
+def _choice(kind: type[E], value: str, option: str) -> E:
+    """``value`` as a member of ``kind``, or study init's one-line refusal naming ``option``."""
+    from readerstudy.errors import ReaderStudyError
+
+    try:
+        return kind(value)
+    except ValueError:
+        words = [f"'{member.value}'" for member in kind]
+        choices = ", ".join(words[:-1]) + f" or {words[-1]}"
+        raise ReaderStudyError(f"study init: {option}: give {choices}, got {value!r}") from None
 
 
 @app.command("lock")

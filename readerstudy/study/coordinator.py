@@ -37,6 +37,7 @@ from readerstudy.study.definition import (
     Design,
     StudyDefinition,
     UnitSet,
+    definition_from_options,
     load_definition,
 )
 from readerstudy.study.design import SESSIONS, CaseBalance, build_schedule
@@ -124,19 +125,21 @@ class StudySpec:
 
     def definition(self) -> StudyDefinition:
         """The definition ``create`` will write (what its study.toml will say)."""
-        try:
-            definition = StudyDefinition.model_validate(
-                {
-                    "name": self.name or Path(self.folder).name,
-                    "description": self.description,
-                    "design": self.design,
-                    "washout_days": self.washout_days,
-                    "seed": self.seed,
-                    **self.overrides(),
-                }
-            )
-        except ValidationError as exc:
-            raise _refusal(exc) from None
+        definition = definition_from_options(
+            {
+                "name": self.name or Path(self.folder).name,
+                "description": self.description,
+                "design": self.design,
+                "washout_days": self.washout_days,
+                "seed": self.seed,
+                **self.overrides(),
+            },
+            {
+                **importer.INIT_OPTIONS,
+                ("name",): "--name" if self.name else "--name (the folder name by default)",
+            },
+            source="study init",
+        )
         if self.ai is None:
             return definition
         if not Path(self.ai).is_file():

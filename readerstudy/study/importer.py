@@ -58,6 +58,12 @@ INIT_OPTIONS = {
     ("washout_days",): "--washout-days",
     ("seed",): "--seed",
     ("readers",): "--readers",
+    ("modalities",): "--modalities",
+    ("idle_timeout_s",): "--idle-timeout",
+    ("description",): "--description",
+    ("ai", "method"): "--ai-method",
+    ("rating",): "--confidence",
+    ("rating", "binary_call"): "--no-binary-call",
     ("rating", "confidence"): "--confidence",
 }
 """The ``study init`` option that sets each field of the definition (for its errors)."""

@@ -98,11 +98,11 @@ def test_the_balance_preview_is_the_schedule_the_lock_draws(source, tmp_path):
 
 
 def test_spec_refusals_name_the_field(source, tmp_path):
-    with pytest.raises(ReaderStudyError, match=r"^readers\.1\.id: reader id 'r 2'"):
+    with pytest.raises(ReaderStudyError, match=r"^study init: --readers: reader id 'r 2'"):
         _spec(source, tmp_path, readers=("r1", "r 2")).check()
     with pytest.raises(ReaderStudyError, match="a crossover design needs at least two readers"):
         _spec(source, tmp_path, readers=("r1",), design=Design.CROSSOVER).definition()
-    with pytest.raises(ReaderStudyError, match=r"^rating: .*the form asks nothing"):
+    with pytest.raises(ReaderStudyError, match=r"^study init: --confidence: .*asks nothing"):
         _spec(source, tmp_path, binary_call=False).definition()
     spec = _spec(source, tmp_path, confidence=ConfidenceScale.PERCENT, names=("Ada",))
     spec.check()

@@ -190,7 +190,7 @@ def test_a_refusal_of_study_init_is_shown_beside_its_field(qtbot, console, sourc
     click(qtbot, wizard.next)
     assert wizard.index == 2
     assert wizard.readers.note.text() == (
-        "readers.1.id: reader id 'r 2' must be 1-64 letters, digits, '_', '.' or '-' "
+        "study init: --readers: reader id 'r 2' must be 1-64 letters, digits, '_', '.' or '-' "
         "(it names the reader in every exported table)"
     )
     wizard.readers.table.item(1, 0).setText("r2")

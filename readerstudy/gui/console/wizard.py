@@ -865,8 +865,20 @@ class NewStudyWizard(QWidget):
 
     def field_of(self, message: str, spec: StudySpec) -> str | None:
         """Which field a refusal of ``study init`` is about (None: no single field)."""
+        message = message.removeprefix("study init: ")
         head = message.split(":", 1)[0]
         prefixes: list[tuple[str, str]] = [
+            ("--readers", "readers"),
+            ("--names", "readers"),
+            ("--modalities", "modalities"),
+            ("--washout-days", "design"),
+            ("--seed", "design"),
+            ("--idle-timeout", "design"),
+            ("--design", "design"),
+            ("--confidence", "rating"),
+            ("--no-binary-call", "rating"),
+            ("--ai-method", "ai"),
+            ("--name", "name"),
             ("--cases", "cases"),
             ("case ", "cases"),
             ("--truth", "truth"),
