@@ -951,6 +951,7 @@ def load_trained(
 def main(argv: list[str] | None = None) -> int:
     """``python -m model.train --data DIR --config lite --out DIR``: train and write a folder."""
     import argparse
+    import shlex
     import sys
 
     parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__)
@@ -985,6 +986,9 @@ def main(argv: list[str] | None = None) -> int:
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    given = sys.argv[1:] if argv is None else argv
+    card["training"]["command"] = shlex.join(["python", "-m", "model.train", *given])
+    (args.out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(card["metrics"], indent=2))
     return 0
 

@@ -315,3 +315,18 @@ def test_cached_registrations_serve_other_preprocessing(trained, data_dir, monke
     )
     assert not np.array_equal(cases[0].inputs, enhanced[0].inputs)
     np.testing.assert_array_equal(cases[0].atlas, enhanced[0].atlas)
+
+
+def test_the_module_command_trains_and_records_itself(trained, data_dir, tmp_path, capsys) -> None:
+    from model.train import main
+
+    out = tmp_path / "lite"
+    argv = ["--data", str(data_dir), "--out", str(out), "--cache", str(trained / "cache")]
+    argv += ["--epochs", "1", "--samples-per-epoch", "4", "--batch-size", "4", "--threads", "1"]
+    assert main(argv) == 0
+    card = json.loads((out / CARD_FILE).read_text())
+    assert card["network"]["name"] == "lite"
+    assert card["training"]["command"].startswith("python -m model.train --data ")
+    assert card["training"]["recipe"]["batch_size"] == 4
+    assert main(["--data", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert "has no masks/ folder" in capsys.readouterr().err
