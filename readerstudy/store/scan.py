@@ -7,8 +7,9 @@ result processing that cost more than the database itself.
 
 For the audit, each read's and event's canonical text is written from the stored columns
 (the forms of :mod:`readerstudy.store.chain`) without decoding them into Python objects:
-the database writes the times as JSON text, the flags, extra and payload columns already
-hold canonical JSON, and a read's units are written with C-level maps over its columns.
+times go from their stored text to JSON text (PostgreSQL's server writes it), the flags,
+extra and payload columns already hold canonical JSON, and a read's units are written with
+C-level maps over its columns.
 This fast text only ever *confirms* a hash: a read or event whose fast text does not match
 is recomputed the exact way (decoded as ``reads()``/``events()`` return it) before anything
 is reported, so the result is that of the exact recomputation.
@@ -22,10 +23,9 @@ from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, and_, case, func, literal, literal_column
+from sqlalchemy import Connection, Select, String, func, literal, literal_column
 from sqlalchemy import select as sql_select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.expression import type_coerce
 
 from readerstudy.store import schema as t
 from readerstudy.store.canonical import canonical_json, json_fragment
@@ -77,29 +77,32 @@ def _batches(cursor: Any, sql: str, params: Any, batch: int) -> Iterator[list[tu
         cursor.close()
 
 
-def _time_fragment(conn: Connection, column: ColumnElement) -> ColumnElement:
-    """SQL writing a stored time as its canonical JSON text (``"2026-03-02T08:00:00.000000
-    +00:00"`` with quotes, ``null`` for NULL).
-
-    SQLite keeps UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff`` text; anything else there (text
-    in another form, a number) is written as ``?``, which matches no digest, so its read or
-    event is recomputed the exact way."""
+def _time_column(conn: Connection, column: ColumnElement) -> ColumnElement:
+    """``column`` selected for :func:`_time_fragments`: on PostgreSQL already as its JSON
+    text (the server writes it), on SQLite as the stored text."""
     if conn.dialect.name == "postgresql":
         iso = func.to_char(func.timezone("UTC", column), _PG_ISO, type_=String)
         return func.coalesce(literal('"') + iso + literal('"'), literal("null"))
-    stored = type_coerce(column, String)
-    return case(
-        (column.is_(None), literal("null")),
-        (
-            and_(func.typeof(column) == "text", func.length(column) == 26),
-            literal('"')
-            + func.substr(stored, 1, 10, type_=String)
-            + literal("T")
-            + func.substr(stored, 12, type_=String)
-            + literal('+00:00"'),
-        ),
-        else_=literal("?"),
-    )
+    return column
+
+
+def _sqlite_time_fragment(stored: Any) -> str:
+    """A SQLite time as canonical JSON text. The store keeps UTC times as text
+    ``YYYY-MM-DD HH:MM:SS.ffffff``; anything else there (another form, a number) becomes
+    ``?``, which matches no digest, so its read or event is recomputed the exact way."""
+    if stored is None:
+        return "null"
+    if stored.__class__ is str and len(stored) == 26:
+        return f'"{stored[:10]}T{stored[11:]}+00:00"'
+    return "?"
+
+
+def _time_fragments(conn: Connection) -> Callable[[Any], str]:
+    """Fetched :func:`_time_column` value -> the time's canonical JSON text (``"2026-03-02T
+    08:00:00.000000+00:00"`` with the quotes, ``null`` for NULL)."""
+    if conn.dialect.name == "postgresql":
+        return str
+    return _sqlite_time_fragment
 
 
 def _child_order(conn: Connection, table: t.Table) -> list[ColumnElement]:
@@ -183,14 +186,18 @@ class _UnitsText:
         return "{" + ",".join(texts) + "}"
 
 
-def _intervals_text(rows: list[tuple]) -> str:
+def _intervals_text(rows: list[tuple], time: Callable[[Any], str]) -> str:
     """The canonical text of a read's clock intervals from its rows ``(read_id, idx, kind,
-    start, end)``, the times already JSON text."""
+    start, end)``; ``time`` writes a fetched time as JSON text."""
     if not rows:
         return "[]"
     rows.sort(key=itemgetter(1))  # stored order
     _, _, kinds, starts, ends = zip(*rows, strict=True)
-    columns = {"kind": map(json_fragment, kinds), "start": starts, "end": ends}
+    columns = {
+        "kind": map(json_fragment, kinds),
+        "start": map(time, starts),
+        "end": map(time, ends),
+    }
     fields = zip(*(columns[name] for name in INTERVAL_FORM.fields), strict=True)
     return "[" + ",".join(map(INTERVAL_FORM.positional.__mod__, fields)) + "]"
 
@@ -209,7 +216,7 @@ def event_checks(
             e.session,
             e.case,
             e.payload,
-            _time_fragment(conn, e.at),
+            _time_column(conn, e.at),
             e.prev_hash,
             e.hash,
         )
@@ -217,7 +224,7 @@ def event_checks(
         .order_by(e.seq)
     )
     study = json_fragment(study_id)
-    fill, fragment = EVENT_FORM.fill, json_fragment
+    fill, fragment, time = EVENT_FORM.fill, json_fragment, _time_fragments(conn)
     parsed_kinds = READ_EVENT_KINDS | {META_EVENT}
     for seq, kind, reader, session, case_, payload, at, prev_hash, stored in raw_rows(conn, query):
         try:
@@ -230,7 +237,7 @@ def event_checks(
                     "session": fragment(session),
                     "case": fragment(case_),
                     "payload": payload,
-                    "at": at,
+                    "at": time(at),
                 }
             )
             recomputed = text_digest(prev_hash + body)
@@ -270,8 +277,8 @@ def read_checks(conn: Connection, study_id: str) -> Iterator[ReadCheck]:
             r.ord,
             r.active_s,
             r.wall_s,
-            _time_fragment(conn, r.started_at),
-            _time_fragment(conn, r.submitted_at),
+            _time_column(conn, r.started_at),
+            _time_column(conn, r.submitted_at),
             r.flags,
             r.extra,
         )
@@ -293,8 +300,8 @@ def read_checks(conn: Connection, study_id: str) -> Iterator[ReadCheck]:
                 i.read_id,
                 i.idx,
                 i.kind,
-                _time_fragment(conn, i.start),
-                _time_fragment(conn, i.end),
+                _time_column(conn, i.start),
+                _time_column(conn, i.end),
             )
             .where(i.study_id == study_id)
             .order_by(*_child_order(conn, t.read_intervals), i.idx),
@@ -302,6 +309,7 @@ def read_checks(conn: Connection, study_id: str) -> Iterator[ReadCheck]:
     )
     study = json_fragment(study_id)
     fill, fragment, units_text = READ_FORM.fill, json_fragment, _UnitsText()
+    time = _time_fragments(conn)
     passed: dict[int, ReadCheck] = {}
     for row in raw_rows(conn, reads):
         read_id, version, reader, session, case_, modality, order, active, wall = row[:9]
@@ -320,9 +328,9 @@ def read_checks(conn: Connection, study_id: str) -> Iterator[ReadCheck]:
                     "units": units_text(units.take(read_id)),
                     "active_s": fragment(active),
                     "wall_s": fragment(wall),
-                    "started_at": started,
-                    "submitted_at": submitted,
-                    "intervals": _intervals_text(intervals.take(read_id)),
+                    "started_at": time(started),
+                    "submitted_at": time(submitted),
+                    "intervals": _intervals_text(intervals.take(read_id), time),
                     "flags": flags,
                     "extra": extra,
                 }
