@@ -99,10 +99,10 @@ def write_build_info(path: Path, *, root: Path = REPO_ROOT) -> BuildInfo:
 
 def describe() -> dict[str, str]:
     """Version, commit, the default model method and its hash (and the build's date)."""
-    from readerstudy.ai import MethodChoice, method_hash
+    from readerstudy.ai import method_hash, resolved
     from readerstudy.errors import ReaderStudyError
 
-    method = MethodChoice().name
+    method = resolved().name  # `auto` named by the method it stands for here
     try:
         model_hash = method_hash(method)
     except ReaderStudyError as exc:

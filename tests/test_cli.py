@@ -19,7 +19,7 @@ HEAVY_MODULES = ("torch", "SimpleITK", "PySide6", "pyqtgraph", "statsmodels", "p
 
 
 def test_version_prints_the_version_commit_and_model_hash():
-    from readerstudy.ai import method_hash
+    from readerstudy.ai import method_hash, resolved
     from readerstudy.provenance import git_commit
 
     result = runner.invoke(app, ["--version"])
@@ -27,7 +27,7 @@ def test_version_prints_the_version_commit_and_model_hash():
     assert result.output.splitlines() == [
         f"readerstudy {__version__}",
         f"commit {git_commit()}",
-        f"model asymmetry {method_hash('asymmetry')}",
+        f"model {resolved().name} {method_hash(resolved())}",
     ]
 
 
