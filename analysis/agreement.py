@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, check_alpha
 
 ICC_TYPES = ("ICC(1,1)", "ICC(A,1)", "ICC(C,1)")
 
@@ -60,8 +60,7 @@ def icc(
     McGraw KO, Wong SP (1996). Forming inferences about some intraclass correlation
     coefficients. Psychol Methods 1:30-46.
     """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+    check_alpha(alpha)
     wide = data.pivot_table(index=targets, columns=raters, values=ratings, aggfunc="size")
     if (wide != 1).any(axis=None):
         raise AnalysisInputError(

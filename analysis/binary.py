@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, check_alpha
 
 METRICS = ("sensitivity", "specificity")
 """Sensitivity: calls of 1 among positive units; specificity: calls of 0 among negative units."""
@@ -30,7 +30,7 @@ def clopper_pearson(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray,
     Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated in the
     case of the binomial. Biometrika 26:404-413.
     """
-    _check_alpha(alpha)
+    check_alpha(alpha)
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     if np.any((x < 0) | (x > n)):
@@ -40,11 +40,6 @@ def clopper_pearson(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray,
         high = np.where(x < n, stats.beta.ppf(1 - alpha / 2, x + 1, n - x), 1.0)
     empty = n == 0
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
-
-
-def _check_alpha(alpha: float) -> None:
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
 
 
 def _metric_order(table: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
@@ -100,7 +95,7 @@ def sensitivity_specificity(
     units; the clustered comparison (:func:`clustered_mcnemar`) and the reader-averaged
     jackknife over cases do not.
     """
-    _check_alpha(alpha)
+    check_alpha(alpha)
     marked = _correct(data, truth, call)
     table = (
         marked.groupby([reader, modality, "_metric"], sort=False)["_correct"]
@@ -309,7 +304,7 @@ def clustered_mcnemar(
     Obuchowski NA (1998). On the comparison of correlated proportions for clustered data.
     Stat Med 17:1495-1507.
     """
-    _check_alpha(alpha)
+    check_alpha(alpha)
     paired = _paired(
         data,
         reference,

@@ -9,3 +9,9 @@ from __future__ import annotations
 
 class AnalysisInputError(ValueError):
     """The input tables cannot be analysed as asked; the message names the problem and the fix."""
+
+
+def check_alpha(alpha: float) -> None:
+    """Refuse a significance level outside (0, 1)."""
+    if not 0 < alpha < 1:
+        raise AnalysisInputError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")

@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.binary import METRICS
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, check_alpha
 
 __all__ = ["WORKING", "GEEResult", "gee_binary"]
 
@@ -256,8 +256,7 @@ def gee_binary(
     The fit raises nothing for a perfect reader: statsmodels' warnings become notes, and a
     modality with every read correct (no variation) is refused with the reason.
     """
-    if not 0 < alpha < 1:
-        raise AnalysisInputError(f"alpha must lie in (0, 1), got {alpha}")
+    check_alpha(alpha)
     if working not in WORKING:
         raise AnalysisInputError(f"working must be one of {WORKING}, got {working!r}")
     y, x, groups, _ = design(

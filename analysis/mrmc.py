@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, check_alpha
 from analysis.roc import clustered_cov, delong_cov, jackknife_auc, ustat_cov
 
 __all__ = [
@@ -937,8 +937,7 @@ def or_analysis(
             f"covariance {covariance!r} applies to the AUC only; {fom} uses 'jackknife' (over "
             "cases with " + ("positive" if fom == "sensitivity" else "negative") + " units)"
         )
-    if not 0 < alpha < 1:
-        raise AnalysisInputError(f"alpha must lie in (0, 1), got {alpha}")
+    check_alpha(alpha)
     prepared = prepare_for_fom(
         data,
         fom,

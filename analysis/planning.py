@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.errors import check_alpha
 from analysis.mrmc import FIXED_CASES, FIXED_READERS, RANDOM, ORResult
 
 __all__ = ["ANALYSES", "PowerResult", "cases_needed", "plan_study", "study_power"]
@@ -90,8 +91,7 @@ def study_power(
     """
     if analysis not in ANALYSES:
         raise ValueError(f"analysis must be one of {sorted(ANALYSES)}, got {analysis!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    check_alpha(alpha)
     if n_readers < (1 if analysis == "fixed_readers" else 2):
         raise ValueError(f"{ANALYSES[analysis]} needs at least 2 readers, got {n_readers}")
     vc = _components(components)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, check_alpha
 
 __all__ = [
     "AUCResult",
@@ -500,8 +500,7 @@ def auc_ci(
     """
     if method not in AUC_CI_METHODS:
         raise ValueError(f"method must be one of {AUC_CI_METHODS}, got {method!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    check_alpha(alpha)
     positive = _as_truth(truth)
     if np.asarray(score, dtype=float).ndim != 1:
         raise ValueError("auc_ci takes one score vector")

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, check_alpha
 from analysis.mrmc import RANDOM, or_from_covariance, prepare_for_fom
 from analysis.roc import USTAT_METHODS, SuccessMoments, success_moments, unbiased_cov
 
@@ -215,8 +215,7 @@ def ustat_difference(
     --------
     >>> ustat_difference(vandyke, modality="treatment")  # doctest: +SKIP
     """
-    if not 0 < alpha < 1:
-        raise AnalysisInputError(f"alpha must lie in (0, 1), got {alpha}")
+    check_alpha(alpha)
     has_unit = unit in data.columns
     keys = [case, unit] if has_unit else [case]
     shape = [data[c].nunique() for c in (modality, reader)] + [len(data.drop_duplicates(keys))]

@@ -584,20 +584,6 @@ def _validation_loss(
     return total / len(index)
 
 
-def unit_overlap(probability: np.ndarray, atlas: np.ndarray) -> dict[str, float]:
-    """Per ASPECTS unit, the mean lesion probability over its atlas voxels (the paper's
-    overlap proportion); 0 for a unit the atlas does not hold."""
-    from analysis.units import UNITS
-    from model.anatomy import LABELS
-
-    labels = atlas.ravel()
-    sums = np.bincount(labels, weights=probability.ravel(), minlength=max(LABELS.values()) + 1)
-    counts = np.bincount(labels, minlength=max(LABELS.values()) + 1)
-    return {
-        u: float(sums[LABELS[u]] / counts[LABELS[u]]) if counts[LABELS[u]] else 0.0 for u in UNITS
-    }
-
-
 def validation_metrics(
     net: DualPathNet,
     cases: list[PreparedCase],
@@ -609,6 +595,8 @@ def validation_metrics(
     from analysis.errors import AnalysisInputError
     from analysis.roc import auc, auc_ci
     from analysis.segmentation import segmentation_metrics
+    from model.anatomy import LABELS
+    from model.overlap_scoring import unit_overlap
 
     probabilities = {c.case: _probabilities(net, c.inputs, c.mask.shape[1:], device) for c in cases}
     lesion_cases = [c.case for c in cases if c.mask.any()]
@@ -629,7 +617,9 @@ def validation_metrics(
         (c.case, truth[c.case][unit], score)
         for c in cases
         if c.case in truth
-        for unit, score in unit_overlap(probabilities[c.case], c.atlas).items()
+        for unit, score in unit_overlap(probabilities[c.case], c.atlas, LABELS)[
+            ["unit", "overlap"]
+        ].itertuples(index=False)
     ]
     if rows:
         case, y, score = (np.array(v) for v in zip(*rows, strict=True))

@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
 
-from pydantic import ValidationError
-
 from readerstudy.ai import BatchError, CaseFailure
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study import importer
@@ -64,16 +62,6 @@ Progress = Callable[[int, int, str], None]
 
 MAX_ROW_PROBLEMS = 500
 """Row problems listed per table; a table with more has a wider fault (wrong file, header)."""
-
-
-def _refusal(exc: ValidationError) -> ReaderStudyError:
-    """A definition the validators refuse, as one line (field: reason; ...)."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return ReaderStudyError("; ".join(parts))
 
 
 # -- a new study: what `study init` takes ------------------------------------------------------
@@ -185,24 +173,21 @@ class StudySpec:
 
     def _init(self, progress: Callable[[int, int, str], None] | None) -> StudyDefinition:
         self.definition()  # refuses a bad definition field by field, before any file is read
-        try:
-            return importer.init_study(
-                self.folder,
-                cases=self.cases,
-                truth=self.truth,
-                readers=self.reader_ids,
-                meta=self.meta,
-                design=self.design,
-                washout_days=self.washout_days,
-                seed=self.seed,
-                ai=self.ai,
-                name=self.name,
-                description=self.description,
-                definition_overrides=self.overrides(),
-                progress=progress,
-            )
-        except ValidationError as exc:
-            raise _refusal(exc) from None
+        return importer.init_study(
+            self.folder,
+            cases=self.cases,
+            truth=self.truth,
+            readers=self.reader_ids,
+            meta=self.meta,
+            design=self.design,
+            washout_days=self.washout_days,
+            seed=self.seed,
+            ai=self.ai,
+            name=self.name,
+            description=self.description,
+            definition_overrides=self.overrides(),
+            progress=progress,
+        )
 
     def check(self) -> None:
         """Raise the refusal ``study init`` would give for these inputs; nothing is written.

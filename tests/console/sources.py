@@ -3,33 +3,13 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-import numpy as np
-
 from analysis.units import UNITS
+from tests.files import noise_volume, write_table
 
 CASES = ("anna", "bert", "carl", "dora")
 """anna and bert: NIfTI files; carl: a DICOM series (GE); dora: a tilted DICOM series."""
-
-
-def write_table(path: Path, header, rows) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def _volume(seed: int, slices: int = 8):
-    import SimpleITK as sitk
-
-    rng = np.random.default_rng(seed)
-    values = rng.normal(30, 5, (slices, 32, 32)).round().astype(np.int16)
-    image = sitk.GetImageFromArray(values)
-    image.SetSpacing((0.8, 0.8, 5.0))
-    return image
 
 
 def truth_rows(cases=CASES) -> list[tuple[str, str, int]]:
@@ -46,10 +26,10 @@ def write_source(folder: Path) -> Path:
 
     folder.mkdir(parents=True)
     for i, name in enumerate(CASES[:2]):
-        sitk.WriteImage(_volume(i), str(folder / f"{name}.nii.gz"))
-    write_dicom_series(_volume(2), folder / "carl" / "series", seed=2, patient_id="MRN-C")
+        sitk.WriteImage(noise_volume(i), str(folder / f"{name}.nii.gz"))
+    write_dicom_series(noise_volume(2), folder / "carl" / "series", seed=2, patient_id="MRN-C")
     write_dicom_series(
-        _volume(3, slices=10),
+        noise_volume(3, slices=10),
         folder / "dora",
         seed=3,
         tilt_deg=12.0,

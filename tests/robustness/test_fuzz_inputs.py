@@ -31,6 +31,7 @@ from readerstudy.imaging import load_volume, verify_nifti, write_dicom_series
 from readerstudy.study.definition import load_definition
 from readerstudy.study.protocol import Study, read_csv_rows
 from tests.analysis.synthetic import paper_study
+from tests.files import write_table
 from tests.robustness.refusal import assert_one_line, snapshot
 from tests.study.conftest import write_study_folder
 
@@ -126,13 +127,6 @@ def _scan(seed: int, slices: int = 6) -> sitk.Image:
     return image
 
 
-def _table(path: Path, header, rows) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
     """Two NIfTI cases, one DICOM case, their truth and AI tables."""
@@ -144,9 +138,9 @@ def source(tmp_path_factory) -> Path:
     cases = ("anna", "bert", "carl")
     rng = np.random.default_rng(3)
     truth = [(c, u, int(rng.random() < 0.2)) for c in cases for u in UNITS]
-    _table(src / "truth.csv", ("case", "unit", "truth"), truth)
+    write_table(src / "truth.csv", ("case", "unit", "truth"), truth)
     ai = [(c, u, round(p, 3), int(p > 0.5)) for c in cases for u in UNITS if (p := rng.random())]
-    _table(src / "ai.csv", ("case", "unit", "probability", "call"), ai)
+    write_table(src / "ai.csv", ("case", "unit", "probability", "call"), ai)
     return src
 
 

@@ -4,7 +4,6 @@ rerun goes through."""
 
 from __future__ import annotations
 
-import csv
 import gzip
 from pathlib import Path
 
@@ -16,26 +15,11 @@ from typer.testing import CliRunner
 from analysis.units import UNITS
 from readerstudy.cli import build_app
 from readerstudy.imaging import write_dicom_series
+from tests.files import noise_volume, write_table
 from tests.robustness.refusal import assert_one_line, digests
 
 runner = CliRunner()
 CASES = ("anna", "bert", "carl")
-
-
-def _volume(seed: int, slices: int = 8) -> sitk.Image:
-    rng = np.random.default_rng(seed)
-    values = rng.normal(30, 5, (slices, 32, 32)).round().astype(np.int16)
-    image = sitk.GetImageFromArray(values)
-    image.SetSpacing((0.8, 0.8, 5.0))
-    return image
-
-
-def _csv(path: Path, header, rows) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 @pytest.fixture
@@ -43,8 +27,10 @@ def source(tmp_path) -> Path:
     src = tmp_path / "src"
     for i, name in enumerate(CASES):
         (src / name).mkdir(parents=True)
-        sitk.WriteImage(_volume(i), str(src / name / "scan.nii.gz"))
-    _csv(src / "truth.csv", ("case", "unit", "truth"), [(n, u, 0) for n in CASES for u in UNITS])
+        sitk.WriteImage(noise_volume(i), str(src / name / "scan.nii.gz"))
+    write_table(
+        src / "truth.csv", ("case", "unit", "truth"), [(n, u, 0) for n in CASES for u in UNITS]
+    )
     return src
 
 
@@ -82,7 +68,7 @@ def test_nifti_with_a_complete_stream_but_missing_voxels_is_refused(source, tmp_
 
 
 def test_nifti_with_nan_voxels_is_refused(source, tmp_path):
-    image = sitk.Cast(_volume(5), sitk.sitkFloat32)
+    image = sitk.Cast(noise_volume(5), sitk.sitkFloat32)
     values = sitk.GetArrayFromImage(image)
     values[2, 4, 4] = np.nan
     sitk.WriteImage(sitk.GetImageFromArray(values), str(source / "anna" / "scan.nii.gz"))
@@ -92,7 +78,7 @@ def test_nifti_with_nan_voxels_is_refused(source, tmp_path):
 def test_dicom_error_names_the_source_file_not_the_deidentified_copy(source, tmp_path):
     folder = source / "bert"
     (folder / "scan.nii.gz").unlink()
-    files = write_dicom_series(_volume(1, slices=10), folder, seed=1)
+    files = write_dicom_series(noise_volume(1, slices=10), folder, seed=1)
     gap = sorted(files)[4]
     gap.unlink()
     line = _refused(_init(tmp_path, source), tmp_path, "case bert", str(folder))
@@ -102,8 +88,8 @@ def test_dicom_error_names_the_source_file_not_the_deidentified_copy(source, tmp
 def test_second_patient_nested_in_a_case_folder_is_refused(source, tmp_path):
     folder = source / "carl"
     (folder / "scan.nii.gz").unlink()
-    write_dicom_series(_volume(2), folder / "a", patient_id="MRN-1", seed=2)
-    write_dicom_series(_volume(3), folder / "b", patient_id="MRN-2", seed=3)
+    write_dicom_series(noise_volume(2), folder / "a", patient_id="MRN-1", seed=2)
+    write_dicom_series(noise_volume(3), folder / "b", patient_id="MRN-2", seed=3)
     _refused(_init(tmp_path, source), tmp_path, "case carl", "more than one patient", "MRN-2")
 
 
@@ -115,7 +101,7 @@ def test_second_patient_nested_in_a_case_folder_is_refused(source, tmp_path):
     ],
 )
 def test_meta_duplicates_and_unknown_cases_are_refused(source, tmp_path, rows, needle):
-    meta = _csv(source / "cases.csv", ("case", "side"), rows)
+    meta = write_table(source / "cases.csv", ("case", "side"), rows)
     _refused(_init(tmp_path, source, "--meta", str(meta)), tmp_path, needle)
 
 

@@ -9,7 +9,6 @@ label map each on the scan's grid, as precompute writes them, and a ``levels.csv
 
 from __future__ import annotations
 
-import csv
 import random
 import uuid
 from collections.abc import Iterator
@@ -21,15 +20,9 @@ from analysis.units import UNITS
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.definition import StudyDefinition, write_definition
 from readerstudy.study.protocol import Study
+from tests.files import write_table
 
 PIN = "2468"
-
-
-def _write(path: Path, columns, rows) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        writer.writerows(rows)
 
 
 SCAN_SIZE = (12, 10, 5)
@@ -132,19 +125,19 @@ def write_study_folder(
             truth.append((code, unit, positive))
             p = round(min(1.0, max(0.0, 0.6 * positive + rng.random() * 0.5)), 3)
             ai.append((code, unit, p, int(p >= 0.5)))
-    _write(
+    write_table(
         path / "manifest.csv",
         ("case", "format", "content_hash", "source"),
         [(c, "nifti", f"hash-{c}", f"src-{c}") for c in codes],
     )
-    _write(path / "truth.csv", ("case", "unit", "truth"), truth)
-    _write(path / "cases.csv", ("case", "side"), sides)
+    write_table(path / "truth.csv", ("case", "unit", "truth"), truth)
+    write_table(path / "cases.csv", ("case", "side"), sides)
     (path / "ai" / "masks").mkdir(parents=True)
-    _write(path / "ai" / "ai_regions.csv", ("case", "unit", "probability", "call"), ai)
+    write_table(path / "ai" / "ai_regions.csv", ("case", "unit", "probability", "call"), ai)
     if images:
         for code in codes:
             _write_ai_images(path, code)
-        _write(
+        write_table(
             path / "levels.csv",
             ("case", "ganglionic", "supraganglionic"),
             [(c, 1, 3) for c in codes],

@@ -14,6 +14,7 @@ from analysis.units import UNITS
 from readerstudy.cli import build_app
 from readerstudy.study.definition import AISourceKind, load_definition
 from readerstudy.study.protocol import Study
+from tests.files import write_table
 
 runner = CliRunner()
 SOURCES = ("patient-smith", "patient-jones", "patient-wu", "patient-ali")
@@ -24,14 +25,6 @@ def _volume(seed: int) -> sitk.Image:
     image = sitk.GetImageFromArray(rng.normal(30, 5, (6, 24, 24)).astype(np.float32))
     image.SetSpacing((1.0, 1.0, 5.0))
     return image
-
-
-def _csv(path: Path, header, rows) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 @pytest.fixture
@@ -49,8 +42,8 @@ def source(tmp_path) -> Path:
         for i, name in enumerate(SOURCES)
         for u in UNITS
     ]
-    _csv(src / "truth.csv", ("case", "unit", "truth"), truth)
-    _csv(
+    write_table(src / "truth.csv", ("case", "unit", "truth"), truth)
+    write_table(
         src / "cases.csv",
         ("case", "side", "vendor"),
         [(n, "left" if i == 0 else "none", "ge") for i, n in enumerate(SOURCES)],
@@ -152,7 +145,7 @@ def test_init_refuses_an_existing_study(source, tmp_path):
 def test_truth_is_validated_against_the_units(source, tmp_path, edit, message):
     with (source / "truth.csv").open() as handle:
         rows = list(csv.reader(handle))
-    _csv(source / "truth.csv", rows[0], edit(rows[1:]))
+    write_table(source / "truth.csv", rows[0], edit(rows[1:]))
     result = _init(
         ["--cases", str(source), "--truth", str(source / "truth.csv"), "--readers", "r1"], tmp_path
     )
@@ -174,7 +167,9 @@ def _ai_rows(probability=0.2):
 
 
 def test_imported_ai_outputs_replace_the_embedded_model(source, tmp_path):
-    ai = _csv(tmp_path / "ai_regions.csv", ("case", "unit", "probability", "call"), _ai_rows())
+    ai = write_table(
+        tmp_path / "ai_regions.csv", ("case", "unit", "probability", "call"), _ai_rows()
+    )
     (tmp_path / "masks").mkdir()
     sitk.WriteImage(_volume(0) > 40, str(tmp_path / "masks" / "patient-wu.nii.gz"))
     result = _init(
@@ -213,7 +208,7 @@ def test_imported_ai_outputs_replace_the_embedded_model(source, tmp_path):
     ],
 )
 def test_imported_ai_outputs_are_validated(source, tmp_path, rows, message):
-    ai = _csv(tmp_path / "ai_regions.csv", ("case", "unit", "probability", "call"), rows)
+    ai = write_table(tmp_path / "ai_regions.csv", ("case", "unit", "probability", "call"), rows)
     result = _init(
         [
             "--cases",
@@ -239,7 +234,7 @@ def test_dicom_cases_are_deidentified(tmp_path):
     write_dicom_series(
         _volume(1), src / "smith-john", vendor="siemens", patient_name="SMITH^JOHN", seed=1
     )
-    _csv(src / "truth.csv", ("case", "unit", "truth"), [("smith-john", u, 0) for u in UNITS])
+    write_table(src / "truth.csv", ("case", "unit", "truth"), [("smith-john", u, 0) for u in UNITS])
     result = _init(
         ["--cases", str(src), "--truth", str(src / "truth.csv"), "--readers", "r1"], tmp_path
     )
