@@ -23,8 +23,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+# The second run executes the analysis docstring examples on analysis/data (a few seconds).
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n auto
+	$(PY) -m pytest -q --doctest-modules analysis
 
 demo: $(STAMP)
 	$(VENV)/bin/readerstudy demo

@@ -59,6 +59,20 @@ def icc(
     Psychol Bull 86:420-428.
     McGraw KO, Wong SP (1996). Forming inferences about some intraclass correlation
     coefficients. Psychol Methods 1:30-46.
+
+    Examples
+    --------
+    Agreement of three readers' ratings on the units of the aided modality:
+
+    >>> from analysis import datasets
+    >>> data = datasets.load("tiny_mrmc")
+    >>> aided = data[data["modality"] == "aided"].assign(target=data["case"] + "|" + data["unit"])
+    >>> table = icc(aided, targets="target", raters="reader", ratings="rating")
+    >>> table[["type", "icc", "ci_low", "ci_high"]].round(3)
+           type    icc  ci_low  ci_high
+    0  ICC(1,1)  0.528   0.401    0.646
+    1  ICC(A,1)  0.527   0.399    0.646
+    2  ICC(C,1)  0.525   0.397    0.643
     """
     check_alpha(alpha)
     wide = data.pivot_table(index=targets, columns=raters, values=ratings, aggfunc="size")

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import agreement, binary, clinical, timing
-from analysis.errors import AnalysisInputError
-from analysis.mrmc import COVARIANCES, or_analysis
+from analysis.errors import AnalysisInputError, check_alpha
+from analysis.methods import Covariance, McNemarMethod, choose
+from analysis.mrmc import or_analysis
 from analysis.tables import StudyTables, load_study_tables
 
 SCHEMA = "readerstudy.results/1"
@@ -32,11 +33,18 @@ class Plan:
 
     def __post_init__(self) -> None:
         if self.readers < 2:
-            raise ValueError(f"plan readers must be at least 2, got {self.readers}")
+            raise AnalysisInputError(
+                f"plan readers must be at least 2, got {self.readers}", parameter="plan.readers"
+            )
         if not 0 < abs(self.effect) < 1:
-            raise ValueError(f"plan effect must be an AUC difference in (0, 1), got {self.effect}")
+            raise AnalysisInputError(
+                f"plan effect must be an AUC difference in (0, 1), got {self.effect}",
+                parameter="plan.effect",
+            )
         if not 0 < self.power < 1:
-            raise ValueError(f"plan power must lie in (0, 1), got {self.power}")
+            raise AnalysisInputError(
+                f"plan power must lie in (0, 1), got {self.power}", parameter="plan.power"
+            )
 
 
 @dataclass(frozen=True)
@@ -70,8 +78,8 @@ def analyze(
     masks: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]] | None = None,
     reference: str | None = None,
     alpha: float = 0.05,
-    covariance: str = "jackknife",
-    mcnemar_method: str = "exact",
+    covariance: Covariance | str = Covariance.JACKKNIFE,
+    mcnemar_method: McNemarMethod | str = McNemarMethod.EXACT,
     plan: Plan | None = None,
     ustat: bool = False,
     gee: bool = False,
@@ -93,7 +101,7 @@ def analyze(
         The reference modality; default ``unaided`` if present, else the first one.
     alpha : float
         Two-sided level of every interval and test.
-    covariance : {"jackknife", "delong", "obuchowski"}
+    covariance : {"jackknife", "delong", "obuchowski", "unbiased"}
         Covariance of the OR analysis of AUC (binary FOMs always use the case jackknife).
     mcnemar_method : {"exact", "chi2"}
         Exact binomial McNemar (default) or chi-square with continuity correction.
@@ -110,12 +118,9 @@ def analyze(
     -------
     Results
     """
-    if not 0 < alpha < 1:
-        raise AnalysisInputError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
-    if covariance not in COVARIANCES:
-        raise AnalysisInputError(
-            f"--covariance must be one of {', '.join(COVARIANCES)}, got {covariance!r}"
-        )
+    check_alpha(alpha)
+    covariance = choose(Covariance, covariance, "covariance")
+    mcnemar_method = choose(McNemarMethod, mcnemar_method, "mcnemar_method")
     study = load_study_tables(ratings, truth, times=times, cases=cases, ai=ai, reference=reference)
     reference = study.modalities[0]
     test = study.modalities[1] if len(study.modalities) > 1 else None
@@ -184,13 +189,16 @@ def analyze(
         summary["roc_ustat"] = _ustat(study.paired_ratings(), reference, alpha, tables)
     if plan is not None and "planning" not in summary:
         raise AnalysisInputError(
-            "--plan-readers needs confidence ratings (a 'rating' column) from 2+ readers in 2+ "
-            "modalities: the plan uses this study's OR variance components of the AUC"
+            "plan needs confidence ratings (a 'rating' column) from 2+ readers in 2+ "
+            "modalities: the plan uses this study's OR variance components of the AUC",
+            parameter="plan",
         )
     if study.ai is not None:
         summary["model"] = _model(study.ai, masks, alpha, tables, figures)
     elif masks is not None:
-        raise AnalysisInputError("masks were given without AI outputs (ai_regions.csv)")
+        raise AnalysisInputError(
+            "masks were given without AI outputs (ai_regions.csv)", parameter="masks"
+        )
     summary["notes"] = (
         missing_statistics(study, summary)
         + list(study.crossing.notes if study.crossing else ())

@@ -12,12 +12,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.columns import (
+    COLUMNS,
+    Columns,
+    handle_nan,
+    require_binary,
+    require_columns,
+    require_frame,
+)
 from analysis.errors import AnalysisInputError, check_alpha
+from analysis.methods import McNemarMethod, choose
 
 METRICS = ("sensitivity", "specificity")
 """Sensitivity: calls of 1 among positive units; specificity: calls of 0 among negative units."""
-
-MCNEMAR_METHODS = ("exact", "chi2")
 
 
 def clopper_pearson(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +41,9 @@ def clopper_pearson(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray,
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     if np.any((x < 0) | (x > n)):
-        raise ValueError(f"successes must lie in [0, trials]; got {successes!r} of {trials!r}")
+        raise AnalysisInputError(
+            f"successes must lie in [0, trials]; got {successes!r} of {trials!r}"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         low = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n - x + 1), 0.0)
         high = np.where(x < n, stats.beta.ppf(1 - alpha / 2, x + 1, n - x), 1.0)
@@ -53,23 +62,36 @@ def _metric_order(table: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     return table.loc[order].reset_index(drop=True)
 
 
-def _correct(data: pd.DataFrame, truth: str, call: str) -> pd.DataFrame:
+def _calls(
+    data: pd.DataFrame, columns: Columns, roles: tuple[str, ...], nan_policy: str
+) -> pd.DataFrame:
+    """The checked reads: a DataFrame with the ``roles`` columns, 0/1 truth and call (rows
+    missing any of them refused or, with ``nan_policy="omit"``, left out)."""
+    require_frame(data)
+    require_columns(data, columns, roles)
+    data = handle_nan(data, [columns[role] for role in roles], nan_policy)
+    if data.empty:
+        raise AnalysisInputError("the ratings table has no rows with a truth and a call")
+    require_binary(data, columns.truth)
+    require_binary(data, columns.call)
+    return data
+
+
+def _correct(data: pd.DataFrame, columns: Columns) -> pd.DataFrame:
     """Per row: the metric it counts for and whether the call was right."""
-    positive = data[truth].to_numpy() == 1
+    positive = data[columns.truth].to_numpy() == 1
     return data.assign(
         _metric=np.where(positive, METRICS[0], METRICS[1]),
-        _correct=(data[call].to_numpy() == positive).astype(np.int64),
+        _correct=(data[columns.call].to_numpy() == positive).astype(np.int64),
     )
 
 
 def sensitivity_specificity(
     data: pd.DataFrame,
     *,
-    reader: str = "reader",
-    modality: str = "modality",
-    truth: str = "truth",
-    call: str = "call",
     alpha: float = 0.05,
+    columns: Columns = COLUMNS,
+    nan_policy: str = "raise",
 ) -> pd.DataFrame:
     """Unit-level sensitivity and specificity per reader and modality with exact CIs.
 
@@ -78,10 +100,12 @@ def sensitivity_specificity(
     data : DataFrame
         Long format, one row per reader x modality x case x unit, with 0/1 ``truth`` and
         ``call`` columns.
-    reader, modality, truth, call : str
-        Column names.
     alpha : float
         Two-sided level of the Clopper-Pearson interval.
+    columns : Columns
+        Column names (reader, modality, truth and call are used).
+    nan_policy : {"raise", "omit"}
+        A row missing its reader, modality, truth or call is refused (default) or left out.
 
     Returns
     -------
@@ -94,14 +118,28 @@ def sensitivity_specificity(
     Units are pooled over cases, as in the paper's Table 2. The interval assumes independent
     units; the clustered comparison (:func:`clustered_mcnemar`) and the reader-averaged
     jackknife over cases do not.
+
+    Examples
+    --------
+    >>> from analysis import datasets
+    >>> table = sensitivity_specificity(datasets.load("tiny_mrmc"))
+    >>> r1 = table[table["reader"] == "R1"]
+    >>> r1[["modality", "metric", "estimate", "successes", "trials"]].round(3)
+      modality       metric  estimate  successes  trials
+    0  unaided  sensitivity     0.800         24      30
+    1  unaided  specificity     0.420         21      50
+    2    aided  sensitivity     0.933         28      30
+    3    aided  specificity     0.540         27      50
     """
     check_alpha(alpha)
-    marked = _correct(data, truth, call)
+    cols = columns
+    data = _calls(data, cols, ("reader", "modality", "truth", "call"), nan_policy)
+    marked = _correct(data, cols)
     table = (
-        marked.groupby([reader, modality, "_metric"], sort=False)["_correct"]
+        marked.groupby([cols.reader, cols.modality, "_metric"], sort=False)["_correct"]
         .agg(successes="sum", trials="size")
         .reset_index()
-        .rename(columns={"_metric": "metric", reader: "reader", modality: "modality"})
+        .rename(columns={"_metric": "metric", cols.reader: "reader", cols.modality: "modality"})
     )
     table["estimate"] = table["successes"] / table["trials"]
     table["ci_low"], table["ci_high"] = clopper_pearson(table["successes"], table["trials"], alpha)
@@ -111,26 +149,22 @@ def sensitivity_specificity(
     ]
 
 
+PAIRED_ROLES = ("reader", "modality", "case", "unit", "truth", "call")
+
+
 def _paired(
-    data: pd.DataFrame,
-    reference: str,
-    test: str,
-    *,
-    reader: str,
-    modality: str,
-    case: str,
-    unit: str,
-    truth: str,
-    call: str,
+    data: pd.DataFrame, reference: str, test: str, columns: Columns, nan_policy: str
 ) -> pd.DataFrame:
     """One row per reader x case x unit with the reference and test correctness side by side."""
+    data = _calls(data, columns, PAIRED_ROLES, nan_policy)
+    reader, modality, case, unit = columns.reader, columns.modality, columns.case, columns.unit
     present = set(data[modality].unique())
     for name in (reference, test):
         if name not in present:
             raise AnalysisInputError(
                 f"modality {name!r} has no data (modalities: {', '.join(map(str, present))})"
             )
-    marked = _correct(data, truth, call)
+    marked = _correct(data, columns)
     # Align the two modalities on an integer (reader, case, unit) key: a sort, not a merge.
     key = np.zeros(len(marked), dtype=np.int64)
     for column in (reader, case, unit):
@@ -162,13 +196,9 @@ def mcnemar(
     *,
     reference: str,
     test: str,
-    method: str = "exact",
-    reader: str = "reader",
-    modality: str = "modality",
-    case: str = "case",
-    unit: str = "unit",
-    truth: str = "truth",
-    call: str = "call",
+    method: McNemarMethod | str = McNemarMethod.EXACT,
+    columns: Columns = COLUMNS,
+    nan_policy: str = "raise",
 ) -> pd.DataFrame:
     """McNemar's test per reader between two modalities, for sensitivity and specificity.
 
@@ -183,6 +213,11 @@ def mcnemar(
         ``"chi2"``: chi-square with Edwards' continuity correction, (|b - c| - 1)^2 / (b + c),
         following R's ``mcnemar.test``: a symmetric table (b = c) is not corrected, so its
         statistic is 0 and p = 1 (statsmodels corrects it too, giving 1 / (b + c)).
+    columns : Columns
+        Column names.
+    nan_policy : {"raise", "omit"}
+        A row missing any of those columns is refused (default) or left out (its pair then
+        fails the pairing check unless the other modality's row is missing too).
 
     Returns
     -------
@@ -203,20 +238,23 @@ def mcnemar(
     proportions or percentages. Psychometrika 12:153-157.
     Edwards AL (1948). Note on the "correction for continuity" in testing the significance of
     the difference between correlated proportions. Psychometrika 13:185-187.
+
+    Examples
+    --------
+    >>> from analysis import datasets
+    >>> table = mcnemar(datasets.load("tiny_mrmc"), reference="unaided", test="aided")
+    >>> table[["reader", "metric", "b", "c", "p"]].round(4)
+      reader       metric   b   c       p
+    0     R1  sensitivity   2   6  0.2891
+    1     R1  specificity   9  15  0.3075
+    2     R2  sensitivity   2   3  1.0000
+    3     R2  specificity  10   7  0.6291
+    4     R3  sensitivity   1   5  0.2188
+    5     R3  specificity   6  11  0.3323
     """
-    if method not in MCNEMAR_METHODS:
-        raise ValueError(f"method must be one of {MCNEMAR_METHODS}, got {method!r}")
-    paired = _paired(
-        data,
-        reference,
-        test,
-        reader=reader,
-        modality=modality,
-        case=case,
-        unit=unit,
-        truth=truth,
-        call=call,
-    )
+    method = choose(McNemarMethod, method, "method")
+    reader = columns.reader
+    paired = _paired(data, reference, test, columns, nan_policy)
     paired["both"] = (paired["_correct_ref"] == 1) & (paired["_correct_test"] == 1)
     paired["neither"] = (paired["_correct_ref"] == 0) & (paired["_correct_test"] == 0)
     table = (
@@ -230,7 +268,7 @@ def mcnemar(
     c = table["c"].to_numpy()
     discordant = b + c
     n = table[["both", "b", "c", "neither"]].sum(axis=1).to_numpy()
-    if method == "exact":
+    if method is McNemarMethod.EXACT:
         statistic = np.minimum(b, c).astype(float)
         p = np.minimum(1.0, 2 * stats.binom.cdf(statistic, discordant, 0.5))
         label = "McNemar exact (binomial)"
@@ -260,12 +298,8 @@ def clustered_mcnemar(
     reference: str,
     test: str,
     alpha: float = 0.05,
-    reader: str = "reader",
-    modality: str = "modality",
-    case: str = "case",
-    unit: str = "unit",
-    truth: str = "truth",
-    call: str = "call",
+    columns: Columns = COLUMNS,
+    nan_policy: str = "raise",
 ) -> pd.DataFrame:
     """Case-clustered paired comparison per reader: units nested in cases, cases independent.
 
@@ -277,6 +311,10 @@ def clustered_mcnemar(
         The two modalities compared (differences are test - reference).
     alpha : float
         Two-sided level of the interval of the difference.
+    columns : Columns
+        Column names.
+    nan_policy : {"raise", "omit"}
+        As in :func:`mcnemar`.
 
     Returns
     -------
@@ -305,17 +343,8 @@ def clustered_mcnemar(
     Stat Med 17:1495-1507.
     """
     check_alpha(alpha)
-    paired = _paired(
-        data,
-        reference,
-        test,
-        reader=reader,
-        modality=modality,
-        case=case,
-        unit=unit,
-        truth=truth,
-        call=call,
-    )
+    reader, case = columns.reader, columns.case
+    paired = _paired(data, reference, test, columns, nan_policy)
     paired["d"] = paired["c"].astype(np.int64) - paired["b"].astype(np.int64)
     per_case = (
         paired.groupby([reader, "_metric", case], sort=False)

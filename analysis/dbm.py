@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisInputError
+from analysis.columns import COLUMNS, Columns
+from analysis.errors import AnalysisInputError, check_alpha
+from analysis.methods import FOM, choose
 from analysis.mrmc import (
     RANDOM,
     Contrast,
@@ -189,16 +191,12 @@ def dbm_from_pseudovalues(
 def dbm_analysis(
     data: pd.DataFrame,
     *,
-    fom: str = "auc",
+    fom: FOM | str = FOM.AUC,
     rating: str | None = None,
     reference: object | None = None,
     alpha: float = 0.05,
     normalize: bool = True,
-    reader: str = "reader",
-    modality: str = "modality",
-    case: str = "case",
-    unit: str = "unit",
-    truth: str = "truth",
+    columns: Columns = COLUMNS,
 ) -> DBMResult:
     """DBM pseudovalue ANOVA with Hillis df on the same long table as ``or_analysis``.
 
@@ -206,22 +204,14 @@ def dbm_analysis(
     case jackknife); ``normalize`` selects normalised pseudovalues (default, and what makes
     the result identical to OR with jackknife covariance).
     """
-    prepared = prepare_for_fom(
-        data,
-        fom,
-        rating=rating,
-        reference=reference,
-        reader=reader,
-        modality=modality,
-        case=case,
-        unit=unit,
-        truth=truth,
-    )
+    fom = choose(FOM, fom, "fom")
+    check_alpha(alpha)
+    prepared = prepare_for_fom(data, fom, rating=rating, reference=reference, columns=columns)
     theta, loo = jackknife_foms(prepared, fom)
     return dbm_from_pseudovalues(
         pseudovalues(theta, loo, normalize=normalize),
         modalities=prepared.modalities,
         reference=prepared.reference,
         alpha=alpha,
-        fom=fom,
+        fom=fom.value,
     )

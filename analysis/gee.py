@@ -53,6 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.binary import METRICS
+from analysis.columns import COLUMNS, Columns, require_columns
 from analysis.errors import AnalysisInputError, check_alpha
 
 __all__ = ["WORKING", "GEEResult", "gee_binary"]
@@ -146,19 +147,15 @@ def design(
     *,
     reference: object,
     test: object,
-    reader: str,
-    modality: str,
-    case: str,
-    truth: str,
-    call: str,
+    columns: Columns = COLUMNS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """Outcome (correct call), design matrix (intercept, test, readers 2..R), case codes and
     column names of one metric's reads, sorted by case (GEE wants clusters contiguous)."""
     if metric not in METRICS:
         raise AnalysisInputError(f"metric must be one of {METRICS}, got {metric!r}")
-    missing = [c for c in (reader, modality, case, truth, call) if c not in data]
-    if missing:
-        raise AnalysisInputError(f"the ratings table lacks column(s) {', '.join(missing)}")
+    require_columns(data, columns, ("reader", "modality", "case", "truth", "call"))
+    reader, modality, case = columns.reader, columns.modality, columns.case
+    truth, call = columns.truth, columns.call
     positive = metric == "sensitivity"
     rows = data[(data[truth].to_numpy() == (1 if positive else 0))]
     rows = rows[rows[modality].isin([reference, test])]
@@ -220,11 +217,7 @@ def gee_binary(
     test: object,
     alpha: float = 0.05,
     working: str = "exchangeable",
-    reader: str = "reader",
-    modality: str = "modality",
-    case: str = "case",
-    truth: str = "truth",
-    call: str = "call",
+    columns: Columns = COLUMNS,
 ) -> GEEResult:
     """Logistic GEE of correct calls (sensitivity or specificity), cases as clusters.
 
@@ -243,8 +236,8 @@ def gee_binary(
         Working correlation within a case. ``"exchangeable"`` (default) weights cases by
         their information; ``"independence"`` is the plain logistic regression with a
         cluster-robust covariance (its estimates equal the pooled-proportion ones).
-    reader, modality, case, truth, call : str
-        Column names.
+    columns : Columns
+        Column names (reader, modality, case, truth and call are used).
 
     Returns
     -------
@@ -259,17 +252,7 @@ def gee_binary(
     check_alpha(alpha)
     if working not in WORKING:
         raise AnalysisInputError(f"working must be one of {WORKING}, got {working!r}")
-    y, x, groups, _ = design(
-        data,
-        metric,
-        reference=reference,
-        test=test,
-        reader=reader,
-        modality=modality,
-        case=case,
-        truth=truth,
-        call=call,
-    )
+    y, x, groups, _ = design(data, metric, reference=reference, test=test, columns=columns)
     clusters = int(groups.max()) + 1
     if clusters < 2:
         raise AnalysisInputError(f"{metric} GEE needs units in at least 2 cases; found 1")

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import check_alpha
+from analysis.errors import AnalysisInputError, check_alpha
 from analysis.mrmc import FIXED_CASES, FIXED_READERS, RANDOM, ORResult
 
 __all__ = ["ANALYSES", "PowerResult", "cases_needed", "plan_study", "study_power"]
@@ -54,9 +54,9 @@ def _components(source: ORResult | Mapping[str, float]) -> Mapping[str, float]:
     vc = source.variance_components if isinstance(source, ORResult) else source
     missing = {"var_tr", "var_error", "cov1", "cov2", "cov3"} - set(vc)
     if missing:
-        raise ValueError(f"variance components lack {sorted(missing)}")
+        raise AnalysisInputError(f"variance components lack {sorted(missing)}")
     if not all(np.isfinite(vc[k]) for k in ("var_tr", "var_error", "cov1", "cov2", "cov3")):
-        raise ValueError(
+        raise AnalysisInputError(
             "the pilot's variance components are not all finite (a one-reader pilot has no "
             "var_tr); planning needs an OR analysis with at least 2 readers"
         )
@@ -90,14 +90,14 @@ def study_power(
     analysis : {"random", "fixed_readers", "fixed_cases"}
     """
     if analysis not in ANALYSES:
-        raise ValueError(f"analysis must be one of {sorted(ANALYSES)}, got {analysis!r}")
+        raise AnalysisInputError(f"analysis must be one of {sorted(ANALYSES)}, got {analysis!r}")
     check_alpha(alpha)
     if n_readers < (1 if analysis == "fixed_readers" else 2):
-        raise ValueError(f"{ANALYSES[analysis]} needs at least 2 readers, got {n_readers}")
+        raise AnalysisInputError(f"{ANALYSES[analysis]} needs at least 2 readers, got {n_readers}")
     vc = _components(components)
     cases = np.asarray(n_cases, dtype=float)
     if (cases < 2).any():
-        raise ValueError("n_cases must be at least 2")
+        raise AnalysisInputError("n_cases must be at least 2")
     ratio = pilot_cases / cases
     var_tr = max(vc["var_tr"], 0.0)
     cov23 = max(vc["cov2"] - vc["cov3"], 0.0)
@@ -145,7 +145,7 @@ def cases_needed(
     not shrink with cases), so a target may be out of reach for a given number of readers.
     """
     if not 0 < target < 1:
-        raise ValueError(f"target power must lie in (0, 1), got {target}")
+        raise AnalysisInputError(f"target power must lie in (0, 1), got {target}")
     grid = np.arange(2, max_cases + 1)
     pw = study_power(
         components,

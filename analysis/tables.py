@@ -326,8 +326,9 @@ def validate_ratings(
     if truth is None:
         if "truth" not in ratings:
             raise AnalysisInputError(
-                "no truth: pass --truth truth.csv (case, unit, truth) or add a 'truth' column "
-                "to the ratings"
+                "no truth: pass a truth table (case, unit, truth) or add a 'truth' column "
+                "to the ratings",
+                parameter="truth",
             )
         ratings["truth"] = _binary(ratings, "ratings", "truth", ID_COLUMNS)
         truth = _truth_from_ratings(ratings)
@@ -339,8 +340,9 @@ def validate_ratings(
         reference = "unaided" if "unaided" in modalities else modalities[0]
     elif reference not in modalities:
         raise AnalysisInputError(
-            f"--reference {reference!r} is not a modality of the ratings "
-            f"(modalities: {', '.join(modalities)})"
+            f"reference {reference!r} is not a modality of the ratings "
+            f"(modalities: {', '.join(modalities)})",
+            parameter="reference",
         )
     modalities = (reference, *[m for m in modalities if m != reference])
 

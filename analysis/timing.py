@@ -8,25 +8,45 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import AnalysisInputError
+from analysis.columns import COLUMNS, Columns, handle_nan, require_columns, require_frame
+from analysis.errors import AnalysisInputError, check_alpha
 
 
 def time_per_reader(
-    times: pd.DataFrame,
-    *,
-    reader: str = "reader",
-    modality: str = "modality",
-    seconds: str = "active_s",
+    times: pd.DataFrame, *, columns: Columns = COLUMNS, nan_policy: str = "raise"
 ) -> pd.DataFrame:
     """Mean reading time per case for each reader and modality.
+
+    Parameters
+    ----------
+    times : DataFrame
+        One row per reader x modality x case with the active reading time in seconds.
+    columns : Columns
+        Column names (reader, modality and seconds are used).
+    nan_policy : {"raise", "omit"}
+        A row without its reader, modality or time is refused (default) or left out.
 
     Returns
     -------
     DataFrame
         ``reader, modality, mean_s, sd_s, n`` (n = cases timed).
     """
+    require_frame(times)
+    roles = ("reader", "modality", "seconds")
+    require_columns(times, columns, roles, table="the times table")
+    times = handle_nan(times, [columns[r] for r in roles], nan_policy, table="the times table")
+    reader, modality, seconds = columns.reader, columns.modality, columns.seconds
+    values = pd.to_numeric(times[seconds], errors="coerce")
+    bad = ~(np.isfinite(values.to_numpy(dtype=float)) & (values.to_numpy(dtype=float) >= 0))
+    if bad.any():
+        raise AnalysisInputError(
+            f"the times table: column {seconds!r} must hold finite, non-negative seconds; "
+            f"found {times[seconds].iloc[int(np.flatnonzero(bad)[0])]!r} at row "
+            f"{int(np.flatnonzero(bad)[0])}"
+        )
     return (
-        times.groupby([reader, modality], sort=False)[seconds]
+        times.assign(**{seconds: values})
+        .groupby([reader, modality], sort=False)[seconds]
         .agg(mean_s="mean", sd_s="std", n="size")
         .reset_index()
         .rename(columns={reader: "reader", modality: "modality"})
@@ -74,6 +94,7 @@ def paired_t_over_readers(
     ----------
     Student (1908). The probable error of a mean. Biometrika 6:1-25.
     """
+    check_alpha(alpha)
     wide = per_reader.pivot(index="reader", columns="modality", values="mean_s")
     for name in (reference, test):
         if name not in wide:

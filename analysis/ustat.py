@@ -54,11 +54,13 @@ ROC analysis. Stat Med 26:596-619.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.columns import COLUMNS, Columns, require_columns, require_frame
 from analysis.errors import AnalysisInputError, check_alpha
 from analysis.mrmc import RANDOM, or_from_covariance, prepare_for_fom
 from analysis.roc import USTAT_METHODS, SuccessMoments, success_moments, unbiased_cov
@@ -78,7 +80,7 @@ def gallas_variance(
     terms from one reader. See the module docstring for the two methods.
     """
     if method not in USTAT_METHODS:
-        raise ValueError(f"method must be one of {USTAT_METHODS}, got {method!r}")
+        raise AnalysisInputError(f"method must be one of {USTAT_METHODS}, got {method!r}")
     r, n0, n1 = n_readers, moments.n0, moments.n1
     d = float(moments.sums[0]) / (r * n0 * n1)
     if method == "unbiased":
@@ -171,14 +173,10 @@ def gallas_design_variance(
 def ustat_difference(
     data: pd.DataFrame,
     *,
-    rating: str = "rating",
+    rating: str | None = None,
     reference: object | None = None,
     alpha: float = 0.05,
-    reader: str = "reader",
-    modality: str = "modality",
-    case: str = "case",
-    unit: str = "unit",
-    truth: str = "truth",
+    columns: Columns = COLUMNS,
 ) -> pd.DataFrame:
     """Reader-averaged AUC difference with Gallas's U-statistic variance (iMRMC's numbers).
 
@@ -186,13 +184,13 @@ def ustat_difference(
     ----------
     data : DataFrame
         Long format, fully crossed, as :func:`analysis.mrmc.or_analysis` takes it.
-    rating : str
-        Confidence rating column (higher = abnormal).
+    rating : str, optional
+        Confidence rating column (higher = abnormal); default ``columns.rating``.
     reference : modality label, optional
         Differences are ``test - reference``; default the first modality.
     alpha : float
         1 - confidence level.
-    reader, modality, case, unit, truth : str
+    columns : Columns
         Column names.
 
     Returns
@@ -213,25 +211,26 @@ def ustat_difference(
 
     Examples
     --------
-    >>> ustat_difference(vandyke, modality="treatment")  # doctest: +SKIP
+    >>> from analysis import datasets
+    >>> table = ustat_difference(datasets.load("tiny_mrmc"), reference="unaided")
+    >>> table[["method", "estimate", "se", "df", "p"]].round(4)
+         method  estimate      se      df       p
+    0  unbiased    0.0839  0.0406  6.1533  0.0831
+    1       mle    0.0839  0.0546  6.1533  0.1743
     """
     check_alpha(alpha)
-    has_unit = unit in data.columns
-    keys = [case, unit] if has_unit else [case]
-    shape = [data[c].nunique() for c in (modality, reader)] + [len(data.drop_duplicates(keys))]
-    if len(data) < np.prod(shape) and not data.duplicated([modality, reader, *keys]).any():
-        return _incomplete(data, rating, reference, alpha, reader, modality, keys, truth)
-    prepared = prepare_for_fom(
-        data,
-        "auc",
-        rating=rating,
-        reference=reference,
-        reader=reader,
-        modality=modality,
-        case=case,
-        unit=unit,
-        truth=truth,
-    )
+    require_frame(data)
+    cols = replace(columns, rating=rating or columns.rating)
+    require_columns(data, cols, ("reader", "modality", "case", "truth", "rating"))
+    keys = [cols.case, cols.unit] if cols.unit in data.columns else [cols.case]
+    shape = [data[c].nunique() for c in (cols.modality, cols.reader)]
+    shape.append(len(data.drop_duplicates(keys)))
+    if (
+        len(data) < np.prod(shape)
+        and not data.duplicated([cols.modality, cols.reader, *keys]).any()
+    ):
+        return _incomplete(data, reference, alpha, cols, keys)
+    prepared = prepare_for_fom(data, "auc", rating=cols.rating, reference=reference, columns=cols)
     t, r, n = prepared.ratings.shape
     if r < 2:
         raise AnalysisInputError(
@@ -240,7 +239,7 @@ def ustat_difference(
     moments = success_moments(prepared.truth, prepared.ratings.reshape(t * r, n))
     theta = moments.auc.reshape(t, r)
     # Hillis df from the OR covariances of the same unbiased moments (as iMRMC does).
-    parts = or_from_covariance(
+    fit = or_from_covariance(
         theta,
         unbiased_cov(moments),
         modalities=prepared.modalities,
@@ -268,7 +267,7 @@ def ustat_difference(
             n1=moments.n1,
         )
         estimate = float(theta[i].mean() - theta[ref].mean())
-        df = parts["contrasts"][RANDOM][prepared.modalities[i]].df2
+        df = fit.contrast(RANDOM, prepared.modalities[i]).df2
         for method in USTAT_METHODS:
             variance = gallas_variance(overall, same, r, method)
             rows.append(
@@ -287,37 +286,31 @@ def ustat_difference(
 
 
 def _incomplete(
-    data: pd.DataFrame,
-    rating: str,
-    reference: object | None,
-    alpha: float,
-    reader: str,
-    modality: str,
-    keys: list[str],
-    truth: str,
+    data: pd.DataFrame, reference: object | None, alpha: float, cols: Columns, keys: list[str]
 ) -> pd.DataFrame:
     """:func:`ustat_difference` of an incomplete or split-plot design: unbiased variance
     only, normal reference (iMRMC's "Normal" columns); a unit counts for a reader when the
     reader rated it in every modality."""
-    m_codes, modalities = pd.factorize(data[modality])
-    r_codes, readers = pd.factorize(data[reader])
+    m_codes, modalities = pd.factorize(data[cols.modality])
+    r_codes, readers = pd.factorize(data[cols.reader])
     u_codes, units = pd.factorize(pd.MultiIndex.from_frame(data[keys]))
     t, r, n = len(modalities), len(readers), len(units)
     if t < 2:
         raise AnalysisInputError("the U-statistic comparison needs at least 2 modalities")
-    values = pd.to_numeric(data[rating], errors="coerce").to_numpy(dtype=float)
+    values = pd.to_numeric(data[cols.rating], errors="coerce").to_numpy(dtype=float)
     if np.isnan(values).any():
-        raise AnalysisInputError(f"column {rating!r} must be numeric and complete")
+        raise AnalysisInputError(f"column {cols.rating!r} must be numeric and complete")
     scores = np.full((t, r, n), np.nan)
     scores[m_codes, r_codes, u_codes] = values
     unit_truth = np.full(n, np.nan)
-    unit_truth[u_codes] = data[truth].to_numpy(dtype=float)
-    if (unit_truth[u_codes] != data[truth].to_numpy(dtype=float)).any():
+    unit_truth[u_codes] = data[cols.truth].to_numpy(dtype=float)
+    if (unit_truth[u_codes] != data[cols.truth].to_numpy(dtype=float)).any():
         raise AnalysisInputError("truth differs between rows of the same unit")
     if reference is not None and reference not in list(modalities):
         raise AnalysisInputError(
             f"reference modality {reference!r} is not in the data; modalities are "
-            f"{list(modalities)}"
+            f"{list(modalities)}",
+            parameter="reference",
         )
     ref = 0 if reference is None else list(modalities).index(reference)
     read = ~np.isnan(scores).any(axis=0)

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from analysis.errors import AnalysisInputError
+from analysis.methods import Covariance, McNemarMethod
 
-class Covariance(StrEnum):
-    jackknife = "jackknife"
-    delong = "delong"
-    obuchowski = "obuchowski"
-    unbiased = "unbiased"
+OPTIONS = {
+    "alpha": "--alpha",
+    "covariance": "--covariance",
+    "mcnemar_method": "--mcnemar",
+    "reference": "--reference",
+    "truth": "--truth",
+    "masks": "--masks",
+    "plan": "--plan-readers",
+    "plan.readers": "--plan-readers",
+    "plan.effect": "--plan-effect",
+    "plan.power": "--plan-power",
+}
+"""The library's parameter (``AnalysisInputError.parameter``) -> this command's option."""
 
 
-class McNemarMethod(StrEnum):
-    exact = "exact"
-    chi2 = "chi2"
+def _refusal(exc: AnalysisInputError) -> str:
+    """The library's message, led by the option it concerns when it concerns one."""
+    option = OPTIONS.get(exc.parameter or "")
+    return f"{option}: {exc}" if option else str(exc)
 
 
 def analyze_command(
@@ -85,13 +95,13 @@ def analyze_command(
             "DeLong (units independent), Obuchowski (units clustered in cases) or unbiased "
             "(Gallas's U-statistic, units independent; MRMCaov's cov = unbiased)."
         ),
-    ] = Covariance.jackknife,
+    ] = Covariance.JACKKNIFE,
     mcnemar: Annotated[
         McNemarMethod,
         typer.Option(
             help="Per-reader McNemar: exact binomial, or chi-square with continuity correction."
         ),
-    ] = McNemarMethod.exact,
+    ] = McNemarMethod.EXACT,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -138,7 +148,6 @@ def analyze_command(
     """
     from rich.console import Console
 
-    from analysis.errors import AnalysisInputError
     from readerstudy.errors import ReaderStudyError
     from readerstudy.study.reports import run_analysis
 
@@ -165,8 +174,8 @@ def analyze_command(
                 ustat=ustat,
                 gee=gee,
             )
-    except (AnalysisInputError, ValueError) as exc:
-        raise ReaderStudyError(str(exc)) from exc
+    except AnalysisInputError as exc:
+        raise ReaderStudyError(_refusal(exc)) from exc
     for line in paths.pop("summary"):
         console.print(line, highlight=False, soft_wrap=True)
     for kind, path in paths.items():

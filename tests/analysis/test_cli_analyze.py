@@ -430,3 +430,30 @@ def test_gee_sensitivity_analysis_beside_the_or_results(paper_run):
     page = (out / "report.html").read_text()
     assert "logistic GEE of correct calls" in page
     assert "Genders TSS" in page
+
+
+def test_library_refusals_are_led_by_the_option_they_concern(tmp_path):
+    tables = paper_study(readers=2, cases=5, seed=9)
+    tables["ratings"].to_csv(tmp_path / "ratings.csv", index=False)
+    tables["truth"].to_csv(tmp_path / "truth.csv", index=False)
+    args = ["analyze", str(tmp_path / "ratings.csv"), "--truth", str(tmp_path / "truth.csv")]
+    result = runner.invoke(app, [*args, "--alpha", "2"])
+    assert result.exit_code == 2
+    assert "--alpha: alpha must lie strictly between 0 and 1, got 2.0" in result.output
+    result = runner.invoke(app, [*args, "--reference", "CT"])
+    assert result.exit_code == 2
+    assert "--reference: reference 'CT' is not a modality" in result.output
+
+
+def test_a_bug_is_not_reported_as_bad_input(tmp_path, monkeypatch):
+    """Only the library's AnalysisInputError means bad input; any other ValueError is a bug
+    and keeps its traceback."""
+    import readerstudy.study.reports
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(readerstudy.study.reports, "run_analysis", broken)
+    result = runner.invoke(app, ["analyze", str(tmp_path)])
+    assert result.exit_code != 2
+    assert isinstance(result.exception, ValueError)

@@ -142,9 +142,9 @@ def test_partial_inputs_and_degenerate_readers(study, tmp_path):
     partial = analyze(left, tables["truth"][tables["truth"]["unit"].str.endswith("_left")])
     assert "clinical" not in partial.summary
     assert set(partial.summary["agreement"]["icc"]) == {"region"}
-    with pytest.raises(AnalysisInputError, match="--plan-readers needs confidence ratings"):
+    with pytest.raises(AnalysisInputError, match=r"^plan needs confidence ratings"):
         analyze(tables["ratings"].drop(columns="rating"), tables["truth"], plan=Plan(6, 0.05))
-    with pytest.raises(AnalysisInputError, match="--covariance must be one of"):
+    with pytest.raises(AnalysisInputError, match=r"^covariance must be one of"):
         analyze(tables["ratings"], tables["truth"], covariance="bootstrap")
     with pytest.raises(ValueError, match="plan readers must be at least 2"):
         Plan(1, 0.05)

@@ -73,17 +73,7 @@ def test_independence_gee_equals_hand_coded_sandwich():
     res = gee_binary(
         data, metric="sensitivity", reference="unaided", test="aided", working="independence"
     )
-    y, x, groups, _ = design(
-        data,
-        "sensitivity",
-        reference="unaided",
-        test="aided",
-        reader="reader",
-        modality="modality",
-        case="case",
-        truth="truth",
-        call="call",
-    )
+    y, x, groups, _ = design(data, "sensitivity", reference="unaided", test="aided")
     beta, cov = _logistic_sandwich(y, x, groups)
     assert res.log_or == pytest.approx(beta[1], rel=1e-8)
     assert res.log_or_se == pytest.approx(math.sqrt(cov[1, 1]), rel=1e-6)

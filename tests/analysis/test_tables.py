@@ -104,12 +104,12 @@ def test_neither_call_nor_rating(small):
 
 
 def test_unknown_reference(small):
-    with pytest.raises(AnalysisInputError, match=r"--reference 'AI' is not a modality"):
+    with pytest.raises(AnalysisInputError, match=r"reference 'AI' is not a modality"):
         _load(small, reference="AI")
 
 
 def test_no_truth_anywhere(small):
-    with pytest.raises(AnalysisInputError, match="no truth: pass --truth"):
+    with pytest.raises(AnalysisInputError, match="no truth: pass a truth table"):
         load_study_tables(small["ratings"], None)
 
 

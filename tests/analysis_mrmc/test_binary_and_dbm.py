@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from analysis.columns import Columns
 from analysis.dbm import dbm_analysis, pseudovalues
 from analysis.mrmc import jackknife_foms, or_analysis, prepare_mrmc
 
@@ -95,11 +96,11 @@ def test_dbm_with_jackknife_pseudovalues_equals_or(study, fom):
 @pytest.mark.parametrize("name", ["vandyke", "franken"])
 def test_dbm_equals_or_on_published_datasets(refdata, name):
     data = pd.read_csv(refdata / f"{name}.csv")
-    dbm = dbm_analysis(data, modality="treatment")
-    o = or_analysis(data, modality="treatment").difference
+    dbm = dbm_analysis(data, columns=Columns(modality="treatment"))
+    o = or_analysis(data, columns=Columns(modality="treatment")).difference
     assert_allclose([dbm.F, dbm.df2, dbm.p], [o.F, o.df2, o.p], rtol=1e-9)
     # The identity's pieces: MS_Y(T) = c MS(T), MS_Y(TR) = c MS(TR).
-    vc = or_analysis(data, modality="treatment").variance_components
+    vc = or_analysis(data, columns=Columns(modality="treatment")).variance_components
     c = dbm.n_cases
     assert dbm.anova.at["T", "ms"] == pytest.approx(c * vc["mst"], rel=1e-9)
     assert dbm.anova.at["TR", "ms"] == pytest.approx(c * vc["mstr"], rel=1e-9)
@@ -108,7 +109,7 @@ def test_dbm_equals_or_on_published_datasets(refdata, name):
 def test_dbm_franken_matches_rjafroc(refdata):
     # RJafroc Quick Start, "DBM analysis text output": St(dataset03, FOM = "Wilcoxon",
     # method = "DBM"), ret$ANOVA$TRCanova and ret$ANOVA$VarCom.
-    dbm = dbm_analysis(pd.read_csv(refdata / "franken.csv"), modality="treatment")
+    dbm = dbm_analysis(pd.read_csv(refdata / "franken.csv"), columns=Columns(modality="treatment"))
     assert_allclose(
         dbm.anova["ss"],
         [0.02356541, 0.20521800, 52.52839868, 0.01506079, 6.41004881, 39.24295381, 22.66007764],

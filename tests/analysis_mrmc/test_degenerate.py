@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.columns import Columns
 from analysis.errors import AnalysisInputError
 from analysis.mrmc import or_analysis
 
@@ -45,7 +46,7 @@ def test_all_readers_perfect_gives_undefined_test_not_a_crash(vandyke):
 
 def test_cov2_below_cov3_uses_hillis_max(refdata):
     # Franken: Cov2 < Cov3 (RJafroc prints 4.836377e-04 < 5.125091e-04).
-    res = or_analysis(pd.read_csv(refdata / "franken.csv"), modality="treatment")
+    res = or_analysis(pd.read_csv(refdata / "franken.csv"), columns=Columns(modality="treatment"))
     vc = res.variance_components
     assert vc["cov2"] < vc["cov3"]
     tests = res.global_tests
@@ -56,7 +57,7 @@ def test_cov2_below_cov3_uses_hillis_max(refdata):
 
 
 def test_negative_variance_component_reported_not_rooted(refdata):
-    res = or_analysis(pd.read_csv(refdata / "franken.csv"), modality="treatment")
+    res = or_analysis(pd.read_csv(refdata / "franken.csv"), columns=Columns(modality="treatment"))
     assert res.variance_components["var_tr"] < 0
     assert res.per_modality["se"].notna().all()
     assert math.isfinite(res.difference.se)

@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from analysis.columns import Columns
 from analysis.mrmc import or_analysis
 
 
@@ -40,7 +41,7 @@ def franken(refdata) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def vd(vandyke):
-    return or_analysis(vandyke, modality="treatment")
+    return or_analysis(vandyke, columns=Columns(modality="treatment"))
 
 
 def _printed(digits: int) -> float:
@@ -120,7 +121,7 @@ def test_vandyke_fixed_cases_mrmcaov(vd):
 @pytest.mark.parametrize("covariance", ["delong", "obuchowski"])
 def test_vandyke_delong_mrmcaov(vandyke, covariance):
     # One unit per case: Obuchowski's clustered covariance is DeLong's.
-    res = or_analysis(vandyke, modality="treatment", covariance=covariance)
+    res = or_analysis(vandyke, columns=Columns(modality="treatment"), covariance=covariance)
     d = res.difference
     assert_allclose([d.F, d.df2, d.p, d.se], [4.484854, 15.06611, 0.05123303, 0.0206825], rtol=1e-6)
     assert_allclose([-d.ci_high, -d.ci_low], [-0.0878671960, 0.0002665519], rtol=1e-6)
@@ -138,7 +139,7 @@ def test_vandyke_delong_mrmcaov(vandyke, covariance):
 
 def test_vandyke_binary_sensitivity_mrmcaov(vandyke):
     data = vandyke.assign(call=(vandyke["rating"] >= 3).astype(int))
-    res = or_analysis(data, modality="treatment", fom="sensitivity")
+    res = or_analysis(data, columns=Columns(modality="treatment"), fom="sensitivity")
     assert res.n_jackknife_cases == 45
     assert_allclose(res.foms[1], [0.889, 0.778, 0.822, 0.933, 0.689], atol=5e-4)
     d = res.difference
@@ -164,7 +165,7 @@ def test_vandyke_binary_sensitivity_mrmcaov(vandyke):
 
 
 def test_franken_rjafroc_cov2_below_cov3_and_negative_var_tr(franken):
-    res = or_analysis(franken, modality="treatment")
+    res = or_analysis(franken, columns=Columns(modality="treatment"))
     vc = res.variance_components
     assert_allclose(
         [vc["var_r"], vc["var_tr"], vc["cov1"], vc["cov2"], vc["cov3"], vc["var_error"]],

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from analysis.columns import Columns
 from analysis.mrmc import or_analysis
 from analysis.planning import cases_needed, plan_study, study_power
 
@@ -24,7 +25,7 @@ EFFECT = -0.043800322
 
 @pytest.fixture(scope="module")
 def pilot(refdata):
-    return or_analysis(pd.read_csv(refdata / "vandyke.csv"), modality="treatment")
+    return or_analysis(pd.read_csv(refdata / "vandyke.csv"), columns=Columns(modality="treatment"))
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from analysis.columns import Columns
 from analysis.errors import AnalysisInputError
 from analysis.mrmc import or_analysis
 from analysis.roc import auc, ustat_cov
@@ -33,14 +34,14 @@ def vandyke(refdata) -> pd.DataFrame:
 
 
 def test_vandyke_unbiased_matches_imrmc_and_mrmcaov(vandyke):
-    table = ustat_difference(vandyke, modality="treatment").set_index("method")
+    table = ustat_difference(vandyke, columns=Columns(modality="treatment")).set_index("method")
     row = table.loc["unbiased"]
     assert row["variance"] == pytest.approx(4.27313e-4, abs=5e-10)
     assert row["df"] == pytest.approx(15.0342, abs=5e-5)
     assert row["estimate"] == pytest.approx(0.04380032, abs=5e-9)
     # MRMCaov's cov = unbiased runs the OR model on these covariances: same variance here
     # (Cov2 >= Cov3, so Hillis's truncation does not bite).
-    res = or_analysis(vandyke, modality="treatment", covariance="unbiased")
+    res = or_analysis(vandyke, columns=Columns(modality="treatment"), covariance="unbiased")
     assert res.difference.se**2 == pytest.approx(row["variance"], rel=1e-12)
     assert res.difference.df2 == pytest.approx(row["df"], rel=1e-12)
     # The MLE (ideal bootstrap) exceeds the unbiased estimate; same df, as in iMRMC.
@@ -52,8 +53,14 @@ def test_unbiased_equals_untruncated_or_form_on_franken(refdata):
     # Franken has Cov2 < Cov3: OR truncates max(Cov2 - Cov3, 0), Gallas's estimate does not.
     # Algebraically d^2 - M8 = s_d^2 / r + 2 (Cov2 - Cov3) with unbiased covariances.
     franken = pd.read_csv(refdata / "franken.csv")
-    row = ustat_difference(franken, modality="treatment").set_index("method").loc["unbiased"]
-    vc = or_analysis(franken, modality="treatment", covariance="unbiased").variance_components
+    row = (
+        ustat_difference(franken, columns=Columns(modality="treatment"))
+        .set_index("method")
+        .loc["unbiased"]
+    )
+    vc = or_analysis(
+        franken, columns=Columns(modality="treatment"), covariance="unbiased"
+    ).variance_components
     r = 4
     assert vc["cov2"] < vc["cov3"]
     expected = 2 * vc["mstr"] / r + 2 * (vc["cov2"] - vc["cov3"])
@@ -155,7 +162,7 @@ def test_design_variance_of_a_crossed_study_is_the_crossed_estimate(vandyke):
     from analysis.mrmc import prepare_for_fom
     from analysis.ustat import gallas_design_variance
 
-    prepared = prepare_for_fom(vandyke, "auc", modality="treatment")
+    prepared = prepare_for_fom(vandyke, "auc", columns=Columns(modality="treatment"))
     read = np.ones(prepared.ratings.shape[1:], bool)
     estimate, variance = gallas_design_variance(prepared.ratings, read, prepared.truth)
     assert estimate == pytest.approx(0.04380032, abs=5e-9)
@@ -190,7 +197,7 @@ def test_ustat_difference_of_a_split_plot_table(vandyke):
     first = vandyke["reader"].isin([1, 2, 3]) & (vandyke["case"] <= 40)
     first |= vandyke["reader"].isin([1, 2, 3]) & vandyke["case"].between(70, 90)
     second = vandyke["reader"].isin([4, 5]) & ~first.groupby(vandyke["case"]).transform("any")
-    table = ustat_difference(vandyke[first | second], modality="treatment")
+    table = ustat_difference(vandyke[first | second], columns=Columns(modality="treatment"))
     (row,) = table.itertuples()
     assert row.method == "unbiased"
     assert np.isinf(row.df)
