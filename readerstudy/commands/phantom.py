@@ -71,7 +71,7 @@ def generate_command(
     """Write N phantoms with per-unit ASPECTS truth (seeded, reproducible)."""
     from model.phantom import PhantomConfig, varied_config
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.phantoms import write_phantom_set
+    from readerstudy.workflows.phantoms import write_phantom_set
 
     head = {} if anatomy is None else {"anatomy": anatomy.value}
     config = varied_config(thin=thin, **head) if varied else PhantomConfig(thin=thin, **head)

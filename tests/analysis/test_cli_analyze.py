@@ -310,7 +310,7 @@ def test_study_folder_with_study_toml_is_exported_from_its_store(tmp_path, monke
         calls.append((folder, db))
         return {name: tables[name] for name in ("ratings", "truth", "times", "cases", "ai")}
 
-    monkeypatch.setattr("readerstudy.study.export.export_tables", export_tables)
+    monkeypatch.setattr("readerstudy.workflows.export.export_tables", export_tables)
     result = runner.invoke(app, ["analyze", str(tmp_path), "--no-figures"])
     assert result.exit_code == 0, result.output
     assert calls == [(tmp_path, None)]  # the store study.toml names

@@ -13,7 +13,7 @@ from analysis.units import UNITS
 from model.phantom import PhantomConfig, generate_phantom
 from readerstudy.cli import app
 from readerstudy.imaging import load_volume
-from readerstudy.phantoms import case_ids, case_seed, write_phantom_set
+from readerstudy.workflows.phantoms import case_ids, case_seed, write_phantom_set
 
 runner = CliRunner()
 

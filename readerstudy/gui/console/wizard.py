@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from readerstudy.gui.console.tasks import TaskRunner
 from readerstudy.gui.console.widgets import Note, PathField, fit_height, label, set_row, table
 from readerstudy.gui.theme import COLORS
-from readerstudy.study.coordinator import (
+from readerstudy.workflows.coordinator import (
     ConfidenceScale,
     Design,
     InitReport,

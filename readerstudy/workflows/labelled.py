@@ -84,7 +84,7 @@ def _mask_on_grid(path: Path, scan: sitk.Image, case: str):
 def check_labelled(data_dir: Path) -> tuple[list[Path], dict[str, dict[str, int]]]:
     """The case paths and unit truth of a labelled folder, or a :class:`LabelledDataError`
     naming the first thing missing (checked before any scan is read)."""
-    from readerstudy.ai import case_id_of, find_cases
+    from readerstudy.workflows.ai import case_id_of, find_cases
 
     data_dir = Path(data_dir)
     cases = find_cases(data_dir)
@@ -103,7 +103,7 @@ def check_labelled(data_dir: Path) -> tuple[list[Path], dict[str, dict[str, int]
 def labelled_cases(data_dir: Path) -> Iterator[LabelledCase]:
     """Every case of a labelled folder as :class:`model.evaluate.LabelledCase` (Float32 HU)."""
     from model.evaluate import LabelledCase
-    from readerstudy.ai import CaseError, case_id_of, load_scan
+    from readerstudy.workflows.ai import CaseError, case_id_of, load_scan
 
     data_dir = Path(data_dir)
     cases, truth = check_labelled(data_dir)

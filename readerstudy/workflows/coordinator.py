@@ -23,9 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
 
-from readerstudy.ai import BatchError, CaseFailure
 from readerstudy.errors import ReaderStudyError
-from readerstudy.study import importer
 from readerstudy.study.clock import SimulatedTime, SystemTime, TimeSource
 from readerstudy.study.definition import (
     DEFINITION_FILE,
@@ -39,7 +37,6 @@ from readerstudy.study.definition import (
     load_definition,
 )
 from readerstudy.study.design import SESSIONS, CaseBalance, build_schedule
-from readerstudy.study.importer import CaseImportError, SourceCase
 from readerstudy.study.protocol import (
     AI_DIR,
     AI_TABLE,
@@ -56,6 +53,10 @@ from readerstudy.study.protocol import (
 )
 from readerstudy.study.session import CRASH_FLAG, LOGOUT_FLAG
 from readerstudy.study.workstation import SessionState, session_state
+from readerstudy.workflows import importer
+from readerstudy.workflows.ai import BatchError, CaseFailure
+from readerstudy.workflows.importer import CaseImportError, SourceCase
+from readerstudy.workflows.reports import AnalysisReport
 
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, label)``, called from the thread doing the work."""
@@ -589,16 +590,6 @@ class AuditCheck:
 
 
 @dataclass(frozen=True)
-class AnalysisReport:
-    paths: dict[str, Path]
-    summary: tuple[str, ...]
-
-    @property
-    def html(self) -> Path:
-        return Path(self.paths["html"])
-
-
-@dataclass(frozen=True)
 class Coordinator:
     """One study folder as its coordinator works on it. Every method opens the study for
     its own work and closes it, exactly as the CLI command of the same name does."""
@@ -662,8 +653,8 @@ class Coordinator:
     def precompute(self, *, force: bool = False, progress: Progress | None = None):
         """``study precompute``: the embedded model's AI outputs (cached). Raises
         :class:`BatchError` (its ``failures``) when cases failed; the others are written."""
-        from readerstudy.ai import case_warnings
-        from readerstudy.study.precompute import precompute_ai
+        from readerstudy.workflows.ai import case_warnings
+        from readerstudy.workflows.precompute import precompute_ai
 
         with self._open(create=self.db is None) as study:
             result = precompute_ai(
@@ -678,7 +669,7 @@ class Coordinator:
 
     def quicklooks(self) -> list[QuickLook]:
         """Every case's quick-look from the last precompute, failed cases first."""
-        from readerstudy.ai import FAILED_DIR, FAILED_TABLE, case_warnings
+        from readerstudy.workflows.ai import FAILED_DIR, FAILED_TABLE, case_warnings
 
         ai = Path(self.folder) / AI_DIR
         codes = sorted(row["case"] for row in read_csv_rows(Path(self.folder) / MANIFEST_FILE))
@@ -736,18 +727,16 @@ class Coordinator:
 
     def export(self, out: Path) -> dict[str, Path]:
         """``study export``: every table and file the command writes, into ``out``."""
-        from readerstudy.study.export import export_study
+        from readerstudy.workflows.export import export_study
 
         with self._open(read_only=True) as study:
             return export_study(study, Path(out))
 
     def analyze(self, out: Path | None = None) -> AnalysisReport:
         """``readerstudy analyze STUDY``: results.json, report.html, report.xlsx, exports."""
-        from readerstudy.study.reports import run_analysis
+        from readerstudy.workflows.reports import run_analysis
 
-        paths = run_analysis(Path(self.folder), out=out, db=self.db)
-        summary = tuple(paths.pop("summary"))
-        return AnalysisReport({k: Path(v) for k, v in paths.items()}, summary)
+        return run_analysis(Path(self.folder), out=out, db=self.db)
 
     def verify_audit(self, progress: Callable[[int, int], None] | None = None) -> AuditCheck:
         """``study audit --verify``: the hash chain, every stored read, the locked design."""
