@@ -70,13 +70,14 @@ def predict_cmd(
 ) -> None:
     """Score the 20 ASPECTS units of one case and write its AI outputs."""
     from readerstudy.commands._batch import print_case_warnings
-    from readerstudy.workflows.ai import MethodChoice, case_id_of, predict_case
+    from readerstudy.imaging.cases import nifti_stem
+    from readerstudy.workflows.ai import MethodChoice, predict_case
 
     table = predict_case(case, out, method=MethodChoice(method, device, weights))
     print_case_warnings(out, table["case"])
     called = table.loc[table["call"] == 1, "unit"].tolist()
     typer.echo(
-        f"case {case_id_of(case)}: {len(called)} unit(s) called "
+        f"case {nifti_stem(case)}: {len(called)} unit(s) called "
         f"({', '.join(called) or 'none'}); outputs in {out}"
     )
 
@@ -341,7 +342,8 @@ def train_cmd(
     import shlex
 
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.workflows.ai import case_id_of, load_scan
+    from readerstudy.imaging.cases import nifti_stem
+    from readerstudy.workflows.ai import load_scan
     from readerstudy.workflows.labelled import TRUTH_FILE
 
     lacking = [str(folder) for folder in data if not (folder / TRUTH_FILE).is_file()]
@@ -358,7 +360,7 @@ def train_cmd(
         from model.train import CARD_FILE, TrainRecipe, train
 
         def load(path: Path):
-            return load_scan(path, case_id_of(path))
+            return load_scan(path, nifti_stem(path))
 
         recipe = TrainRecipe(
             epochs=epochs,

@@ -34,6 +34,7 @@ from pydicom.uid import (
 )
 
 from analysis.files import WriteFailedError, atomic_output
+from readerstudy.imaging.cases import is_nifti
 from readerstudy.imaging.errors import ImagingError
 from readerstudy.imaging.volume import verify_nifti
 
@@ -44,7 +45,6 @@ COMPRESSIONS = {
     "jpeg2000": JPEG2000Lossless,
     "jpegls": JPEGLSLossless,
 }
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 
 @dataclass(frozen=True)
@@ -446,7 +446,7 @@ def _written_whole(written: Path, target: Path, needed: int) -> None:
 def write_nifti(image: sitk.Image, path: Path) -> Path:
     """Write ``image`` to ``path`` (.nii or .nii.gz; SimpleITK stores LPS as the RAS affine)."""
     path = Path(path)
-    if not path.name.lower().endswith(NIFTI_SUFFIXES):
+    if not is_nifti(path):
         raise ValueError(f"a NIfTI path must end in .nii or .nii.gz, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     needed = image.GetNumberOfPixels() * image.GetSizeOfPixelComponent()

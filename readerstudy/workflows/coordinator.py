@@ -24,6 +24,7 @@ from pathlib import Path
 from time import perf_counter
 
 from readerstudy.errors import ReaderStudyError
+from readerstudy.imaging.cases import SourceCase
 from readerstudy.study.clock import SimulatedTime, SystemTime, TimeSource
 from readerstudy.study.definition import (
     DEFINITION_FILE,
@@ -55,7 +56,7 @@ from readerstudy.study.session import CRASH_FLAG, LOGOUT_FLAG
 from readerstudy.study.workstation import SessionState, session_state
 from readerstudy.workflows import importer
 from readerstudy.workflows.ai import BatchError, CaseFailure
-from readerstudy.workflows.importer import CaseImportError, SourceCase
+from readerstudy.workflows.importer import CaseImportError
 from readerstudy.workflows.reports import AnalysisReport
 
 Progress = Callable[[int, int, str], None]
