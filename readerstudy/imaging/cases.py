@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.nifti import NIFTI_SUFFIXES, folder_nifti, is_nifti, nifti_stem
+from readerstudy.imaging.formats import ImageFormat
 
 __all__ = [
     "NIFTI_SUFFIXES",
@@ -42,7 +43,7 @@ class SourceCase:
     name: str
     path: Path
     """A NIfTI file, or the folder of a DICOM series."""
-    format: str  # "dicom" | "nifti"
+    format: ImageFormat
 
 
 def _is_case(entry: Path) -> bool:
@@ -60,9 +61,10 @@ def source_case(entry: Path) -> SourceCase:
     if entry.is_dir():
         nifti = folder_nifti(entry)
         if nifti is not None:
-            return SourceCase(entry.name, nifti, "nifti")
-        return SourceCase(entry.name, entry, "dicom")
-    return SourceCase(nifti_stem(entry), entry, "nifti" if is_nifti(entry) else "dicom")
+            return SourceCase(entry.name, nifti, ImageFormat.NIFTI)
+        return SourceCase(entry.name, entry, ImageFormat.DICOM)
+    image_format = ImageFormat.NIFTI if is_nifti(entry) else ImageFormat.DICOM
+    return SourceCase(nifti_stem(entry), entry, image_format)
 
 
 def find_cases(folder: Path) -> list[SourceCase]:

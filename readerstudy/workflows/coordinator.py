@@ -25,6 +25,7 @@ from time import perf_counter
 
 from readerstudy.errors import ReaderStudyError
 from readerstudy.imaging.cases import SourceCase
+from readerstudy.imaging.formats import ImageFormat
 from readerstudy.study.clock import SimulatedTime, SystemTime, TimeSource
 from readerstudy.study.definition import (
     DEFINITION_FILE,
@@ -257,7 +258,7 @@ class SeriesRow:
     """What the wizard's case table shows of one source case."""
 
     case: str
-    format: str
+    format: ImageFormat
     series: int
     """Image series found (DICOM); the one the study will read is described."""
     slices: int | None
@@ -276,7 +277,7 @@ def describe_case(case: SourceCase) -> SeriesRow:
     from readerstudy.imaging.series import choose_series, scan_tree
 
     empty = SeriesRow(case.name, case.format, 0, None, (None, None, None), None, "", ())
-    if case.format == "nifti":
+    if case.format is ImageFormat.NIFTI:
         try:
             volume = load_volume(case.path)
         except ImagingError as exc:
@@ -972,6 +973,7 @@ __all__ = [
     "Design",
     "Flag",
     "Half",
+    "ImageFormat",
     "InitReport",
     "LockReport",
     "Monitor",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from readerstudy.errors import ReaderStudyError
+from readerstudy.imaging.formats import ImageFormat
 
 DEMO_READERS = ("r1", "r2", "r3", "r4")
 DEMO_SEED = 2022
@@ -57,7 +58,7 @@ def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -
         folder,
         n_cases,
         seed,
-        fmt="dicom",
+        fmt=ImageFormat.DICOM,
         progress=lambda done, total: echo(f"  phantom {done}/{total}"),
     )
     marker.touch()

@@ -27,6 +27,7 @@ from analysis.files import (
 from analysis.units import SIDES
 from readerstudy.errors import ReaderStudyError
 from readerstudy.imaging.cases import SourceCase, find_cases
+from readerstudy.imaging.formats import ImageFormat
 from readerstudy.study.definition import (
     DEFINITION_FILE,
     AISource,
@@ -196,7 +197,7 @@ def _import_case(case: SourceCase, dst: Path, salt: str) -> str:
     finite). Errors name the source case and file, never the de-identified copy."""
     from readerstudy.imaging import content_hash, deidentify_tree, verify_nifti
 
-    if case.format == "nifti":
+    if case.format is ImageFormat.NIFTI:
         try:
             verify_nifti(case.path)
         except ReaderStudyError as exc:

@@ -18,11 +18,10 @@ import numpy as np
 from analysis.files import atomic_output, staged_folder
 from analysis.units import UNITS
 from readerstudy.errors import ReaderStudyError
+from readerstudy.imaging.formats import ImageFormat, Vendor
 
 if TYPE_CHECKING:
     from model.phantom import Phantom, PhantomConfig
-
-FORMATS = ("dicom", "nifti")
 
 CASE_COLUMNS = (
     "case",
@@ -97,7 +96,7 @@ def write_phantom_set(
     n: int,
     seed: int,
     *,
-    fmt: str = "dicom",
+    fmt: ImageFormat | str = ImageFormat.DICOM,
     thin: bool = False,
     config: PhantomConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -111,8 +110,10 @@ def write_phantom_set(
     """
     from model.phantom import PhantomConfig
 
-    if fmt not in FORMATS:
-        raise ReaderStudyError(f"phantom format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt not in set(ImageFormat):
+        raise ReaderStudyError(
+            f"phantom format must be one of {', '.join(ImageFormat)}, got {fmt!r}"
+        )
     if n < 1:
         raise ReaderStudyError(f"the number of phantoms must be at least 1, got {n}")
     if seed < 0:
@@ -125,7 +126,7 @@ def write_phantom_set(
     ids = case_ids(n)
     with staged_folder(out_dir) as stage:
         truth_rows = _write_phantoms(
-            stage, ids, seed, fmt, config or PhantomConfig(thin=thin), progress
+            stage, ids, seed, ImageFormat(fmt), config or PhantomConfig(thin=thin), progress
         )
     return PhantomSet(out_dir, tuple(ids), sum(t for _, _, t in truth_rows))
 
@@ -134,7 +135,7 @@ def _write_phantoms(
     out_dir: Path,
     ids: list[str],
     seed: int,
-    fmt: str,
+    fmt: ImageFormat,
     config: PhantomConfig,
     progress: Callable[[int, int], None] | None,
 ) -> list[tuple[str, str, int]]:
@@ -152,11 +153,11 @@ def _write_phantoms(
         except PhantomError as exc:
             raise ReaderStudyError(f"{case}: {exc}") from exc
         folder = out_dir / case
-        if fmt == "dicom":
+        if fmt is ImageFormat.DICOM:
             write_dicom_series(
                 phantom.image,
                 folder,
-                vendor=phantom.meta["vendor"],
+                vendor=Vendor(phantom.meta["vendor"]),
                 tilt_deg=phantom.meta["tilt_deg"],
                 patient_name=f"PHANTOM^{case}",
                 patient_id=case,

@@ -128,3 +128,17 @@ def test_anatomy_and_variety_options(tmp_path):
     assert _rows(tmp_path / "anatomy" / "cases.csv")[0]["anatomy"] == "scct"
     bad = runner.invoke(app, ["phantom", "generate", "--n", "1", "--out", "x", "--anatomy", "ct"])
     assert bad.exit_code == 2
+
+
+def test_the_phantom_vocabularies_are_the_imaging_layers(tmp_path):
+    """Every vendor the phantom model draws is one the DICOM writer imitates (the model spells
+    vendors as plain strings: it never imports readerstudy), and --format offers ImageFormat."""
+    from model.phantom import varied_config
+    from readerstudy.imaging import ImageFormat, Vendor
+
+    for config in (PhantomConfig(), varied_config()):
+        assert {vendor for vendor, _ in config.vendor_mix} <= set(Vendor)
+    args = ["phantom", "generate", "--n", "1", "--out", str(tmp_path / "set"), "--format", "x"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert all(f"'{f.value}'" in result.output for f in ImageFormat)
