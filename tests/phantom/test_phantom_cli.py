@@ -142,3 +142,33 @@ def test_the_phantom_vocabularies_are_the_imaging_layers(tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert all(f"'{f.value}'" in result.output for f in ImageFormat)
+
+
+def test_cases_csv_columns_follow_the_phantom_record(monkeypatch):
+    """cases.csv has a column for every field of PhantomMeta: a field the model renames (here
+    noise_sd -> noise_sd_hu) is written under its new name, never dropped."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import model.phantom
+    from readerstudy.workflows import phantoms
+
+    phantom = generate_phantom(case_seed(3, 0))
+    row = phantoms._case_row("case001", phantom)
+    assert tuple(row) == phantoms.case_columns()
+    assert row["noise_sd"] == phantom.meta.noise_sd
+    assert (row["shift_x_mm"], row["shift_y_mm"], row["shift_z_mm"]) == phantom.meta.shift_mm
+    assert row["ganglionic_index"] == phantom.levels["ganglionic"]
+
+    values = dataclasses.asdict(phantom.meta)
+    values["noise_sd_hu"] = values.pop("noise_sd")
+    renamed = dataclasses.make_dataclass(
+        "RenamedMeta", [(name, object) for name in values], frozen=True
+    )
+    monkeypatch.setattr(model.phantom, "PhantomMeta", renamed)
+    row = phantoms._case_row(
+        "case001", SimpleNamespace(meta=renamed(**values), levels=phantom.levels)
+    )
+    assert tuple(row) == phantoms.case_columns()
+    assert row["noise_sd_hu"] == phantom.meta.noise_sd
+    assert "noise_sd" not in phantoms.case_columns()
