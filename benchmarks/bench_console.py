@@ -39,7 +39,7 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def run() -> None:
-    from readerstudy.study.coordinator import Coordinator
+    from readerstudy.workflows.coordinator import Coordinator
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "console"

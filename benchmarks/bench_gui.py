@@ -66,8 +66,8 @@ def build_study(root: Path) -> Path:
 
     from analysis.units import UNITS
     from model.anatomy.labels import LABELS
-    from readerstudy.study.importer import init_study
     from readerstudy.study.protocol import Study
+    from readerstudy.workflows.importer import init_study
 
     rng = np.random.default_rng(0)
     cases = root / "cases"

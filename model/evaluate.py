@@ -88,7 +88,7 @@ def phantom_rows(
             registration = register_to_scan(phantom.image)
         except RegistrationError as exc:
             # A failure is an outcome to report, not a reason to stop the evaluation.
-            cases.append({"case": seed, "failure": str(exc), "side": phantom.meta["side"]})
+            cases.append({"case": seed, "failure": str(exc), "side": phantom.meta.side})
             continue
         seconds = time.perf_counter() - start
         features = unit_features(phantom.image, registration.atlas, LABELS)
@@ -117,7 +117,7 @@ def phantom_rows(
                 "quality": registration.quality,
                 "seconds": seconds,
                 "failure": "",
-                "side": phantom.meta["side"],
+                "side": phantom.meta.side,
             }
         )
         if progress is not None:

@@ -38,6 +38,7 @@ harder.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 
@@ -240,6 +241,63 @@ def varied_config(**overrides) -> PhantomConfig:
     return PhantomConfig(**{**VARIED, **overrides})
 
 
+@dataclass(frozen=True)
+class PhantomMeta(Mapping[str, object]):
+    """The drawn parameters of one phantom, as written to a phantom set's ``cases.csv``.
+
+    Its fields are the columns (``shift_mm`` as ``shift_x_mm``, ...): a field renamed here
+    renames the column rather than dropping it. It also reads as a mapping of its fields, so
+    key access (``meta["side"]``) still works and an unknown key is a ``KeyError``.
+    """
+
+    side: str
+    """Side of the infarct (``left``, ``right``) or ``none`` when the lesion came out empty."""
+    aspects: int
+    n_positive_units: int
+    lesion_volume_ml: float
+    hu_drop: float
+    noise_sd: float
+    vendor: str
+    """A :class:`readerstudy.imaging.Vendor` value (model never imports readerstudy)."""
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+    shift_mm: tuple[float, float, float]
+    tilt_deg: float
+    gm_hu: float
+    wm_hu: float
+    csf_hu: float
+    bone_hu: float
+    beam_hardening_hu: float
+    slice_thickness_mm: float
+    planned_units: str
+    """The units the lesion was planned on, ``;``-separated."""
+    confounders: str
+    anatomy: str
+    head_scale: float
+    skull_offset_mm: float
+    scalp_offset_mm: float
+    atrophy_mm: float
+    vertex_cut_mm: float
+    fossa_cut_mm: float
+    headrest: bool
+    seed: int
+
+    def __getitem__(self, key: str) -> object:
+        if key not in _META_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_META_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_META_FIELDS)
+
+
+_META_FIELDS = tuple(f.name for f in fields(PhantomMeta))
+
+
 @dataclass
 class Phantom:
     """One synthetic NCCT case and everything true about it."""
@@ -252,7 +310,7 @@ class Phantom:
     """UInt8 atlas labels (:data:`model.anatomy.LABELS`) on the same grid: the true anatomy."""
     truth: dict[str, int]
     """Unit code -> 0/1 for all 20 units, by the overlap rule."""
-    meta: dict
+    meta: PhantomMeta
     """Drawn parameters: side, n_positive_units, aspects, lesion_volume_ml, hu_drop, ..."""
     pose: sitk.Euler3DTransform
     """Maps MNI (template) points to scanner points."""
@@ -727,37 +785,38 @@ def generate_phantom(seed: int, config: PhantomConfig | None = None) -> Phantom:
 
     lesion_ml = float(core.sum()) * SPACING_MM**3 / 1000.0
     infarct_side = side if lesion_ml > 0 else "none"
-    meta = {
-        "seed": int(seed),
-        "side": infarct_side,
-        "n_positive_units": len(positives),
-        "aspects": aspects_score(positives, side),
-        "planned_units": ";".join(sorted(planned)),
-        "lesion_volume_ml": round(lesion_ml, 3),
-        "hu_drop": round(draw["hu_drop"], 3) if lesion_ml > 0 else 0.0,
-        "noise_sd": round(draw["noise_sd"], 3),
-        "gm_hu": round(draw["gm_hu"], 2),
-        "wm_hu": round(draw["wm_hu"], 2),
-        "csf_hu": round(draw["csf_hu"], 2),
-        "bone_hu": round(draw["bone_hu"], 1),
-        "beam_hardening_hu": round(draw["beam_hardening_hu"], 2),
-        "vendor": draw["vendor"],
-        "yaw_deg": round(draw["yaw_deg"], 3),
-        "pitch_deg": round(draw["pitch_deg"], 3),
-        "roll_deg": round(draw["roll_deg"], 3),
-        "shift_mm": tuple(round(s, 3) for s in draw["shift_mm"]),
-        "tilt_deg": round(draw["tilt_deg"], 3),
-        "slice_thickness_mm": config.thin_slice_mm if config.thin else config.slice_thickness_mm,
-        "confounders": ";".join(confounders),
-        "anatomy": variety["anatomy"],
-        "head_scale": round(scale, 4),
-        "skull_offset_mm": round(variety["skull_offset_mm"], 2),
-        "scalp_offset_mm": round(variety["scalp_offset_mm"], 2),
-        "atrophy_mm": round(variety["atrophy_mm"], 2),
-        "vertex_cut_mm": round(variety["vertex_cut_mm"], 1),
-        "fossa_cut_mm": round(variety["fossa_cut_mm"], 1),
-        "headrest": variety["headrest"],
-    }
+    x, y, z = (round(s, 3) for s in draw["shift_mm"])
+    meta = PhantomMeta(
+        seed=int(seed),
+        side=infarct_side,
+        n_positive_units=len(positives),
+        aspects=aspects_score(positives, side),
+        planned_units=";".join(sorted(planned)),
+        lesion_volume_ml=round(lesion_ml, 3),
+        hu_drop=round(draw["hu_drop"], 3) if lesion_ml > 0 else 0.0,
+        noise_sd=round(draw["noise_sd"], 3),
+        gm_hu=round(draw["gm_hu"], 2),
+        wm_hu=round(draw["wm_hu"], 2),
+        csf_hu=round(draw["csf_hu"], 2),
+        bone_hu=round(draw["bone_hu"], 1),
+        beam_hardening_hu=round(draw["beam_hardening_hu"], 2),
+        vendor=draw["vendor"],
+        yaw_deg=round(draw["yaw_deg"], 3),
+        pitch_deg=round(draw["pitch_deg"], 3),
+        roll_deg=round(draw["roll_deg"], 3),
+        shift_mm=(x, y, z),
+        tilt_deg=round(draw["tilt_deg"], 3),
+        slice_thickness_mm=config.thin_slice_mm if config.thin else config.slice_thickness_mm,
+        confounders=";".join(confounders),
+        anatomy=variety["anatomy"],
+        head_scale=round(scale, 4),
+        skull_offset_mm=round(variety["skull_offset_mm"], 2),
+        scalp_offset_mm=round(variety["scalp_offset_mm"], 2),
+        atrophy_mm=round(variety["atrophy_mm"], 2),
+        vertex_cut_mm=round(variety["vertex_cut_mm"], 1),
+        fossa_cut_mm=round(variety["fossa_cut_mm"], 1),
+        headrest=variety["headrest"],
+    )
     return Phantom(
         image=image,
         lesion_mask=lesion_mask,

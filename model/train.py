@@ -50,6 +50,7 @@ import torch.nn.functional as F
 
 from model.errors import MethodError, ModelError
 from model.network import DualPathNet, NetworkConfig, build_network
+from model.nifti import NIFTI_SUFFIXES, folder_nifti, is_nifti, nifti_stem
 from model.preprocess import PreprocessConfig
 from model.register import MidsagittalPlane
 
@@ -59,7 +60,6 @@ SCHEMA = "readerstudy.dualpath/1"
 WEIGHTS_FILE = "weights.pt"
 CARD_FILE = "model.json"
 CHECKPOINT_FILE = "checkpoint.pt"
-NIFTI_SUFFIXES = (".nii.gz", ".nii")
 
 Progress = Callable[[int, int, str | None], None]
 """Called as ``progress(done, total, label)`` (the CLI's rich bar takes exactly this)."""
@@ -248,26 +248,19 @@ def read_image(path: Path) -> sitk.Image:
     path = Path(path)
     if path.is_file():
         return sitk.ReadImage(str(path), sitk.sitkFloat32)
-    nifti = sorted(p for p in path.rglob("*") if p.name.lower().endswith(NIFTI_SUFFIXES))
-    if len(nifti) == 1:
-        return sitk.ReadImage(str(nifti[0]), sitk.sitkFloat32)
+    nifti = folder_nifti(path)
+    if nifti is not None:
+        return sitk.ReadImage(str(nifti), sitk.sitkFloat32)
     reader = sitk.ImageSeriesReader()
     series = reader.GetGDCMSeriesIDs(str(path))
-    if len(series) != 1 or nifti:
+    n_nifti = sum(is_nifti(p) for p in path.rglob("*"))
+    if len(series) != 1 or n_nifti:
         raise TrainingError(
-            f"{path}: expected one NIfTI file or one DICOM series, found {len(nifti)} NIfTI "
+            f"{path}: expected one NIfTI file or one DICOM series, found {n_nifti} NIfTI "
             f"file(s) and {len(series)} series"
         )
     reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path), series[0]))
     return sitk.Cast(reader.Execute(), sitk.sitkFloat32)
-
-
-def _case_name(path: Path) -> str:
-    name = path.name
-    for suffix in NIFTI_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 DataFolders = Path | str | Sequence[Path | str]
@@ -301,9 +294,9 @@ def find_cases(data: DataFolders) -> dict[str, tuple[Path, Path]]:
             )
         missing = []
         for mask in sorted(masks.iterdir()):
-            if not mask.name.endswith(NIFTI_SUFFIXES):
+            if not is_nifti(mask):
                 continue
-            case = _case_name(mask)
+            case = nifti_stem(mask)
             candidates = [data_dir / case, *(data_dir / f"{case}{s}" for s in NIFTI_SUFFIXES)]
             image = next((p for p in candidates if p.exists()), None)
             if image is None:

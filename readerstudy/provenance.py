@@ -99,8 +99,8 @@ def write_build_info(path: Path, *, root: Path = REPO_ROOT) -> BuildInfo:
 
 def describe() -> dict[str, str]:
     """Version, commit, the default model method and its hash (and the build's date)."""
-    from readerstudy.ai import method_hash, resolved
     from readerstudy.errors import ReaderStudyError
+    from readerstudy.workflows.ai import method_hash, resolved
 
     method = resolved().name  # `auto` named by the method it stands for here
     try:

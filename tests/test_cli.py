@@ -19,8 +19,8 @@ HEAVY_MODULES = ("torch", "SimpleITK", "PySide6", "pyqtgraph", "statsmodels", "p
 
 
 def test_version_prints_the_version_commit_and_model_hash():
-    from readerstudy.ai import method_hash, resolved
     from readerstudy.provenance import git_commit
+    from readerstudy.workflows.ai import method_hash, resolved
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
@@ -79,7 +79,7 @@ def test_debug_shows_the_exception():
 
 
 def test_demo_simulates_where_no_display_exists(monkeypatch, tmp_path):
-    import readerstudy.study.demo as demo
+    import readerstudy.workflows.demo as demo
 
     calls = []
 

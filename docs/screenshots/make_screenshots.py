@@ -30,11 +30,11 @@ READERS = [{"id": "r1", "name": "Reader 1"}, {"id": "r2", "name": "Reader 2"}]
 
 def build_study() -> Path:
     """A locked 3-case study with AI outputs (phantoms and the model cached in WORK)."""
-    from readerstudy.phantoms import write_phantom_set
     from readerstudy.study.definition import Design
-    from readerstudy.study.importer import init_study
-    from readerstudy.study.precompute import precompute_ai
     from readerstudy.study.protocol import Study
+    from readerstudy.workflows.importer import init_study
+    from readerstudy.workflows.phantoms import write_phantom_set
+    from readerstudy.workflows.precompute import precompute_ai
 
     phantoms = WORK / "phantoms"
     if not (phantoms / "truth.csv").is_file():
@@ -202,7 +202,7 @@ def console_source() -> Path:
     beside the good one, and another product's AI outputs (cached in WORK)."""
     import csv
 
-    from readerstudy.phantoms import write_phantom_set
+    from readerstudy.workflows.phantoms import write_phantom_set
 
     source = WORK / "console-source"
     if not (source / "truth.csv").is_file():

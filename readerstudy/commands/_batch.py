@@ -11,7 +11,7 @@ import typer
 
 def print_case_warnings(out_dir: Path, cases) -> None:
     """The warnings of ``cases`` (predicted into ``out_dir``) as ``warning:`` lines on stderr."""
-    from readerstudy.ai import case_warnings
+    from readerstudy.workflows.ai import case_warnings
 
     for line in case_warnings(out_dir, sorted({str(c) for c in cases})):
         typer.secho(f"warning: {line}", err=True, fg=typer.colors.YELLOW)
@@ -19,9 +19,10 @@ def print_case_warnings(out_dir: Path, cases) -> None:
 
 @contextlib.contextmanager
 def batch_report(out_dir: Path) -> Iterator[None]:
-    """On a :class:`readerstudy.ai.BatchError`: print the warnings of the cases that succeeded
-    and a table of the failed cases on stderr (the root command then exits with status 2)."""
-    from readerstudy.ai import BatchError
+    """On a :class:`readerstudy.workflows.ai.BatchError`: print the warnings of the cases that
+    succeeded and a table of the failed cases on stderr (the root command then exits with
+    status 2)."""
+    from readerstudy.workflows.ai import BatchError
 
     try:
         yield

@@ -149,14 +149,14 @@ def analyze_command(
     from rich.console import Console
 
     from readerstudy.errors import ReaderStudyError
-    from readerstudy.study.reports import run_analysis
+    from readerstudy.workflows.reports import run_analysis
 
     if (plan_readers is None) != (plan_effect is None):
         raise ReaderStudyError("--plan-readers and --plan-effect go together; give both")
     console = Console()
     try:
         with console.status(f"analysing {source} ..."):
-            paths = run_analysis(
+            report = run_analysis(
                 source,
                 truth=truth,
                 times=times,
@@ -176,9 +176,9 @@ def analyze_command(
             )
     except AnalysisInputError as exc:
         raise ReaderStudyError(_refusal(exc)) from exc
-    for line in paths.pop("summary"):
+    for line in report.summary:
         console.print(line, highlight=False, soft_wrap=True)
-    for kind, path in paths.items():
+    for kind, path in report.paths.items():
         console.print(f"[dim]{kind}:[/dim] {path}", highlight=False)
 
 

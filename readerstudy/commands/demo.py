@@ -40,7 +40,7 @@ def demo(
 ) -> None:
     """Build the synthetic demo study and run the whole reading protocol."""
     from readerstudy.display import display_available
-    from readerstudy.study.simulate import parse_reliance
+    from readerstudy.workflows.simulate import parse_reliance
 
     every, by_reader = parse_reliance(reliance or [])
     window = not headless and display_available()
@@ -57,7 +57,7 @@ def demo(
         )
     )
 
-    from readerstudy.study.demo import prepare_workstation_study, run_demo
+    from readerstudy.workflows.demo import prepare_workstation_study, run_demo
 
     result = run_demo(
         out,

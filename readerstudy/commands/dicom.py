@@ -50,9 +50,10 @@ def inspect(
     ] = False,
 ) -> None:
     """List the image series under PATH and mark the one `convert` would read."""
+    from readerstudy.imaging.cases import is_nifti
     from readerstudy.imaging.errors import ImagingError
     from readerstudy.imaging.series import choose_series, scan_tree
-    from readerstudy.imaging.volume import is_nifti, load_volume
+    from readerstudy.imaging.volume import load_volume
 
     if path.is_file() and is_nifti(path):
         volume = load_volume(path)
@@ -144,11 +145,12 @@ def convert(
     ] = None,
 ) -> None:
     """Write the chosen series as a NIfTI volume in HU, tilt-corrected, geometry preserved."""
+    from readerstudy.imaging.cases import is_nifti
     from readerstudy.imaging.errors import ImagingError
     from readerstudy.imaging.volume import load_volume
     from readerstudy.imaging.writer import write_nifti
 
-    if not out.name.lower().endswith((".nii", ".nii.gz")):
+    if not is_nifti(out):
         raise ImagingError(f"{out}: the output must end in .nii or .nii.gz")
     with _progress("reading series") as progress:
         volume = load_volume(path, series_uid=series, progress=progress)

@@ -69,14 +69,15 @@ def predict_cmd(
     weights: WeightsOption = None,
 ) -> None:
     """Score the 20 ASPECTS units of one case and write its AI outputs."""
-    from readerstudy.ai import MethodChoice, case_id_of, predict_case
     from readerstudy.commands._batch import print_case_warnings
+    from readerstudy.imaging.cases import nifti_stem
+    from readerstudy.workflows.ai import MethodChoice, predict_case
 
     table = predict_case(case, out, method=MethodChoice(method, device, weights))
     print_case_warnings(out, table["case"])
     called = table.loc[table["call"] == 1, "unit"].tolist()
     typer.echo(
-        f"case {case_id_of(case)}: {len(called)} unit(s) called "
+        f"case {nifti_stem(case)}: {len(called)} unit(s) called "
         f"({', '.join(called) or 'none'}); outputs in {out}"
     )
 
@@ -96,9 +97,9 @@ def predict_many_cmd(
     A case that fails does not stop the others; the command then lists the failed cases with
     their reasons (also in OUT/failed.csv) and exits with status 2.
     """
-    from readerstudy.ai import MethodChoice, predict_many
     from readerstudy.commands._batch import batch_report, print_case_warnings
     from readerstudy.commands._progress import progress_bar
+    from readerstudy.workflows.ai import MethodChoice, predict_many
 
     with batch_report(out), progress_bar("predicting") as update:
         table = predict_many(
@@ -247,7 +248,7 @@ def evaluate_cmd(
 
     from analysis.files import write_text
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.labelled import check_labelled, labelled_cases
+    from readerstudy.workflows.labelled import check_labelled, labelled_cases
 
     # Every set is checked before the first one takes minutes.
     totals = {folder: len(check_labelled(folder)[0]) for folder in data}
@@ -340,9 +341,10 @@ def train_cmd(
     import json
     import shlex
 
-    from readerstudy.ai import case_id_of, load_scan
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.labelled import TRUTH_FILE
+    from readerstudy.imaging.cases import nifti_stem
+    from readerstudy.workflows.ai import load_scan
+    from readerstudy.workflows.labelled import TRUTH_FILE
 
     lacking = [str(folder) for folder in data if not (folder / TRUTH_FILE).is_file()]
     if lacking:
@@ -358,7 +360,7 @@ def train_cmd(
         from model.train import CARD_FILE, TrainRecipe, train
 
         def load(path: Path):
-            return load_scan(path, case_id_of(path))
+            return load_scan(path, nifti_stem(path))
 
         recipe = TrainRecipe(
             epochs=epochs,
@@ -443,7 +445,7 @@ def calibrate_cmd(
     import itertools
 
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.labelled import check_labelled, labelled_cases
+    from readerstudy.workflows.labelled import check_labelled, labelled_cases
 
     total = sum(len(check_labelled(folder)[0]) for folder in data)
     with _model_errors():

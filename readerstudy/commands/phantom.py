@@ -8,14 +8,11 @@ from typing import Annotated
 
 import typer
 
+from readerstudy.imaging.formats import ImageFormat
+
 app = typer.Typer(
     help="Generate synthetic NCCT phantoms with per-region truth.", no_args_is_help=True
 )
-
-
-class Format(StrEnum):
-    dicom = "dicom"
-    nifti = "nifti"
 
 
 class Anatomy(StrEnum):
@@ -40,13 +37,13 @@ def generate_command(
         int, typer.Option("--seed", help="Set seed: case i gets a seed derived from it and i.")
     ] = 0,
     fmt: Annotated[
-        Format,
+        ImageFormat,
         typer.Option(
             "--format",
             help="dicom: one CT series per case (vendor flavours mixed, gantry tilt applied "
             "when configured); nifti: <case>/image.nii.gz.",
         ),
-    ] = Format.dicom,
+    ] = ImageFormat.DICOM,
     thin: Annotated[
         bool,
         typer.Option("--thin", help="Write 1.25 mm thin slices instead of 5 mm slices."),
@@ -71,7 +68,7 @@ def generate_command(
     """Write N phantoms with per-unit ASPECTS truth (seeded, reproducible)."""
     from model.phantom import PhantomConfig, varied_config
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.phantoms import write_phantom_set
+    from readerstudy.workflows.phantoms import write_phantom_set
 
     head = {} if anatomy is None else {"anatomy": anatomy.value}
     config = varied_config(thin=thin, **head) if varied else PhantomConfig(thin=thin, **head)
@@ -80,7 +77,7 @@ def generate_command(
             out,
             n,
             seed,
-            fmt=fmt.value,
+            fmt=fmt,
             config=config,
             progress=lambda done, total: update(done, total),
         )

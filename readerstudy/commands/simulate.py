@@ -37,7 +37,7 @@ def simulate(
     """
     from readerstudy.study.clock import SimulatedTime
     from readerstudy.study.protocol import Study
-    from readerstudy.study.simulate import SimulationConfig, parse_reliance, simulate_study
+    from readerstudy.workflows.simulate import SimulationConfig, parse_reliance, simulate_study
 
     every, by_reader = parse_reliance(reliance or [])
     with Study.open(study, db=db, time=SimulatedTime()) as opened:

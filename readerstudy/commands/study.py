@@ -32,7 +32,7 @@ DbOpt = Annotated[
 
 
 def _coordinator(study: Path, db: str | None = None):
-    from readerstudy.study.coordinator import Coordinator
+    from readerstudy.workflows.coordinator import Coordinator
 
     return Coordinator(study, db=db)
 
@@ -108,7 +108,7 @@ def init(
 ) -> None:
     """Create a study: import and de-identify cases, validate truth, write study.toml."""
     from readerstudy.commands._progress import progress_bar
-    from readerstudy.study.coordinator import ConfidenceScale, Design, StudySpec
+    from readerstudy.workflows.coordinator import ConfidenceScale, Design, StudySpec
 
     design_code = _choice(Design, design, "--design")
     scale = _choice(ConfidenceScale, confidence, "--confidence")

@@ -16,6 +16,7 @@ from readerstudy.imaging.errors import (
     SeriesSelectionError,
     UnreadableFileError,
 )
+from readerstudy.imaging.formats import ImageFormat, Vendor
 
 if TYPE_CHECKING:
     from readerstudy.imaging.deid import DeidReport, deidentify_tree
@@ -43,10 +44,12 @@ __all__ = [
     "CTVolume",
     "DeidReport",
     "GeometryError",
+    "ImageFormat",
     "ImagingError",
     "SeriesInfo",
     "SeriesSelectionError",
     "UnreadableFileError",
+    "Vendor",
     "choose_series",
     "content_hash",
     "deidentify_tree",

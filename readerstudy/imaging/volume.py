@@ -28,6 +28,7 @@ import SimpleITK as sitk
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
+from readerstudy.imaging.cases import is_nifti
 from readerstudy.imaging.errors import (
     ImagingError,
     SeriesSelectionError,
@@ -55,7 +56,6 @@ MAX_ABS_INTERCEPT = 1e6
 is not positive or rescale values far beyond these bounds are a corrupt header, not a scanner
 habit."""
 
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
 PIXEL_DATA_TAG = 0x7FE00010
 UNDEFINED_LENGTH = 0xFFFFFFFF
 DEFLATED_SYNTAX = "1.2.840.10008.1.2.1.99"
@@ -95,10 +95,6 @@ class CTVolume:
     def hu(self) -> np.ndarray:
         """The HU voxels as a (z, y, x) float32 array (a copy), whatever the image's type."""
         return sitk.GetArrayViewFromImage(self.image).astype(np.float32)
-
-
-def is_nifti(path: Path) -> bool:
-    return path.name.lower().endswith(NIFTI_SUFFIXES)
 
 
 def _load_nifti(path: Path) -> CTVolume:

@@ -34,7 +34,9 @@ from pydicom.uid import (
 )
 
 from analysis.files import WriteFailedError, atomic_output
+from readerstudy.imaging.cases import is_nifti
 from readerstudy.imaging.errors import ImagingError
+from readerstudy.imaging.formats import Vendor
 from readerstudy.imaging.volume import verify_nifti
 
 HU_RANGE = (-1024, 3071)
@@ -44,7 +46,6 @@ COMPRESSIONS = {
     "jpeg2000": JPEG2000Lossless,
     "jpegls": JPEGLSLossless,
 }
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ class VendorProfile:
     private: tuple[tuple[int, str, str], ...]  # (group, creator, a PHI-looking private value)
 
 
-VENDORS: dict[str, VendorProfile] = {
-    "ge": VendorProfile(
+VENDORS: dict[Vendor, VendorProfile] = {
+    Vendor.GE: VendorProfile(
         "GE MEDICAL SYSTEMS",
         "Revolution CT",
         "revo_ct_22ml.8",
@@ -74,7 +75,7 @@ VENDORS: dict[str, VendorProfile] = {
         -2000,
         ((0x0009, "GEMS_IDEN_01", "CTSCAN01 SPRINGFIELD"),),
     ),
-    "ge-hu": VendorProfile(
+    Vendor.GE_HU: VendorProfile(
         "GE MEDICAL SYSTEMS",
         "LightSpeed VCT",
         "LightSpeedverrel",
@@ -85,7 +86,7 @@ VENDORS: dict[str, VendorProfile] = {
         -2000,
         ((0x0009, "GEMS_IDEN_01", "CTSCAN02 SPRINGFIELD"),),
     ),
-    "philips": VendorProfile(
+    Vendor.PHILIPS: VendorProfile(
         "Philips",
         "iCT 256",
         "4.1.6",
@@ -96,7 +97,7 @@ VENDORS: dict[str, VendorProfile] = {
         None,
         ((0x01F1, "ELSCINT1", "PHILIPS-ICT-SN-7781"),),
     ),
-    "siemens": VendorProfile(
+    Vendor.SIEMENS: VendorProfile(
         "SIEMENS",
         "SOMATOM Definition AS+",
         "syngo CT VA48A",
@@ -268,7 +269,7 @@ def write_dicom_series(
     image: sitk.Image,
     out_dir: Path,
     *,
-    vendor: str = "ge",
+    vendor: Vendor | str = Vendor.GE,
     tilt_deg: float = 0.0,
     shuffle_names: bool = False,
     compression: str | None = None,
@@ -289,8 +290,8 @@ def write_dicom_series(
     """
     if not isinstance(image, sitk.Image) or image.GetDimension() != 3:
         raise TypeError("image must be a 3-D SimpleITK image")
-    if vendor not in VENDORS:
-        raise ValueError(f"vendor must be one of {sorted(VENDORS)}, got {vendor!r}")
+    if vendor not in set(Vendor):
+        raise ValueError(f"vendor must be one of {', '.join(Vendor)}, got {vendor!r}")
     if compression is not None and compression not in COMPRESSIONS:
         raise ValueError(
             f"compression must be None or one of {sorted(COMPRESSIONS)}, got {compression!r}"
@@ -300,7 +301,7 @@ def write_dicom_series(
     direction = np.array(image.GetDirection()).reshape(3, 3)
     if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-6):
         raise ValueError("image direction must be orthonormal")
-    profile = VENDORS[vendor]
+    profile = VENDORS[Vendor(vendor)]
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -446,7 +447,7 @@ def _written_whole(written: Path, target: Path, needed: int) -> None:
 def write_nifti(image: sitk.Image, path: Path) -> Path:
     """Write ``image`` to ``path`` (.nii or .nii.gz; SimpleITK stores LPS as the RAS affine)."""
     path = Path(path)
-    if not path.name.lower().endswith(NIFTI_SUFFIXES):
+    if not is_nifti(path):
         raise ValueError(f"a NIfTI path must end in .nii or .nii.gz, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     needed = image.GetNumberOfPixels() * image.GetSizeOfPixelComponent()

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from readerstudy.store.canonical import json_roundtrip
+from readerstudy.study.clock import Spell
 
-INTERVAL_KINDS: frozenset[str] = frozenset({"active", "idle", "paused", "focus_lost"})
-"""Kinds of reading-clock interval stored with a read."""
+INTERVAL_KINDS: frozenset[str] = frozenset(spell.value for spell in Spell)
+"""Kinds of reading-clock interval stored with a read: the clock's spells."""
 
 
 def utc(value: datetime | str, *, what: str) -> datetime:

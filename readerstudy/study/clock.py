@@ -67,28 +67,18 @@ class SimulatedTime:
 
 
 class Spell(StrEnum):
-    """What the reader was doing during an interval of a read."""
+    """What the reader is doing during a read: the one vocabulary of reading states.
+
+    The clock is in one spell at a time (:attr:`ReadingClock.state`), each stored interval
+    is one spell (its value is the stored ``kind``, :data:`readerstudy.store.INTERVAL_KINDS`),
+    and the session's :class:`~readerstudy.study.session.Phase` takes its open-read phases
+    from it.
+    """
 
     ACTIVE = "active"
     PAUSED = "paused"
     IDLE = "idle"
     UNFOCUSED = "focus_lost"
-
-
-class ClockState(StrEnum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    IDLE = "idle"
-    UNFOCUSED = "focus_lost"
-    STOPPED = "stopped"
-
-
-_SPELL_OF = {
-    ClockState.RUNNING: Spell.ACTIVE,
-    ClockState.PAUSED: Spell.PAUSED,
-    ClockState.IDLE: Spell.IDLE,
-    ClockState.UNFOCUSED: Spell.UNFOCUSED,
-}
 
 
 class ClockError(ValueError):
@@ -141,14 +131,15 @@ class ReadingClock:
         self._time = time
         self.idle_timeout_s = float(idle_timeout_s)
         self.started_at = time.now()
-        self._state = ClockState.RUNNING
+        self._state: Spell | None = Spell.ACTIVE
         self._spell_start = 0.0
         self._last_input = 0.0
         self._intervals: list[Interval] = []
 
     # -- reading the clock -------------------------------------------------------------
     @property
-    def state(self) -> ClockState:
+    def state(self) -> Spell | None:
+        """The spell in progress; None once the clock is stopped."""
         return self._state
 
     def _elapsed(self) -> float:
@@ -164,7 +155,7 @@ class ReadingClock:
     def active_s(self) -> float:
         """Active seconds so far; a gap that already reached the timeout is not counted."""
         done = active_seconds(self._intervals)
-        if self._state is ClockState.RUNNING:
+        if self._state is Spell.ACTIVE:
             now = self._elapsed()
             idle = now - self._last_input >= self.idle_timeout_s
             done += (self._last_input if idle else now) - self._spell_start
@@ -183,29 +174,29 @@ class ReadingClock:
 
     def _settle_idle(self, now: float) -> None:
         """While running: if the gap since the last input reached the timeout, it was idle."""
-        if self._state is ClockState.RUNNING and now - self._last_input >= self.idle_timeout_s:
+        if self._state is Spell.ACTIVE and now - self._last_input >= self.idle_timeout_s:
             self._close(Spell.ACTIVE, self._last_input)
-            self._state = ClockState.IDLE
+            self._state = Spell.IDLE
 
-    def _switch(self, state: ClockState, now: float) -> None:
-        self._close(_SPELL_OF[self._state], now)
+    def _switch(self, state: Spell, now: float) -> None:
+        self._close(self._state, now)
         self._spell_start = now
         self._state = state
 
     def _require_open(self, what: str) -> None:
-        if self._state is ClockState.STOPPED:
+        if self._state is None:
             raise ClockError(f"{what}: the read's clock is already stopped")
 
     # -- events ------------------------------------------------------------------------
     def input(self) -> None:
         """Any reader input (mouse, keys, window/level, slice move)."""
         self._require_open("input")
-        if self._state in (ClockState.PAUSED, ClockState.UNFOCUSED):
+        if self._state in (Spell.PAUSED, Spell.UNFOCUSED):
             raise ClockError(f"input while the read is {self._state.value}: resume it first")
         now = self._elapsed()
         self._settle_idle(now)
-        if self._state is ClockState.IDLE:
-            self._switch(ClockState.RUNNING, now)
+        if self._state is Spell.IDLE:
+            self._switch(Spell.ACTIVE, now)
         self._last_input = now
 
     def tick(self) -> bool:
@@ -213,39 +204,39 @@ class ReadingClock:
         self._require_open("tick")
         before = self._state
         self._settle_idle(self._elapsed())
-        return before is ClockState.RUNNING and self._state is ClockState.IDLE
+        return before is Spell.ACTIVE and self._state is Spell.IDLE
 
     def pause(self) -> None:
         self._require_open("pause")
-        if self._state is ClockState.PAUSED:
+        if self._state is Spell.PAUSED:
             raise ClockError("pause: the read is already paused")
         now = self._elapsed()
         self._settle_idle(now)
-        self._switch(ClockState.PAUSED, now)
+        self._switch(Spell.PAUSED, now)
 
     def resume(self) -> None:
         self._require_open("resume")
-        if self._state is not ClockState.PAUSED:
+        if self._state is not Spell.PAUSED:
             raise ClockError(f"resume: the read is {self._state.value}, not paused")
         now = self._elapsed()
-        self._switch(ClockState.RUNNING, now)
+        self._switch(Spell.ACTIVE, now)
         self._last_input = now
 
     def focus_lost(self) -> None:
         """The workstation lost window focus: counts as idle until focus returns."""
         self._require_open("focus_lost")
-        if self._state in (ClockState.PAUSED, ClockState.UNFOCUSED):
+        if self._state in (Spell.PAUSED, Spell.UNFOCUSED):
             return
         now = self._elapsed()
         self._settle_idle(now)
-        self._switch(ClockState.UNFOCUSED, now)
+        self._switch(Spell.UNFOCUSED, now)
 
     def focus_gained(self) -> None:
         self._require_open("focus_gained")
-        if self._state is not ClockState.UNFOCUSED:
+        if self._state is not Spell.UNFOCUSED:
             return
         now = self._elapsed()
-        self._switch(ClockState.RUNNING, now)
+        self._switch(Spell.ACTIVE, now)
         self._last_input = now
 
     def stop(self) -> ReadTimes:
@@ -253,8 +244,8 @@ class ReadingClock:
         self._require_open("stop")
         now = self._elapsed()
         self._settle_idle(now)
-        self._close(_SPELL_OF[self._state], now)
-        self._state = ClockState.STOPPED
+        self._close(self._state, now)
+        self._state = None
         return ReadTimes(
             started_at=self.started_at,
             stopped_at=self.started_at + timedelta(seconds=now),

@@ -27,7 +27,7 @@ from psygnal import Signal
 
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.caseloader import CaseFiles, CaseLoader, DisplayVolume
-from readerstudy.study.clock import ClockError, ClockState, ReadingClock, TimeSource
+from readerstudy.study.clock import ClockError, ReadingClock, Spell, TimeSource
 from readerstudy.study.definition import ConfidenceScale, StudyDefinition
 from readerstudy.study.design import ScheduledRead
 from readerstudy.study.telemetry import ReadTelemetry
@@ -47,24 +47,22 @@ class BlindingError(SessionError):
 
 
 class Phase(StrEnum):
-    """Where the reader is in the session."""
+    """Where the reader is in the session: while a read is open, the clock's :class:`Spell`
+    (same strings; ``reading`` for its active spell), then submitted, finished, closed."""
 
     READING = "reading"
-    PAUSED = "paused"
-    IDLE = "idle"
-    FOCUS_LOST = "focus_lost"
+    PAUSED = Spell.PAUSED.value
+    IDLE = Spell.IDLE.value
+    FOCUS_LOST = Spell.UNFOCUSED.value
     SUBMITTED = "submitted"
     """The case was submitted; the next opens on ``advance()``."""
     FINISHED = "finished"
     CLOSED = "closed"
 
-
-_PHASE_OF_CLOCK = {
-    ClockState.RUNNING: Phase.READING,
-    ClockState.PAUSED: Phase.PAUSED,
-    ClockState.IDLE: Phase.IDLE,
-    ClockState.UNFOCUSED: Phase.FOCUS_LOST,
-}
+    @classmethod
+    def of_spell(cls, spell: Spell) -> Phase:
+        """The phase of an open read whose clock is in ``spell``."""
+        return cls.READING if spell is Spell.ACTIVE else cls(spell.value)
 
 
 @dataclass(frozen=True)
@@ -202,8 +200,8 @@ class ReaderSession:
             self.phase_changed.emit(phase)
 
     def _follow_clock(self) -> None:
-        if self._clock is not None:
-            self._set_phase(_PHASE_OF_CLOCK[self._clock.state])
+        if self._clock is not None and self._clock.state is not None:
+            self._set_phase(Phase.of_spell(self._clock.state))
 
     def _check_open(self, what: str) -> None:
         if self._phase is Phase.CLOSED:
@@ -330,9 +328,9 @@ class ReaderSession:
         """
         self._check_open("input")
         clock = self._clock
-        if clock is None or clock.state is ClockState.PAUSED:
+        if clock is None or clock.state is Spell.PAUSED:
             return
-        if clock.state is ClockState.UNFOCUSED:
+        if clock.state is Spell.UNFOCUSED:
             self.focus_gained()
         clock.input()
         self._follow_clock()
@@ -341,7 +339,7 @@ class ReaderSession:
         """Count an interaction as input; False where it is ignored (paused, no read open)."""
         self._check_open(what)
         self.input()
-        return self._clock is not None and self._clock.state is ClockState.RUNNING
+        return self._clock is not None and self._clock.state is Spell.ACTIVE
 
     def record_window_level(self, center: float, width: float) -> None:
         """A window/level change (on release, not every drag step); buffered with the read.
@@ -433,7 +431,7 @@ class ReaderSession:
         clock = self._clock
         if self._phase is Phase.CLOSED or clock is None:
             return
-        if clock.state in (ClockState.RUNNING, ClockState.IDLE):
+        if clock.state in (Spell.ACTIVE, Spell.IDLE):
             clock.focus_lost()
             self._event("focus_lost")
             self._follow_clock()
@@ -443,7 +441,7 @@ class ReaderSession:
         clock = self._clock
         if self._phase is Phase.CLOSED or clock is None:
             return
-        if clock.state is ClockState.UNFOCUSED:
+        if clock.state is Spell.UNFOCUSED:
             clock.focus_gained()
             self._event("resume", {"after": "focus_lost"})
             self._follow_clock()
@@ -496,7 +494,7 @@ class ReaderSession:
         incomplete answers, a paused read, or a case already submitted.
         """
         clock, slot, current = self._open_read("submit")
-        if clock.state is ClockState.PAUSED:
+        if clock.state is Spell.PAUSED:
             raise SessionError("submit: the read is paused; resume it first")
         units = self._validated(current.code, answers)
         times = clock.stop()

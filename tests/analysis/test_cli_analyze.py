@@ -310,7 +310,7 @@ def test_study_folder_with_study_toml_is_exported_from_its_store(tmp_path, monke
         calls.append((folder, db))
         return {name: tables[name] for name in ("ratings", "truth", "times", "cases", "ai")}
 
-    monkeypatch.setattr("readerstudy.study.export.export_tables", export_tables)
+    monkeypatch.setattr("readerstudy.workflows.export.export_tables", export_tables)
     result = runner.invoke(app, ["analyze", str(tmp_path), "--no-figures"])
     assert result.exit_code == 0, result.output
     assert calls == [(tmp_path, None)]  # the store study.toml names
@@ -448,12 +448,12 @@ def test_library_refusals_are_led_by_the_option_they_concern(tmp_path):
 def test_a_bug_is_not_reported_as_bad_input(tmp_path, monkeypatch):
     """Only the library's AnalysisInputError means bad input; any other ValueError is a bug
     and keeps its traceback."""
-    import readerstudy.study.reports
+    import readerstudy.workflows.reports
 
     def broken(*args, **kwargs):
         raise ValueError("operands could not be broadcast together")
 
-    monkeypatch.setattr(readerstudy.study.reports, "run_analysis", broken)
+    monkeypatch.setattr(readerstudy.workflows.reports, "run_analysis", broken)
     result = runner.invoke(app, ["analyze", str(tmp_path)])
     assert result.exit_code != 2
     assert isinstance(result.exception, ValueError)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from readerstudy.study.clock import SimulatedTime
-from readerstudy.study.coordinator import ConfidenceScale, Coordinator, StudySpec
+from readerstudy.workflows.coordinator import ConfidenceScale, Coordinator, StudySpec
 from tests.console.sources import write_ai, write_source
 
 PIN = "2468"

@@ -8,7 +8,9 @@ from dataclasses import replace
 import pytest
 
 from analysis.units import UNITS
-from readerstudy.study.coordinator import (
+from readerstudy.study.protocol import Study
+from readerstudy.study.session import CRASH_FLAG
+from readerstudy.workflows.coordinator import (
     CaseImportError,
     ConfidenceScale,
     Coordinator,
@@ -19,9 +21,7 @@ from readerstudy.study.coordinator import (
     check_ai_table,
     check_truth,
 )
-from readerstudy.study.importer import validate_truth
-from readerstudy.study.protocol import Study
-from readerstudy.study.session import CRASH_FLAG
+from readerstudy.workflows.importer import validate_truth
 from tests.console.conftest import PIN
 from tests.console.sources import CASES, truth_rows, write_table
 

@@ -243,7 +243,7 @@ def test_verify_and_closing(qtbot, console, locked_study, sim_time, monkeypatch,
 def test_precompute_failures_and_a_lock_without_ai_are_the_commands(
     qtbot, console, source, tmp_path
 ):
-    from readerstudy.study.coordinator import StudySpec
+    from readerstudy.workflows.coordinator import StudySpec
 
     truth = source / "truth.csv"
     spec = StudySpec(folder=tmp_path / "embedded", cases=source, truth=truth, readers=("r1",))

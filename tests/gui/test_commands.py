@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import readerstudy.display
 import readerstudy.gui.app
-import readerstudy.study.demo as demo
+import readerstudy.workflows.demo as demo
 from readerstudy.cli import app
 from readerstudy.study.workstation import SessionState, Workstation
 from tests.study.test_demo import model_calls  # noqa: F401 (fixture: tiny phantoms, no model)

@@ -1,4 +1,4 @@
-"""``readerstudy model predict`` / ``predict-many`` and the readerstudy.ai orchestration."""
+"""``readerstudy model predict`` / ``predict-many`` and readerstudy.workflows.ai's orchestration."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from analysis.units import UNITS
 from model.register import MIN_QUALITY
-from readerstudy.ai import BatchError, predict_case, predict_many
 from readerstudy.cli import app
 from readerstudy.errors import ReaderStudyError
+from readerstudy.workflows.ai import BatchError, predict_case, predict_many
 
 runner = CliRunner()
 
@@ -131,8 +131,8 @@ def test_python_api_names_the_case(tmp_path, use_test_method):
 
 def test_cases_reach_the_model_as_float32_hu(tmp_path):
     """load_volume gives Int16 for whole-HU DICOM; model methods are handed Float32 HU."""
-    from readerstudy.ai import load_scan
     from readerstudy.imaging import load_volume, write_dicom_series
+    from readerstudy.workflows.ai import load_scan
 
     hu = np.resize(np.arange(-1024, 1200, 7, dtype=np.float32), (6, 16, 16))
     write_dicom_series(sitk.GetImageFromArray(hu), tmp_path / "case", vendor="philips")
@@ -175,7 +175,7 @@ def plain_method(monkeypatch):
 
 
 def test_quicklook_and_outputs_of_a_method_without_registration(tmp_path, plain_method):
-    from readerstudy.ai import write_quicklook
+    from readerstudy.workflows.ai import write_quicklook
 
     scan = sitk.GetImageFromArray(np.full((12, 32, 32), 30.0, np.float32))
     write_quicklook(scan, _blank_prediction(scan), tmp_path / "q.png", "case x")
@@ -276,7 +276,7 @@ def test_a_failed_registration_leaves_its_quicklook(tmp_path, monkeypatch, use_t
 @pytest.mark.slow
 def test_a_phantom_clipped_at_0_hu_is_restored_with_a_warning(tmp_path, use_test_method):
     from model.phantom import generate_phantom
-    from readerstudy.ai import case_warnings
+    from readerstudy.workflows.ai import case_warnings
 
     phantom = generate_phantom(11)
     clipped = sitk.Clamp(phantom.image, sitk.sitkFloat32, 0.0, 4000.0)

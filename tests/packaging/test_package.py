@@ -74,7 +74,7 @@ def workdir(tmp_path_factory) -> Path:
 
 def test_version_names_the_baked_commit_and_the_same_model_as_the_checkout(binary, workdir):
     from readerstudy import __version__
-    from readerstudy.ai import method_hash
+    from readerstudy.workflows.ai import method_hash
 
     lines = run(binary, "--version", cwd=workdir).splitlines()
     assert lines[0] == f"readerstudy {__version__}"

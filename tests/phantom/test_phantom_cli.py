@@ -13,7 +13,7 @@ from analysis.units import UNITS
 from model.phantom import PhantomConfig, generate_phantom
 from readerstudy.cli import app
 from readerstudy.imaging import load_volume
-from readerstudy.phantoms import case_ids, case_seed, write_phantom_set
+from readerstudy.workflows.phantoms import case_ids, case_seed, write_phantom_set
 
 runner = CliRunner()
 
@@ -128,3 +128,47 @@ def test_anatomy_and_variety_options(tmp_path):
     assert _rows(tmp_path / "anatomy" / "cases.csv")[0]["anatomy"] == "scct"
     bad = runner.invoke(app, ["phantom", "generate", "--n", "1", "--out", "x", "--anatomy", "ct"])
     assert bad.exit_code == 2
+
+
+def test_the_phantom_vocabularies_are_the_imaging_layers(tmp_path):
+    """Every vendor the phantom model draws is one the DICOM writer imitates (the model spells
+    vendors as plain strings: it never imports readerstudy), and --format offers ImageFormat."""
+    from model.phantom import varied_config
+    from readerstudy.imaging import ImageFormat, Vendor
+
+    for config in (PhantomConfig(), varied_config()):
+        assert {vendor for vendor, _ in config.vendor_mix} <= set(Vendor)
+    args = ["phantom", "generate", "--n", "1", "--out", str(tmp_path / "set"), "--format", "x"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert all(f"'{f.value}'" in result.output for f in ImageFormat)
+
+
+def test_cases_csv_columns_follow_the_phantom_record(monkeypatch):
+    """cases.csv has a column for every field of PhantomMeta: a field the model renames (here
+    noise_sd -> noise_sd_hu) is written under its new name, never dropped."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import model.phantom
+    from readerstudy.workflows import phantoms
+
+    phantom = generate_phantom(case_seed(3, 0))
+    row = phantoms._case_row("case001", phantom)
+    assert tuple(row) == phantoms.case_columns()
+    assert row["noise_sd"] == phantom.meta.noise_sd
+    assert (row["shift_x_mm"], row["shift_y_mm"], row["shift_z_mm"]) == phantom.meta.shift_mm
+    assert row["ganglionic_index"] == phantom.levels["ganglionic"]
+
+    values = dataclasses.asdict(phantom.meta)
+    values["noise_sd_hu"] = values.pop("noise_sd")
+    renamed = dataclasses.make_dataclass(
+        "RenamedMeta", [(name, object) for name in values], frozen=True
+    )
+    monkeypatch.setattr(model.phantom, "PhantomMeta", renamed)
+    row = phantoms._case_row(
+        "case001", SimpleNamespace(meta=renamed(**values), levels=phantom.levels)
+    )
+    assert tuple(row) == phantoms.case_columns()
+    assert row["noise_sd_hu"] == phantom.meta.noise_sd
+    assert "noise_sd" not in phantoms.case_columns()

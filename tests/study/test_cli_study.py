@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from readerstudy.cli import build_app
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.protocol import Study
-from readerstudy.study.simulate import SimulationConfig, simulate_study
+from readerstudy.workflows.simulate import SimulationConfig, simulate_study
 
 from .conftest import PIN, all_negative, write_study_folder
 
@@ -135,7 +135,7 @@ def test_simulate_command_reads_the_whole_study(app, folder):
 
 
 def test_simulate_passes_reliance_for_every_reader_and_one(app, folder, monkeypatch):
-    import readerstudy.study.simulate as simulate
+    import readerstudy.workflows.simulate as simulate
 
     runner.invoke(app, ["study", "lock", str(folder)])
     configs = []
@@ -182,9 +182,9 @@ def test_precompute_calls_predict_many_and_caches(app, folder, monkeypatch, asym
         frame.to_csv(out_dir / "ai_regions.csv", index=False)
         return frame
 
-    import readerstudy.ai
+    import readerstudy.workflows.ai
 
-    monkeypatch.setattr(readerstudy.ai, "predict_many", fake_predict_many)
+    monkeypatch.setattr(readerstudy.workflows.ai, "predict_many", fake_predict_many)
     (folder / "ai" / "ai_regions.csv").unlink()
     first = runner.invoke(app, ["study", "precompute", str(folder)])
     assert first.exit_code == 0, first.output

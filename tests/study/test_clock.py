@@ -181,3 +181,19 @@ def test_any_valid_event_stream_partitions_the_read(script):
         assert before.seconds > 0
     assert result.active_s == pytest.approx(active_seconds(intervals))
     assert 0 <= result.active_s <= result.wall_s
+
+
+def test_reading_states_have_one_vocabulary():
+    """The clock's spells are the stored interval kinds and the open-read phases of a session;
+    the stored strings are pinned (a renamed spell would orphan every stored read)."""
+    from readerstudy.store import INTERVAL_KINDS
+    from readerstudy.study.session import Phase
+
+    assert {"active", "paused", "idle", "focus_lost"} == INTERVAL_KINDS
+    assert {spell.value for spell in Spell} == INTERVAL_KINDS
+    phases = {spell: Phase.of_spell(spell) for spell in Spell}
+    assert phases[Spell.ACTIVE] is Phase.READING
+    assert all(
+        phase.value == spell.value for spell, phase in phases.items() if spell is not Spell.ACTIVE
+    )
+    assert set(phases.values()) == {Phase.READING, Phase.PAUSED, Phase.IDLE, Phase.FOCUS_LOST}

@@ -113,7 +113,7 @@ def test_shipped_study_definitions_validate(name):
 
 
 def test_the_demo_definition_matches_what_the_demo_writes():
-    from readerstudy.study.demo import DEMO_READERS, DEMO_SEED
+    from readerstudy.workflows.demo import DEMO_READERS, DEMO_SEED
 
     definition = load_definition(STUDIES / "demo")
     assert definition.reader_ids == DEMO_READERS

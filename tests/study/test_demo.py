@@ -16,8 +16,8 @@ import pytest
 import SimpleITK as sitk
 from typer.testing import CliRunner
 
-import readerstudy.ai
-import readerstudy.study.demo as demo
+import readerstudy.workflows.ai
+import readerstudy.workflows.demo as demo
 from analysis.units import UNITS
 from readerstudy.cli import app
 from readerstudy.study.definition import Design
@@ -70,7 +70,7 @@ def model_calls(monkeypatch, asymmetry_by_default):
         frame.to_csv(out_dir / "ai_regions.csv", index=False)
         return frame
 
-    monkeypatch.setattr(readerstudy.ai, "predict_many", predict_many)
+    monkeypatch.setattr(readerstudy.workflows.ai, "predict_many", predict_many)
     monkeypatch.setattr(demo, "_phantoms", _tiny_phantoms)
     return calls
 

@@ -31,7 +31,7 @@ def test_new_weights_recompute_without_force(
     tmp_path, monkeypatch, fresh_methods, asymmetry_by_default
 ):
     import model.scoring
-    import readerstudy.ai
+    import readerstudy.workflows.ai
     from model import infer
 
     folder = tmp_path / "study"
@@ -49,7 +49,7 @@ def test_new_weights_recompute_without_force(
         frame.to_csv(out_dir / "ai_regions.csv", index=False)
         return frame
 
-    monkeypatch.setattr(readerstudy.ai, "predict_many", fake_predict_many)
+    monkeypatch.setattr(readerstudy.workflows.ai, "predict_many", fake_predict_many)
     app = build_app()
     assert "computed" in runner.invoke(app, ["study", "precompute", str(folder)]).output
     assert "cached" in runner.invoke(app, ["study", "precompute", str(folder)]).output
@@ -121,9 +121,9 @@ def test_precompute_goes_on_past_a_non_head_and_writes_atlas_and_levels(
 
 def test_study_weights_come_from_the_study_folder(tmp_path, monkeypatch, fresh_methods):
     import model.scoring
-    import readerstudy.ai
+    import readerstudy.workflows.ai
     from model import infer
-    from readerstudy.ai import MethodChoice
+    from readerstudy.workflows.ai import MethodChoice
 
     folder = tmp_path / "study"
     write_study_folder(folder, n_cases=2, ai={"method": "asymmetry", "weights": "site/cal.json"})
@@ -146,7 +146,7 @@ def test_study_weights_come_from_the_study_folder(tmp_path, monkeypatch, fresh_m
         frame.to_csv(out_dir / "ai_regions.csv", index=False)
         return frame
 
-    monkeypatch.setattr(readerstudy.ai, "predict_many", fake_predict_many)
+    monkeypatch.setattr(readerstudy.workflows.ai, "predict_many", fake_predict_many)
     result = runner.invoke(build_app(), ["study", "precompute", str(folder)])
     assert result.exit_code == 0, result.output
     assert calls == [MethodChoice("asymmetry", "auto", site)]

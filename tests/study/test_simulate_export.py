@@ -7,9 +7,9 @@ import pytest
 
 from analysis.units import UNITS
 from readerstudy.study.clock import SimulatedTime
-from readerstudy.study.export import export_study, tables_from_study
 from readerstudy.study.protocol import Study
-from readerstudy.study.simulate import (
+from readerstudy.workflows.export import export_study, tables_from_study
+from readerstudy.workflows.simulate import (
     PAPER_READERS,
     ReaderProfile,
     SimulationConfig,

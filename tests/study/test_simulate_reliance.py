@@ -21,9 +21,9 @@ from analysis.agreement import icc
 from analysis.clinical import case_aspects
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.clock import SimulatedTime
-from readerstudy.study.export import tables_from_study
 from readerstudy.study.protocol import Study
-from readerstudy.study.simulate import (
+from readerstudy.workflows.export import tables_from_study
+from readerstudy.workflows.simulate import (
     DEFAULT_RELIANCE,
     PAPER_READERS,
     ReaderProfile,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from readerstudy.gui.app import application
 from readerstudy.gui.console.window import ConsoleWindow
-from readerstudy.study.coordinator import TimeSource
+from readerstudy.workflows.coordinator import TimeSource
 
 
 def open_console(

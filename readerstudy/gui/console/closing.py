@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayou
 
 from readerstudy.gui.console.tasks import TaskRunner
 from readerstudy.gui.console.widgets import Note, PathField, label, panel
-from readerstudy.study.coordinator import AnalysisReport, Coordinator
+from readerstudy.workflows.coordinator import AnalysisReport, Coordinator
 
 
 def open_in_browser(path: Path) -> bool:

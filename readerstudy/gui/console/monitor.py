@@ -37,7 +37,7 @@ from readerstudy.gui.console.widgets import (
     table,
 )
 from readerstudy.gui.theme import COLORS
-from readerstudy.study.coordinator import (
+from readerstudy.workflows.coordinator import (
     AuditCheck,
     Coordinator,
     Monitor,

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from readerstudy.gui.console.tasks import TaskRunner
 from readerstudy.gui.console.widgets import Note, fit_height, label, panel, set_row, table
 from readerstudy.gui.theme import COLORS
-from readerstudy.study.coordinator import (
+from readerstudy.workflows.coordinator import (
     AISourceKind,
     BatchError,
     Coordinator,

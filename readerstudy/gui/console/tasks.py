@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from readerstudy.study.coordinator import ReaderStudyError
+from readerstudy.workflows.coordinator import ReaderStudyError
 
 log = logging.getLogger(__name__)
 

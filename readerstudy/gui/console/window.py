@@ -23,7 +23,7 @@ from readerstudy.gui.console.tasks import TaskRunner
 from readerstudy.gui.console.widgets import Note, PathField, label
 from readerstudy.gui.console.wizard import NewStudyWizard
 from readerstudy.gui.theme import CONSOLE_STYLESHEET, centre_card
-from readerstudy.study.coordinator import (
+from readerstudy.workflows.coordinator import (
     Coordinator,
     ReaderStudyError,
     StudyOverview,

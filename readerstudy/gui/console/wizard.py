@@ -42,9 +42,10 @@ from PySide6.QtWidgets import (
 from readerstudy.gui.console.tasks import TaskRunner
 from readerstudy.gui.console.widgets import Note, PathField, fit_height, label, set_row, table
 from readerstudy.gui.theme import COLORS
-from readerstudy.study.coordinator import (
+from readerstudy.workflows.coordinator import (
     ConfidenceScale,
     Design,
+    ImageFormat,
     InitReport,
     ReaderStudyError,
     SeriesRow,
@@ -176,11 +177,12 @@ class CasesStep(QWidget):
 
     def _summarise(self) -> None:
         done = len(self.rows)
-        formats = {f: sum(r.format == f for r in self.rows) for f in ("dicom", "nifti")}
+        formats = {f: sum(r.format == f for r in self.rows) for f in ImageFormat}
         bad = sum(r.problem is not None for r in self.rows)
         warned = sum(bool(r.warnings) and r.problem is None for r in self.rows)
         text = (
-            f"{self._total} cases: {formats['dicom']} DICOM, {formats['nifti']} NIfTI; "
+            f"{self._total} cases: {formats[ImageFormat.DICOM]} DICOM, "
+            f"{formats[ImageFormat.NIFTI]} NIfTI; "
             f"{warned} with warnings, {bad} unreadable"
         )
         if done < self._total:

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 from analysis.files import atomic_output, check_output_folder, write_text
 from readerstudy.errors import ReaderStudyError
+from readerstudy.imaging.cases import SourceCase, nifti_stem
+from readerstudy.imaging.cases import find_cases as find_source_cases
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,7 +43,6 @@ if TYPE_CHECKING:
     from model.infer import Prediction
 
 REGION_COLUMNS = ["case", "unit", "probability", "call"]
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
 FAILED_TABLE = "failed.csv"
 FAILED_DIR = "failed"
 LEVEL_COLUMNS = ("ganglionic", "supraganglionic")
@@ -96,30 +97,12 @@ def _choice(method: str | MethodChoice) -> MethodChoice:
     return method if isinstance(method, MethodChoice) else MethodChoice(method)
 
 
-def _is_nifti(path: Path) -> bool:
-    return path.is_file() and path.name.lower().endswith(NIFTI_SUFFIXES)
-
-
-def case_id_of(path: Path) -> str:
-    """The case id of a case folder (its name) or of a NIfTI file (its name without suffix)."""
-    name = path.name
-    for suffix in (".nii.gz", ".nii"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def _load(path: Path, case: str):
-    from readerstudy.imaging import ImagingError, SeriesSelectionError, load_volume
+    from readerstudy.imaging import ImagingError, load_volume
+    from readerstudy.imaging.cases import source_case
 
     try:
-        try:
-            return load_volume(path)
-        except SeriesSelectionError:
-            nifti = sorted(p for p in path.rglob("*") if _is_nifti(p)) if path.is_dir() else []
-            if len(nifti) != 1:
-                raise
-            return load_volume(nifti[0])
+        return load_volume(source_case(path).path)
     except ImagingError as exc:
         raise CaseError(f"case {case}: {exc}") from exc
 
@@ -128,7 +111,7 @@ def load_scan(path: Path, case: str) -> sitk.Image:
     """The case's CT volume as Float32 HU in LPS (what model methods take): a DICOM series, or
     a NIfTI file or folder.
 
-    A folder without a DICOM series is read through its single NIfTI file.
+    A folder holding one NIfTI file is read from it (:mod:`readerstudy.imaging.cases`).
     """
     import SimpleITK as sitk
 
@@ -329,7 +312,7 @@ def predict_case(
     """
     case_path, out_dir = Path(case_path), Path(out_dir)
     check_output_folder(out_dir)
-    case = case_id or case_id_of(case_path)
+    case = case_id or nifti_stem(case_path)
     try:
         record = _case_record(case_path, out_dir, _choice(method), case)
     except CaseError as exc:
@@ -340,22 +323,12 @@ def predict_case(
     return _write_regions(record["regions"], out_dir)
 
 
-NOT_CASES = frozenset({"masks"})
-"""Folder names beside the cases that are not cases (a phantom set's lesion masks)."""
-
-
-def find_cases(cases_dir: Path) -> list[Path]:
-    """Case folders (and NIfTI files) directly inside ``cases_dir``, sorted by name.
-
-    Hidden entries and ``masks/`` (the lesion masks of a phantom set) are skipped.
-    """
+def find_cases(cases_dir: Path) -> list[SourceCase]:
+    """The cases of ``cases_dir`` (:func:`readerstudy.imaging.cases.find_cases`); refuses a
+    folder that is missing or holds none."""
     if not cases_dir.is_dir():
         raise ReaderStudyError(f"{cases_dir} is not a folder of cases")
-    cases = sorted(
-        p
-        for p in cases_dir.iterdir()
-        if not p.name.startswith(".") and ((p.is_dir() and p.name not in NOT_CASES) or _is_nifti(p))
-    )
+    cases = find_source_cases(cases_dir)
     if not cases:
         raise ReaderStudyError(f"{cases_dir} holds no case folders or NIfTI files")
     return cases
@@ -418,10 +391,10 @@ def predict_many(
     rows: list[dict] = []
     done: list[str] = []
     failures: list[CaseFailure] = []
-    for count, path in enumerate(cases, start=1):
-        case = case_id_of(path)
+    for count, source in enumerate(cases, start=1):
+        case = source.name
         try:
-            rows.extend(_case_record(path, out_dir, choice, case)["regions"])
+            rows.extend(_case_record(source.path, out_dir, choice, case)["regions"])
             done.append(case)
         except ReaderStudyError as exc:
             failures.append(_failure(exc, case, out_dir))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from readerstudy.errors import ReaderStudyError
+from readerstudy.imaging.formats import ImageFormat
 
 DEMO_READERS = ("r1", "r2", "r3", "r4")
 DEMO_SEED = 2022
@@ -43,7 +44,7 @@ class DemoResult:
 
 def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -> Path:
     """The demo's DICOM phantom set (mixed vendors), written once and reused."""
-    from readerstudy.phantoms import write_phantom_set
+    from readerstudy.workflows.phantoms import write_phantom_set
 
     folder = out / "phantoms"
     marker = folder / f".complete-{n_cases}-{seed}"
@@ -57,7 +58,7 @@ def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -
         folder,
         n_cases,
         seed,
-        fmt="dicom",
+        fmt=ImageFormat.DICOM,
         progress=lambda done, total: echo(f"  phantom {done}/{total}"),
     )
     marker.touch()
@@ -79,13 +80,13 @@ def run_demo(
 
     ``design`` is ``sequential`` (the paper) or ``crossover``; ``reliance`` and
     ``reader_reliance`` override the simulated readers' reliance on the AI
-    (:class:`~readerstudy.study.simulate.SimulationConfig`).
+    (:class:`~readerstudy.workflows.simulate.SimulationConfig`).
     """
     from readerstudy.study.clock import SimulatedTime
     from readerstudy.study.definition import ConfidenceScale, Design
-    from readerstudy.study.importer import TRUTH_MASKS_DIR, init_study
     from readerstudy.study.protocol import AI_DIR, Study
-    from readerstudy.study.simulate import SimulationConfig, simulate_study
+    from readerstudy.workflows.importer import init_study
+    from readerstudy.workflows.simulate import SimulationConfig, simulate_study
 
     if n_cases < 4:
         raise ReaderStudyError(f"--cases must be at least 4 for a meaningful demo, got {n_cases}")
@@ -143,7 +144,7 @@ def run_demo(
 
     with Study.open(study_dir, time=SimulatedTime(), create=True) as study:
         echo("3/5 AI outputs for the aided session (embedded model, asymmetry method)")
-        from readerstudy.study.precompute import precompute_ai
+        from readerstudy.workflows.precompute import precompute_ai
 
         precomputed = precompute_ai(
             study, progress=lambda case, done, total: echo(f"  AI {done}/{total}")
@@ -162,28 +163,17 @@ def run_demo(
             f"{summary.simulated_days:.0f} simulated days"
         )
         result.steps.append("simulate")
-        from readerstudy.study.export import export_study, tables_from_study
+        from readerstudy.workflows.export import export_study
 
         export_study(study, out / "export")
-        tables = tables_from_study(study)
 
     echo("5/5 analysis")
-    from analysis.analyze import analyze
-    from analysis.report import summary_lines, write_reports
-    from analysis.segmentation import load_masks
+    from readerstudy.workflows.reports import run_analysis
 
-    ai_masks, truth_masks = study_dir / AI_DIR / "masks", study_dir / TRUTH_MASKS_DIR
-    results = analyze(
-        tables["ratings"],
-        tables["truth"],
-        times=tables["times"],
-        cases=tables["cases"],
-        ai=tables.get("ai"),
-        masks=(load_masks(ai_masks), load_masks(truth_masks)) if truth_masks.is_dir() else None,
-    )
-    paths = write_reports(results, out / "analysis")
-    result.summary = list(summary_lines(results))
-    result.report = Path(paths["html"])
+    # The iMRMC and long-CSV exports are left out: the export step above wrote the tables.
+    report = run_analysis(study_dir, out=out / "analysis", exports=False)
+    result.summary = list(report.summary)
+    result.report = report.html
     result.steps.append("analysis")
     return result
 
@@ -199,9 +189,9 @@ def prepare_workstation_study(
     done, and no confidence ratings, so a read is the 20 calls.
     """
     from readerstudy.study.definition import ConfidenceScale, Design
-    from readerstudy.study.importer import init_study
-    from readerstudy.study.precompute import precompute_ai
     from readerstudy.study.protocol import AI_DIR, Study
+    from readerstudy.workflows.importer import init_study
+    from readerstudy.workflows.precompute import precompute_ai
 
     out = Path(out)
     folder = out / "workstation"

@@ -6,10 +6,11 @@ content hash (``manifest.csv``); a rerun with the same key reuses ``ai/ai_region
 ``ai/masks/``, and new weights recompute without ``--force``. Once reading has started the
 outputs are part of the locked design and are never recomputed.
 
-Besides ``ai/`` (see :mod:`readerstudy.ai`: ``ai_regions.csv``, ``masks/``, ``atlas/``, ...)
-precompute writes ``levels.csv`` at the study root: ``case, ganglionic, supraganglionic``,
-the axial slice indices (scan grid) of the two ASPECTS levels from the registration. It lives
-outside ``ai/`` because the workstation's level jump keys serve unaided reads too. A batch
+Besides ``ai/`` (see :mod:`readerstudy.workflows.ai`: ``ai_regions.csv``, ``masks/``,
+``atlas/``, ...) precompute writes ``levels.csv`` at the study root: ``case, ganglionic,
+supraganglionic``, the axial slice indices (scan grid) of the two ASPECTS levels from the
+registration. It lives outside ``ai/`` because the workstation's level jump keys serve unaided
+reads too. A batch
 with failed cases still writes every per-case output and ``levels.csv`` for the cases that
 succeeded, then fails with the table of failures (``ai/failed.csv``); it leaves no
 ``ai/ai_regions.csv`` (so the study cannot be locked with AI missing for some cases) and no
@@ -38,7 +39,7 @@ from readerstudy.study.protocol import (
 )
 
 if TYPE_CHECKING:
-    from readerstudy.ai import MethodChoice
+    from readerstudy.workflows.ai import MethodChoice
 
 CACHE_FILE = "cache.json"
 
@@ -52,7 +53,7 @@ class PrecomputeResult:
 
 def method_choice(study: Study) -> MethodChoice:
     """The study's embedded method (``auto`` resolved) with its weights, if it names any."""
-    from readerstudy.ai import MethodChoice, resolved
+    from readerstudy.workflows.ai import MethodChoice, resolved
 
     ai = study.definition.ai
     weights = (study.path / ai.weights) if ai.weights else None
@@ -65,7 +66,7 @@ def method_choice(study: Study) -> MethodChoice:
 
 
 def _cache_key(study: Study, choice: MethodChoice) -> dict:
-    from readerstudy.ai import method_hash
+    from readerstudy.workflows.ai import method_hash
 
     hashes = {
         r["case"]: r["content_hash"]
@@ -75,7 +76,7 @@ def _cache_key(study: Study, choice: MethodChoice) -> dict:
 
 
 def _write_levels(study: Study, cases: list[str]) -> None:
-    from readerstudy.ai import LEVEL_COLUMNS, case_levels
+    from readerstudy.workflows.ai import LEVEL_COLUMNS, case_levels
 
     with (
         atomic_output(study.path / LEVELS_FILE) as temporary,
@@ -89,9 +90,10 @@ def _write_levels(study: Study, cases: list[str]) -> None:
 def precompute_ai(
     study: Study, *, progress: Callable[..., None] | None = None, force: bool = False
 ) -> PrecomputeResult:
-    """Run ``readerstudy.ai.predict_many`` over the study's cases unless cached.
+    """Run ``readerstudy.workflows.ai.predict_many`` over the study's cases unless cached.
 
-    Raises :class:`readerstudy.ai.BatchError` when some cases failed (the others are written).
+    Raises :class:`readerstudy.workflows.ai.BatchError` when some cases failed (the others are
+    written).
     """
     definition = study.definition
     if definition.ai.source is AISourceKind.IMPORTED:
@@ -110,7 +112,7 @@ def precompute_ai(
             f"study {definition.name}: reading has started, the AI outputs are part of the "
             "locked design and cannot be recomputed"
         )
-    from readerstudy.ai import BatchError, predict_many
+    from readerstudy.workflows.ai import BatchError, predict_many
 
     study.ai_dir.mkdir(exist_ok=True)
     cache.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,48 +18,30 @@ import numpy as np
 from analysis.files import atomic_output, staged_folder
 from analysis.units import UNITS
 from readerstudy.errors import ReaderStudyError
+from readerstudy.imaging.formats import ImageFormat, Vendor
 
 if TYPE_CHECKING:
     from model.phantom import Phantom, PhantomConfig
 
-FORMATS = ("dicom", "nifti")
+SHIFT_AXES = ("x", "y", "z")
+LEVEL_COLUMNS = {"ganglionic_index": "ganglionic", "supraganglionic_index": "supraganglionic"}
+"""cases.csv column -> the level of :attr:`model.phantom.Phantom.levels` it holds."""
 
-CASE_COLUMNS = (
-    "case",
-    "side",
-    "aspects",
-    "n_positive_units",
-    "lesion_volume_ml",
-    "hu_drop",
-    "noise_sd",
-    "vendor",
-    "yaw_deg",
-    "pitch_deg",
-    "roll_deg",
-    "shift_x_mm",
-    "shift_y_mm",
-    "shift_z_mm",
-    "tilt_deg",
-    "gm_hu",
-    "wm_hu",
-    "csf_hu",
-    "bone_hu",
-    "beam_hardening_hu",
-    "slice_thickness_mm",
-    "ganglionic_index",
-    "supraganglionic_index",
-    "planned_units",
-    "confounders",
-    "anatomy",
-    "head_scale",
-    "skull_offset_mm",
-    "scalp_offset_mm",
-    "atrophy_mm",
-    "vertex_cut_mm",
-    "fossa_cut_mm",
-    "headrest",
-    "seed",
-)
+
+def _meta_columns(name: str) -> tuple[str, ...]:
+    """The cases.csv columns of one :class:`model.phantom.PhantomMeta` field."""
+    if name == "shift_mm":
+        return tuple(f"shift_{axis}_mm" for axis in SHIFT_AXES)
+    return (name,)
+
+
+def case_columns() -> tuple[str, ...]:
+    """The header of cases.csv: the case, every field of the phantom's drawn parameters (so a
+    field the model adds or renames is a column, never dropped) and the two level indices."""
+    from model.phantom import PhantomMeta
+
+    meta = (column for f in fields(PhantomMeta) for column in _meta_columns(f.name))
+    return ("case", *meta, *LEVEL_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -81,14 +63,13 @@ def case_ids(n: int) -> list[str]:
     return [f"case{i + 1:0{width}d}" for i in range(n)]
 
 
-def _case_row(case: str, phantom: Phantom) -> dict:
-    meta = phantom.meta
-    row = {key: meta[key] for key in CASE_COLUMNS if key in meta}
-    row["case"] = case
-    for axis, value in zip("xyz", meta["shift_mm"], strict=True):
-        row[f"shift_{axis}_mm"] = value
-    row["ganglionic_index"] = phantom.levels["ganglionic"]
-    row["supraganglionic_index"] = phantom.levels["supraganglionic"]
+def _case_row(case: str, phantom: Phantom) -> dict[str, object]:
+    row: dict[str, object] = {"case": case}
+    for f in fields(phantom.meta):
+        value = getattr(phantom.meta, f.name)
+        values = value if f.name == "shift_mm" else (value,)
+        row.update(zip(_meta_columns(f.name), values, strict=True))
+    row.update({column: phantom.levels[level] for column, level in LEVEL_COLUMNS.items()})
     return row
 
 
@@ -97,7 +78,7 @@ def write_phantom_set(
     n: int,
     seed: int,
     *,
-    fmt: str = "dicom",
+    fmt: ImageFormat | str = ImageFormat.DICOM,
     thin: bool = False,
     config: PhantomConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -111,8 +92,10 @@ def write_phantom_set(
     """
     from model.phantom import PhantomConfig
 
-    if fmt not in FORMATS:
-        raise ReaderStudyError(f"phantom format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt not in set(ImageFormat):
+        raise ReaderStudyError(
+            f"phantom format must be one of {', '.join(ImageFormat)}, got {fmt!r}"
+        )
     if n < 1:
         raise ReaderStudyError(f"the number of phantoms must be at least 1, got {n}")
     if seed < 0:
@@ -125,7 +108,7 @@ def write_phantom_set(
     ids = case_ids(n)
     with staged_folder(out_dir) as stage:
         truth_rows = _write_phantoms(
-            stage, ids, seed, fmt, config or PhantomConfig(thin=thin), progress
+            stage, ids, seed, ImageFormat(fmt), config or PhantomConfig(thin=thin), progress
         )
     return PhantomSet(out_dir, tuple(ids), sum(t for _, _, t in truth_rows))
 
@@ -134,7 +117,7 @@ def _write_phantoms(
     out_dir: Path,
     ids: list[str],
     seed: int,
-    fmt: str,
+    fmt: ImageFormat,
     config: PhantomConfig,
     progress: Callable[[int, int], None] | None,
 ) -> list[tuple[str, str, int]]:
@@ -152,15 +135,15 @@ def _write_phantoms(
         except PhantomError as exc:
             raise ReaderStudyError(f"{case}: {exc}") from exc
         folder = out_dir / case
-        if fmt == "dicom":
+        if fmt is ImageFormat.DICOM:
             write_dicom_series(
                 phantom.image,
                 folder,
-                vendor=phantom.meta["vendor"],
-                tilt_deg=phantom.meta["tilt_deg"],
+                vendor=Vendor(phantom.meta.vendor),
+                tilt_deg=phantom.meta.tilt_deg,
                 patient_name=f"PHANTOM^{case}",
                 patient_id=case,
-                series_description=(f"NCCT HEAD {phantom.meta['slice_thickness_mm']:g}mm PHANTOM"),
+                series_description=(f"NCCT HEAD {phantom.meta.slice_thickness_mm:g}mm PHANTOM"),
                 seed=phantom_seed,
             )
         else:
@@ -181,7 +164,8 @@ def _write_phantoms(
         atomic_output(out_dir / "cases.csv") as temporary,
         temporary.open("w", newline="") as handle,
     ):
-        writer = csv.DictWriter(handle, fieldnames=CASE_COLUMNS)
+        # extrasaction="raise" (the default): a value without a column fails the write.
+        writer = csv.DictWriter(handle, fieldnames=case_columns())
         writer.writeheader()
         writer.writerows(case_rows)
     return truth_rows

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
 
-from readerstudy.ai import BatchError, CaseFailure
 from readerstudy.errors import ReaderStudyError
-from readerstudy.study import importer
+from readerstudy.imaging.cases import SourceCase
+from readerstudy.imaging.formats import ImageFormat
 from readerstudy.study.clock import SimulatedTime, SystemTime, TimeSource
 from readerstudy.study.definition import (
     DEFINITION_FILE,
@@ -39,7 +39,6 @@ from readerstudy.study.definition import (
     load_definition,
 )
 from readerstudy.study.design import SESSIONS, CaseBalance, build_schedule
-from readerstudy.study.importer import CaseImportError, SourceCase
 from readerstudy.study.protocol import (
     AI_DIR,
     AI_TABLE,
@@ -56,6 +55,10 @@ from readerstudy.study.protocol import (
 )
 from readerstudy.study.session import CRASH_FLAG, LOGOUT_FLAG
 from readerstudy.study.workstation import SessionState, session_state
+from readerstudy.workflows import importer
+from readerstudy.workflows.ai import BatchError, CaseFailure
+from readerstudy.workflows.importer import CaseImportError
+from readerstudy.workflows.reports import AnalysisReport
 
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, label)``, called from the thread doing the work."""
@@ -255,7 +258,7 @@ class SeriesRow:
     """What the wizard's case table shows of one source case."""
 
     case: str
-    format: str
+    format: ImageFormat
     series: int
     """Image series found (DICOM); the one the study will read is described."""
     slices: int | None
@@ -274,7 +277,7 @@ def describe_case(case: SourceCase) -> SeriesRow:
     from readerstudy.imaging.series import choose_series, scan_tree
 
     empty = SeriesRow(case.name, case.format, 0, None, (None, None, None), None, "", ())
-    if case.format == "nifti":
+    if case.format is ImageFormat.NIFTI:
         try:
             volume = load_volume(case.path)
         except ImagingError as exc:
@@ -589,16 +592,6 @@ class AuditCheck:
 
 
 @dataclass(frozen=True)
-class AnalysisReport:
-    paths: dict[str, Path]
-    summary: tuple[str, ...]
-
-    @property
-    def html(self) -> Path:
-        return Path(self.paths["html"])
-
-
-@dataclass(frozen=True)
 class Coordinator:
     """One study folder as its coordinator works on it. Every method opens the study for
     its own work and closes it, exactly as the CLI command of the same name does."""
@@ -662,8 +655,8 @@ class Coordinator:
     def precompute(self, *, force: bool = False, progress: Progress | None = None):
         """``study precompute``: the embedded model's AI outputs (cached). Raises
         :class:`BatchError` (its ``failures``) when cases failed; the others are written."""
-        from readerstudy.ai import case_warnings
-        from readerstudy.study.precompute import precompute_ai
+        from readerstudy.workflows.ai import case_warnings
+        from readerstudy.workflows.precompute import precompute_ai
 
         with self._open(create=self.db is None) as study:
             result = precompute_ai(
@@ -678,7 +671,7 @@ class Coordinator:
 
     def quicklooks(self) -> list[QuickLook]:
         """Every case's quick-look from the last precompute, failed cases first."""
-        from readerstudy.ai import FAILED_DIR, FAILED_TABLE, case_warnings
+        from readerstudy.workflows.ai import FAILED_DIR, FAILED_TABLE, case_warnings
 
         ai = Path(self.folder) / AI_DIR
         codes = sorted(row["case"] for row in read_csv_rows(Path(self.folder) / MANIFEST_FILE))
@@ -736,18 +729,20 @@ class Coordinator:
 
     def export(self, out: Path) -> dict[str, Path]:
         """``study export``: every table and file the command writes, into ``out``."""
-        from readerstudy.study.export import export_study
+        from readerstudy.workflows.export import export_study
 
         with self._open(read_only=True) as study:
             return export_study(study, Path(out))
 
     def analyze(self, out: Path | None = None) -> AnalysisReport:
         """``readerstudy analyze STUDY``: results.json, report.html, report.xlsx, exports."""
-        from readerstudy.study.reports import run_analysis
+        from analysis.errors import AnalysisInputError
+        from readerstudy.workflows.reports import run_analysis
 
-        paths = run_analysis(Path(self.folder), out=out, db=self.db)
-        summary = tuple(paths.pop("summary"))
-        return AnalysisReport({k: Path(v) for k, v in paths.items()}, summary)
+        try:
+            return run_analysis(Path(self.folder), out=out, db=self.db)
+        except AnalysisInputError as exc:  # the console shows it as a refusal, not a bug
+            raise ReaderStudyError(str(exc)) from exc
 
     def verify_audit(self, progress: Callable[[int, int], None] | None = None) -> AuditCheck:
         """``study audit --verify``: the hash chain, every stored read, the locked design."""
@@ -982,6 +977,7 @@ __all__ = [
     "Design",
     "Flag",
     "Half",
+    "ImageFormat",
     "InitReport",
     "LockReport",
     "Monitor",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import SimpleITK as sitk
 
     from model.evaluate import LabelledCase
+    from readerstudy.imaging.cases import SourceCase
 
 TRUTH_FILE = "truth.csv"
 MASKS_DIR = "masks"
@@ -81,16 +82,15 @@ def _mask_on_grid(path: Path, scan: sitk.Image, case: str):
     return (sitk.GetArrayFromImage(mask) > 0).astype(np.uint8)
 
 
-def check_labelled(data_dir: Path) -> tuple[list[Path], dict[str, dict[str, int]]]:
-    """The case paths and unit truth of a labelled folder, or a :class:`LabelledDataError`
+def check_labelled(data_dir: Path) -> tuple[list[SourceCase], dict[str, dict[str, int]]]:
+    """The cases and unit truth of a labelled folder, or a :class:`LabelledDataError`
     naming the first thing missing (checked before any scan is read)."""
-    from readerstudy.ai import case_id_of, find_cases
+    from readerstudy.workflows.ai import find_cases
 
     data_dir = Path(data_dir)
     cases = find_cases(data_dir)
     truth = _truth(data_dir)
-    for path in cases:
-        case = case_id_of(path)
+    for case in (source.name for source in cases):
         if case not in truth:
             raise LabelledDataError(f"case {case} of {data_dir} is not in {TRUTH_FILE}")
         if not (data_dir / MASKS_DIR / f"{case}.nii.gz").is_file():
@@ -103,14 +103,14 @@ def check_labelled(data_dir: Path) -> tuple[list[Path], dict[str, dict[str, int]
 def labelled_cases(data_dir: Path) -> Iterator[LabelledCase]:
     """Every case of a labelled folder as :class:`model.evaluate.LabelledCase` (Float32 HU)."""
     from model.evaluate import LabelledCase
-    from readerstudy.ai import CaseError, case_id_of, load_scan
+    from readerstudy.workflows.ai import CaseError, load_scan
 
     data_dir = Path(data_dir)
     cases, truth = check_labelled(data_dir)
-    for path in cases:
-        case = case_id_of(path)
+    for source in cases:
+        case = source.name
         try:
-            scan = load_scan(path, case)
+            scan = load_scan(source.path, case)
         except CaseError as exc:
             raise LabelledDataError(str(exc)) from None
         lesion = _mask_on_grid(data_dir / MASKS_DIR / f"{case}.nii.gz", scan, case)

@@ -7,7 +7,23 @@ so importing this module stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class AnalysisReport:
+    """What :func:`run_analysis` wrote, and the summary it prints."""
+
+    paths: Mapping[str, Path]
+    """Every written file by kind (``json``, ``html``, ``xlsx``, figures, ``imrmc``, ...)."""
+    summary: tuple[str, ...]
+    """The report's headline lines, as ``readerstudy analyze`` prints them."""
+
+    @property
+    def html(self) -> Path:
+        return self.paths["html"]
 
 
 def _study_tables(folder: Path, db: str | None = None) -> dict:
@@ -18,7 +34,7 @@ def _study_tables(folder: Path, db: str | None = None) -> dict:
 
     if (folder / "study.toml").is_file():
         from readerstudy.errors import ReaderStudyError
-        from readerstudy.study.export import export_tables
+        from readerstudy.workflows.export import export_tables
 
         tables = dict(export_tables(folder, db=db))
         if tables["ratings"].empty:
@@ -49,10 +65,11 @@ def run_analysis(
     ustat: bool = False,
     gee: bool = False,
     db: str | None = None,
-) -> dict:
-    """Read the inputs, analyse, write the reports and exports; return their paths (and the
-    summary lines under ``summary``). ``db``: the results store of a study folder, when it
-    is not the one its study.toml names."""
+    exports: bool = True,
+) -> AnalysisReport:
+    """Read the inputs, analyse, write the reports and, with ``exports``, the iMRMC and long
+    CSV exports; return the written paths and the summary lines. ``db``: the results store of
+    a study folder, when it is not the one its study.toml names."""
     from analysis.analyze import Plan, analyze
     from analysis.exports import to_imrmc, to_long_csv
     from analysis.files import check_output_folder, staged_folder
@@ -63,12 +80,15 @@ def run_analysis(
 
     masks_asked = masks is not None or truth_masks is not None
     if source.is_dir():
+        from readerstudy.study.protocol import AI_DIR
+        from readerstudy.workflows.importer import TRUTH_MASKS_DIR
+
         tables = _study_tables(source, db)
         for name, path in (("truth", truth), ("times", times), ("ai", ai), ("cases", cases)):
             if path is not None:
                 tables[name] = read_table(path, name)
-        masks = masks or (source / "ai" / "masks")
-        truth_masks = truth_masks or (source / "truth_masks")
+        masks = masks or (source / AI_DIR / "masks")
+        truth_masks = truth_masks or (source / TRUTH_MASKS_DIR)
         out = out or source / "analysis"
     elif source.is_file():
         tables = read_inputs(source, truth=truth, times=times, cases=cases, ai=ai)
@@ -101,10 +121,12 @@ def run_analysis(
     )
     with staged_folder(out) as stage:
         paths = write_reports(results, stage, figures=figures)
-        (stage / "exports").mkdir()
-        ratings = results.study.ratings
-        paths["imrmc"] = to_imrmc(ratings, stage / "exports" / "ratings.imrmc")[0]
-        paths["long_csv"] = to_long_csv(ratings, stage / "exports" / "ratings_long.csv")
-    paths = {kind: out / path.relative_to(stage) for kind, path in paths.items()}
-    paths["summary"] = summary_lines(results)
-    return paths
+        if exports:
+            (stage / "exports").mkdir()
+            ratings = results.study.ratings
+            paths["imrmc"] = to_imrmc(ratings, stage / "exports" / "ratings.imrmc")[0]
+            paths["long_csv"] = to_long_csv(ratings, stage / "exports" / "ratings_long.csv")
+    return AnalysisReport(
+        {kind: out / Path(path).relative_to(stage) for kind, path in paths.items()},
+        tuple(summary_lines(results)),
+    )

@@ -16,7 +16,6 @@ import random
 import secrets
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.files import (
@@ -27,6 +26,8 @@ from analysis.files import (
 )
 from analysis.units import SIDES
 from readerstudy.errors import ReaderStudyError
+from readerstudy.imaging.cases import SourceCase, find_cases
+from readerstudy.imaging.formats import ImageFormat
 from readerstudy.study.definition import (
     DEFINITION_FILE,
     AISource,
@@ -46,8 +47,6 @@ from readerstudy.study.protocol import (
     sha256_file,
 )
 
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
-SKIP_DIRS = {"masks", "ai"}
 TRUTH_MASKS_DIR = "truth_masks"
 """Reference lesion masks of the study, one ``<code>.nii.gz`` per case that has one."""
 
@@ -73,39 +72,12 @@ class CaseImportError(ReaderStudyError):
     """Cases, truth, metadata or AI outputs do not fit together (message names the rows)."""
 
 
-@dataclass(frozen=True)
-class SourceCase:
-    """One case found in the source folder."""
-
-    name: str
-    path: Path
-    format: str  # "dicom" | "nifti"
-
-
-def _is_nifti(path: Path) -> bool:
-    return path.is_file() and path.name.endswith(NIFTI_SUFFIXES)
-
-
-def _nifti_stem(path: Path) -> str:
-    return path.name.removesuffix(".gz").removesuffix(".nii")
-
-
 def discover_cases(src: Path) -> dict[str, SourceCase]:
-    """Case name -> source: sub-folders (DICOM series or one NIfTI inside) and NIfTI files."""
+    """Case name -> source (:func:`readerstudy.imaging.cases.find_cases`)."""
     src = Path(src)
     if not src.is_dir():
         raise CaseImportError(f"--cases {src}: not a folder")
-    found: dict[str, SourceCase] = {}
-    for entry in sorted(src.iterdir()):
-        if entry.is_dir() and entry.name not in SKIP_DIRS and not entry.name.startswith("."):
-            niftis = [p for p in entry.iterdir() if _is_nifti(p)]
-            if len(niftis) == 1:
-                found[entry.name] = SourceCase(entry.name, niftis[0], "nifti")
-            else:
-                found[entry.name] = SourceCase(entry.name, entry, "dicom")
-        elif _is_nifti(entry):
-            found[_nifti_stem(entry)] = SourceCase(_nifti_stem(entry), entry, "nifti")
-    return found
+    return {case.name: case for case in find_cases(src)}
 
 
 def _text_table(path: Path, what: str) -> list[dict[str, str]]:
@@ -225,7 +197,7 @@ def _import_case(case: SourceCase, dst: Path, salt: str) -> str:
     finite). Errors name the source case and file, never the de-identified copy."""
     from readerstudy.imaging import content_hash, deidentify_tree, verify_nifti
 
-    if case.format == "nifti":
+    if case.format is ImageFormat.NIFTI:
         try:
             verify_nifti(case.path)
         except ReaderStudyError as exc:
@@ -233,7 +205,7 @@ def _import_case(case: SourceCase, dst: Path, salt: str) -> str:
                 f"case {case.name}: {exc}; copy it again from the source"
             ) from exc
         dst.mkdir(parents=True)
-        suffix = ".nii.gz" if case.path.name.endswith(".gz") else ".nii"
+        suffix = ".nii.gz" if case.path.name.lower().endswith(".gz") else ".nii"
         shutil.copyfile(case.path, dst / f"image{suffix}")
         try:
             return content_hash(dst / f"image{suffix}")
