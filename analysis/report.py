@@ -201,7 +201,11 @@ def comparisons(results: Results) -> pd.DataFrame:
         for name, diff in variants:
             df = diff.get("df2")
             rows.append(
-                {"comparison": label, "analysis": ANALYSIS_LABELS[name]}
+                {
+                    "comparison": label,
+                    "analysis": ANALYSIS_LABELS[name]
+                    + (" (split-plot)" if entry.get("design") == "split-plot" else ""),
+                }
                 | _difference_cells(diff, df if name != "fixed readers, random cases" else None)
             )
         for method in ("unbiased", "mle"):

@@ -7,6 +7,8 @@ error, is tested.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from analysis.analyze import analyze
 from analysis.binary import mcnemar, sensitivity_specificity
 from analysis.errors import AnalysisInputError
 from analysis.mrmc import or_analysis, split_plot_analysis
+from analysis.report import write_reports
 from tests.analysis.synthetic import paper_study
 
 
@@ -103,6 +106,31 @@ def test_split_plot_reading_gets_the_split_plot_or_analysis_not_the_crossed_ones
     assert s["roc_ustat"]["unbiased"]["variance"] > 0
     assert np.isinf(s["roc_ustat"]["unbiased"]["df"])
     assert "mle" not in s["roc_ustat"]
+
+
+def test_split_plot_result_reaches_the_json_xlsx_and_html(study, tmp_path):
+    ratings, truth = study["ratings"], study["truth"]
+    cases = _cases(ratings)
+    group_a = ratings["reader"].isin(["R1", "R2"]) & ratings["case"].isin(cases[:15])
+    group_b = ratings["reader"].isin(["R3", "R4"]) & ratings["case"].isin(cases[15:])
+    res = analyze(ratings[group_a | group_b], truth)
+    paths = write_reports(res, tmp_path, figures=False)
+    saved = json.loads(paths["json"].read_text())
+    assert saved["roc_mrmc"]["design"] == "split-plot"
+    comparisons = pd.read_excel(paths["xlsx"], sheet_name="Comparisons")
+    auc = comparisons[comparisons["comparison"] == "AUC"]
+    assert auc["analysis"].tolist() == [
+        "random readers and cases (OR, Hillis df) (split-plot)",
+        "fixed readers, random cases (split-plot)",
+        "random readers, fixed cases (split-plot)",
+    ]
+    notes = pd.read_excel(paths["xlsx"], sheet_name="notes")
+    assert notes.apply(
+        lambda row: row.astype(str).str.contains("split-plot design: the MRMC").any(), axis=1
+    ).any()
+    page = paths["html"].read_text()
+    assert "Obuchowski-Rockette model for split-plot designs [splitplot]" in page
+    assert "Obuchowski NA, Gallas BD, Hillis SL (2012)" in page
 
 
 def test_groups_sharing_some_cases_get_no_mrmc_analysis_and_the_reason(study):
