@@ -553,7 +553,8 @@ def summary_lines(results: Results) -> list[str]:
         lines.append(
             f"AUC: {reference} {_fmt(auc[reference]['estimate'])} vs {test} "
             f"{_fmt(auc[test]['estimate'])}, difference {_fmt(diff['estimate'])} "
-            f"({_fmt(diff['ci'][0])}, {_fmt(diff['ci'][1])}), {_p_is(diff['p'])} (OR-Hillis)"
+            f"({_fmt(diff['ci'][0])}, {_fmt(diff['ci'][1])}), {_p_is(diff['p'])} (OR-Hillis"
+            + (", split-plot)" if roc.get("design") == "split-plot" else ")")
         )
     if "paired_t" in s.get("reading_time", {}):
         rt = s["reading_time"]["per_modality"]
