@@ -134,12 +134,12 @@ def test_a_group_without_both_truths_is_refused(vandyke):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("groups", "per_group", "cases"), [(2, 3, 40), (4, 2, 30)])
-def test_type_one_error_is_nominal_on_simulated_null_studies(groups, per_group, cases):
+@pytest.mark.parametrize(("readers", "cases"), [((3, 3), 40), ((2, 2, 2, 2), 30)])
+def test_type_one_error_is_nominal_on_simulated_null_studies(readers, cases):
     # 250 null studies per design (500 in all); the larger runs are reported in
     # docs/analysis.md (python -m tests.analysis_mrmc.split_plot_sim).
     sims = 250
-    rate, cover = rejection_rate(sims, groups=groups, per_group=per_group, cases=cases)
+    rate, cover = rejection_rate(sims, readers=readers, cases=cases)
     low, high = stats.binom.ppf([0.0005, 0.9995], sims, 0.05) / sims
     assert low <= rate <= high, rate
     assert cover == pytest.approx(1 - rate)
@@ -147,14 +147,32 @@ def test_type_one_error_is_nominal_on_simulated_null_studies(groups, per_group, 
 
 @pytest.mark.slow
 def test_the_test_has_power_against_a_modality_difference():
-    rate, _ = rejection_rate(40, groups=2, per_group=3, cases=40, shift=0.8)
+    rate, _ = rejection_rate(40, readers=(3, 3), cases=40, shift=0.8)
     assert rate > 0.6
 
 
-@pytest.mark.parametrize(("groups", "per_group"), [(2, 4), (4, 3)])
-def test_variance_of_the_difference_is_close_to_the_u_statistic_on_large_samples(groups, per_group):
-    data = simulate(7, groups=groups, per_group=per_group, cases=300)
+@pytest.mark.parametrize(("readers", "cases"), [((4, 4), 300), ((3, 3, 3, 3), 300), ((2, 5), 300)])
+def test_variance_of_the_difference_is_close_to_the_u_statistic_on_large_samples(readers, cases):
+    data = simulate(7, readers=readers, cases=cases)
     split = split_plot_analysis(data, reference="unaided", covariance="unbiased")
     ustat = ustat_difference(data, rating="rating", reference="unaided")
     u_var = float(ustat.loc[ustat["method"] == "unbiased", "variance"].iloc[0])
     assert split.difference.se**2 == pytest.approx(u_var, rel=0.03)
+
+
+@pytest.mark.slow
+def test_unequal_groups_variance_matches_the_spread_of_the_difference():
+    # Groups of 3 readers reading 60 and 120 cases: each study's OR and U-statistic variances
+    # differ (both are noisy in the readers), but over null studies both average to the
+    # variance of the difference itself.
+    estimates, or_var, u_var = [], [], []
+    for seed in range(150):
+        data = simulate(1000 + seed, readers=(3, 3), cases=(60, 120))
+        split = split_plot_analysis(data, reference="unaided", covariance="unbiased")
+        ustat = ustat_difference(data, rating="rating", reference="unaided")
+        estimates.append(split.difference.estimate)
+        or_var.append(split.difference.se**2)
+        u_var.append(float(ustat.loc[ustat["method"] == "unbiased", "variance"].iloc[0]))
+    spread = float(np.var(estimates, ddof=1))
+    assert np.mean(or_var) == pytest.approx(spread, rel=0.25)
+    assert np.mean(or_var) == pytest.approx(np.mean(u_var), rel=0.1)
