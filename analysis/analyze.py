@@ -188,12 +188,10 @@ def analyze(
     elif study.has_ratings and test is not None and crossed is None:
         # No case read by every reader: where the readers form groups that each read their
         # own cases, the split-plot OR analysis; the U-statistic takes any design.
-        summary["roc_mrmc"], note = _split_plot(
-            study.paired_ratings(), reference, covariance, alpha, tables
-        )
+        section, note = _split_plot(study.paired_ratings(), reference, covariance, alpha, tables)
         design_notes.append(note)
-        if summary["roc_mrmc"] is None:
-            del summary["roc_mrmc"]
+        if section is not None:
+            summary["roc_mrmc"] = section
         if ustat:
             summary["roc_ustat"] = _ustat(study.paired_ratings(), reference, alpha, tables)
     if plan is not None and "planning" not in summary:
@@ -536,10 +534,7 @@ def _roc_mrmc(
     result = or_analysis(
         data, fom="auc", rating="rating", covariance=covariance, reference=reference, alpha=alpha
     )
-    tables["roc_auc_per_reader"] = result.foms.rename_axis("reader").reset_index()
-    tables["roc_auc_per_modality"] = result.per_modality.rename_axis("modality").reset_index()
-    tables["roc_or_contrasts"] = result.contrasts
-    tables["roc_per_reader_tests"] = result.per_reader
+    _or_tables(result, tables)
     section = result.to_dict()
     if result.difference is not None:
         dbm = dbm_analysis(data, fom="auc", rating="rating", reference=reference, alpha=alpha)
@@ -557,6 +552,14 @@ def _roc_mrmc(
     if ustat:
         section["u_statistic"] = _ustat(data, reference, alpha, tables)
     return section, result
+
+
+def _or_tables(result, tables: dict) -> None:
+    """The tidy tables of an OR analysis of the AUC (crossed or split-plot)."""
+    tables["roc_auc_per_reader"] = result.foms.rename_axis("reader").reset_index()
+    tables["roc_auc_per_modality"] = result.per_modality.rename_axis("modality").reset_index()
+    tables["roc_or_contrasts"] = result.contrasts
+    tables["roc_per_reader_tests"] = result.per_reader
 
 
 def _split_plot(
@@ -577,10 +580,7 @@ def _split_plot(
         )
     except AnalysisInputError as exc:
         return None, f"split-plot OR analysis of the AUC not computed: {exc}"
-    tables["roc_auc_per_reader"] = result.foms.rename_axis("reader").reset_index()
-    tables["roc_auc_per_modality"] = result.per_modality.rename_axis("modality").reset_index()
-    tables["roc_or_contrasts"] = result.contrasts
-    tables["roc_per_reader_tests"] = result.per_reader
+    _or_tables(result, tables)
     groups = "; ".join(
         f"{', '.join(map(str, g))} ({n} cases)"
         for g, n in zip(result.groups, result.group_cases, strict=True)

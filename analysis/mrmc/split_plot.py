@@ -136,7 +136,12 @@ def _group_data(
             f"split-plot reader group {k + 1} (readers {[plain(r) for r in group]}): {exc}"
         ) from exc
     order = [prepared.modalities.index(m) for m in modalities]
-    return replace(prepared, ratings=prepared.ratings[order], modalities=tuple(modalities))
+    return replace(
+        prepared,
+        ratings=prepared.ratings[order],
+        modalities=tuple(modalities),
+        reference=order.index(prepared.reference),
+    )
 
 
 def split_plot_analysis(

@@ -176,3 +176,17 @@ def test_unequal_groups_variance_matches_the_spread_of_the_difference():
     spread = float(np.var(estimates, ddof=1))
     assert np.mean(or_var) == pytest.approx(spread, rel=0.25)
     assert np.mean(or_var) == pytest.approx(np.mean(u_var), rel=0.1)
+
+
+def test_row_order_within_a_group_does_not_matter(vandyke):
+    data = _split(vandyke, [[1, 2], [3, 4, 5]])
+    second = data["reader"] >= 3
+    # Group 2's rows come treatment 2 first: its modalities are re-ordered to the study's.
+    shuffled = pd.concat([data[~second], data[second].iloc[::-1]], ignore_index=True)
+    a, b = split_plot_analysis(data, columns=VD), split_plot_analysis(shuffled, columns=VD)
+    assert b.groups == ((1, 2), (5, 4, 3))  # readers in order of appearance
+    pd.testing.assert_frame_equal(a.foms, b.foms.loc[list(a.foms.index)], rtol=1e-12)
+    pd.testing.assert_frame_equal(a.global_tests, b.global_tests, rtol=1e-10)
+    pd.testing.assert_frame_equal(a.contrasts, b.contrasts, rtol=1e-10)
+    for name, value in a.variance_components.items():
+        assert b.variance_components[name] == pytest.approx(value, rel=1e-10), name
