@@ -151,6 +151,7 @@ def analyze(
         summary["design"]["complete_cases"] = len(study.crossing.complete_cases)
         summary["design"]["crossed_readers"] = list(study.crossing.crossed_readers)
     crossed_readers = len(crossed.readers) if crossed is not None else 0
+    design_notes: list[str] = []
     if study.has_calls:
         summary["binary"] = _binary(
             data,
@@ -184,9 +185,15 @@ def analyze(
         )
         if plan is not None:
             summary["planning"] = _planning(or_result, alpha, plan, tables)
-    elif ustat and study.has_ratings and test is not None and crossed is None:
-        # Split-plot or unbalanced: no OR analysis, but the U-statistic takes any design.
-        summary["roc_ustat"] = _ustat(study.paired_ratings(), reference, alpha, tables)
+    elif study.has_ratings and test is not None and crossed is None:
+        # No case read by every reader: where the readers form groups that each read their
+        # own cases, the split-plot OR analysis; the U-statistic takes any design.
+        section, note = _split_plot(study.paired_ratings(), reference, covariance, alpha, tables)
+        design_notes.append(note)
+        if section is not None:
+            summary["roc_mrmc"] = section
+        if ustat:
+            summary["roc_ustat"] = _ustat(study.paired_ratings(), reference, alpha, tables)
     if plan is not None and "planning" not in summary:
         raise AnalysisInputError(
             "plan needs confidence ratings (a 'rating' column) from 2+ readers in 2+ "
@@ -202,6 +209,7 @@ def analyze(
     summary["notes"] = (
         missing_statistics(study, summary)
         + list(study.crossing.notes if study.crossing else ())
+        + design_notes
         + analysis_notes(summary)
     )
     return Results(summary=summary, tables=tables, figures=figures, study=study)
@@ -526,10 +534,7 @@ def _roc_mrmc(
     result = or_analysis(
         data, fom="auc", rating="rating", covariance=covariance, reference=reference, alpha=alpha
     )
-    tables["roc_auc_per_reader"] = result.foms.rename_axis("reader").reset_index()
-    tables["roc_auc_per_modality"] = result.per_modality.rename_axis("modality").reset_index()
-    tables["roc_or_contrasts"] = result.contrasts
-    tables["roc_per_reader_tests"] = result.per_reader
+    _or_tables(result, tables)
     section = result.to_dict()
     if result.difference is not None:
         dbm = dbm_analysis(data, fom="auc", rating="rating", reference=reference, alpha=alpha)
@@ -547,6 +552,43 @@ def _roc_mrmc(
     if ustat:
         section["u_statistic"] = _ustat(data, reference, alpha, tables)
     return section, result
+
+
+def _or_tables(result, tables: dict) -> None:
+    """The tidy tables of an OR analysis of the AUC (crossed or split-plot)."""
+    tables["roc_auc_per_reader"] = result.foms.rename_axis("reader").reset_index()
+    tables["roc_auc_per_modality"] = result.per_modality.rename_axis("modality").reset_index()
+    tables["roc_or_contrasts"] = result.contrasts
+    tables["roc_per_reader_tests"] = result.per_reader
+
+
+def _split_plot(
+    data: pd.DataFrame, reference: str, covariance: str, alpha: float, tables: dict
+) -> tuple[dict | None, str]:
+    """The split-plot OR analysis of the AUC and a note naming it, or None and the reason
+    (the readers do not form groups reading disjoint case sets)."""
+    from analysis.mrmc import SPLIT_PLOT_METHOD, split_plot_analysis
+
+    try:
+        result = split_plot_analysis(
+            data,
+            fom="auc",
+            rating="rating",
+            covariance=covariance,
+            reference=reference,
+            alpha=alpha,
+        )
+    except AnalysisInputError as exc:
+        return None, f"split-plot OR analysis of the AUC not computed: {exc}"
+    _or_tables(result, tables)
+    groups = "; ".join(
+        f"{', '.join(map(str, g))} ({n} cases)"
+        for g, n in zip(result.groups, result.group_cases, strict=True)
+    )
+    return result.to_dict(), (
+        f"split-plot design: the MRMC ROC analysis (roc_mrmc) is the {SPLIT_PLOT_METHOD}, "
+        f"over {len(result.groups)} reader groups each reading its own cases: {groups}"
+    )
 
 
 def _ustat(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> dict:

@@ -44,6 +44,10 @@ REFERENCES = {
     "dice": "Dice LR (1945). Ecology 26:297-302.",
     "planning": "Hillis SL, Obuchowski NA, Berbaum KS (2011). Power estimation for multireader "
     "ROC methods. Acad Radiol 18:129-142.",
+    "splitplot": "Obuchowski NA, Gallas BD, Hillis SL (2012). Multi-reader ROC studies with "
+    "split-plot designs: a comparison of statistical methods. Acad Radiol 19:1508-1517. Hillis "
+    "SL (2014). A marginal-mean ANOVA approach for analyzing multireader multicase "
+    "radiological imaging data. Stat Med 33:330-360.",
     "gallas06": "Gallas BD (2006). One-shot estimate of MRMC variance: AUC. Acad Radiol "
     "13:353-362.",
     "gallas09": "Gallas BD, Bandos A, Samuelson FW, Wagner RF (2009). A framework for "
@@ -180,7 +184,8 @@ def comparisons(results: Results) -> pd.DataFrame:
     ]
     roc = s.get("roc_mrmc")
     if roc and roc.get("difference"):
-        blocks.append(("AUC", roc))
+        # a split-plot study's U-statistic comes apart from its OR analysis (roc_ustat)
+        blocks.append(("AUC", {"u_statistic": s["roc_ustat"], **roc} if "roc_ustat" in s else roc))
     elif "roc_ustat" in s:
         blocks.append(("AUC", {"u_statistic": s["roc_ustat"]}))
     rows = []
@@ -196,7 +201,11 @@ def comparisons(results: Results) -> pd.DataFrame:
         for name, diff in variants:
             df = diff.get("df2")
             rows.append(
-                {"comparison": label, "analysis": ANALYSIS_LABELS[name]}
+                {
+                    "comparison": label,
+                    "analysis": ANALYSIS_LABELS[name]
+                    + (" (split-plot)" if entry.get("design") == "split-plot" else ""),
+                }
                 | _difference_cells(diff, df if name != "fixed readers, random cases" else None)
             )
         for method in ("unbiased", "mle"):
@@ -313,7 +322,16 @@ def methods_text(results: Results) -> list[str]:
             "the mean and SD of the per-reader means; Student's paired t-test over readers' "
             "mean times [student]."
         )
-    if "roc_mrmc" in s:
+    if s.get("roc_mrmc", {}).get("design") == "split-plot":
+        out.append(
+            "MRMC ROC (split-plot: reader groups each reading their own cases): trapezoidal "
+            "(Wilcoxon) AUC of the confidence ratings; Obuchowski-Rockette model for split-plot "
+            f"designs [splitplot] with {s['roc_mrmc'].get('covariance', 'jackknife')} "
+            "covariance estimated within each group (zero between groups), Cov2 and Cov3 over "
+            "same-group reader pairs, and Hillis denominator degrees of freedom for random "
+            "readers and random cases, with fixed-reader and fixed-case analyses [or, hillis]."
+        )
+    elif "roc_mrmc" in s:
         roc = s["roc_mrmc"]
         out.append(
             f"MRMC ROC: trapezoidal (Wilcoxon) AUC of the confidence ratings; "
@@ -535,7 +553,8 @@ def summary_lines(results: Results) -> list[str]:
         lines.append(
             f"AUC: {reference} {_fmt(auc[reference]['estimate'])} vs {test} "
             f"{_fmt(auc[test]['estimate'])}, difference {_fmt(diff['estimate'])} "
-            f"({_fmt(diff['ci'][0])}, {_fmt(diff['ci'][1])}), {_p_is(diff['p'])} (OR-Hillis)"
+            f"({_fmt(diff['ci'][0])}, {_fmt(diff['ci'][1])}), {_p_is(diff['p'])} (OR-Hillis"
+            + (", split-plot)" if roc.get("design") == "split-plot" else ")")
         )
     if "paired_t" in s.get("reading_time", {}):
         rt = s["reading_time"]["per_modality"]

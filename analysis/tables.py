@@ -395,10 +395,11 @@ def crossing(ratings: pd.DataFrame, truth: pd.DataFrame) -> Crossing:
         notes.append(
             "readers read different case subsets (a split-plot or unbalanced design): no case "
             "was read in full by every reader in every modality, so the reader averages, ICC, "
-            "clinical views and MRMC ROC analysis are not computed (the split-plot OR analysis "
-            "of Obuchowski 2012 is not implemented); per-reader sensitivity, specificity and "
-            "McNemar tests (each reader's complete cases), the GEE (--gee) and the U-statistic "
-            "variance of the AUC difference (--ustat, any design) are"
+            "clinical views and crossed MRMC ROC analysis are not computed; per-reader "
+            "sensitivity, specificity and McNemar tests (each reader's complete cases), the GEE "
+            "(--gee), the U-statistic variance of the AUC difference (--ustat, any design) and, "
+            "where the readers form groups that each read their own cases, the split-plot OR "
+            "analysis of the AUC (Obuchowski, Gallas & Hillis 2012) are"
         )
     return Crossing(False, complete, crossed_readers, paired, tuple(notes))
 

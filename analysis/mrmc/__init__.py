@@ -4,8 +4,10 @@ Modules, in the order of the method: :mod:`~analysis.mrmc.data` (long table -> d
 :mod:`~analysis.mrmc.covariance` (FOMs and their case-sampling covariance),
 :mod:`~analysis.mrmc.components` (error covariances, mean squares, variance components),
 :mod:`~analysis.mrmc.or_fit` (the OR tests with Hillis df), :mod:`~analysis.mrmc.contrasts`
-(a modality difference and its test), :mod:`~analysis.mrmc.result` (:class:`ORResult`) and
-:mod:`~analysis.mrmc.obuchowski_rockette` (:func:`or_analysis`, the entry point).
+(a modality difference and its test), :mod:`~analysis.mrmc.result` (:class:`ORResult`),
+:mod:`~analysis.mrmc.obuchowski_rockette` (:func:`or_analysis`, the entry point) and
+:mod:`~analysis.mrmc.split_plot` (:func:`split_plot_analysis`: reader groups reading their
+own cases).
 
 The figure of merit (FOM) of reader ``j`` in modality ``i``, ``theta_ij``, follows the
 Obuchowski-Rockette (OR) model ``theta_ij = mu + tau_i + R_j + (tau R)_ij + e_ij``, where the
@@ -59,6 +61,12 @@ from analysis.mrmc.data import MRMCData, prepare_for_fom, prepare_mrmc
 from analysis.mrmc.obuchowski_rockette import or_analysis
 from analysis.mrmc.or_fit import ORFit, or_from_covariance
 from analysis.mrmc.result import METHOD, ORResult
+from analysis.mrmc.split_plot import (
+    SPLIT_PLOT_METHOD,
+    SplitPlotResult,
+    reader_groups,
+    split_plot_analysis,
+)
 
 __all__ = [
     "ANALYSES",
@@ -66,10 +74,12 @@ __all__ = [
     "FIXED_READERS",
     "METHOD",
     "RANDOM",
+    "SPLIT_PLOT_METHOD",
     "Contrast",
     "MRMCData",
     "ORFit",
     "ORResult",
+    "SplitPlotResult",
     "f_test_p",
     "fom_covariance",
     "hillis_df",
@@ -79,4 +89,6 @@ __all__ = [
     "or_from_covariance",
     "prepare_for_fom",
     "prepare_mrmc",
+    "reader_groups",
+    "split_plot_analysis",
 ]

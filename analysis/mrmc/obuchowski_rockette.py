@@ -16,13 +16,10 @@ from analysis.mrmc.or_fit import ORFit, or_from_covariance
 from analysis.mrmc.result import ORResult
 
 
-def _degenerate_notes(
-    theta: np.ndarray, prepared: MRMCData, fom: FOM, covariance: Covariance, fit: ORFit
-) -> list[str]:
-    """Degenerate situations met (negative components, constant readers, no variability)."""
+def fit_notes(fit: ORFit, r: int) -> list[str]:
+    """Degenerate situations of the fit: Cov2 < Cov3, negative components, no variability."""
     notes = []
     vc = fit.variance_components
-    r = theta.shape[1]
     if r > 1 and vc["cov2"] < vc["cov3"]:
         notes.append(
             f"Cov2 ({vc['cov2']:.3g}) < Cov3 ({vc['cov3']:.3g}): Hillis's max(Cov2 - Cov3, 0) "
@@ -34,6 +31,26 @@ def _degenerate_notes(
                 f"variance component {name} = {vc[name]:.3g} is negative; reported as "
                 "estimated (it enters no square root; the tests use Hillis's max(., 0) rules)"
             )
+    den = fit.global_tests["denominator"]
+    if (den <= 0).any():
+        notes.append(
+            "no variability in the FOMs for "
+            + ", ".join(den.index[den <= 0])
+            + ": F, p and df are undefined there"
+        )
+    if r == 1:
+        notes.append(
+            "one reader: random-reader analyses are impossible; only the fixed-reader "
+            "(random cases) analysis is reported"
+        )
+    return notes
+
+
+def reader_notes(
+    theta: np.ndarray, prepared: MRMCData, fom: FOM, covariance: Covariance
+) -> list[str]:
+    """Degenerate readers (constant ratings, a FOM of 0 or 1) and units taken as independent."""
+    notes = []
     ratings = prepared.ratings
     for i, m in enumerate(prepared.modalities):
         for j, rd in enumerate(prepared.readers):
@@ -44,28 +61,16 @@ def _degenerate_notes(
                     f"reader {rd!r}, modality {m!r}: {fom} = {theta[i, j]:g} (no case-sampling "
                     "variance from this reader)"
                 )
-    den = fit.global_tests["denominator"]
-    if (den <= 0).any():
-        notes.append(
-            "no variability in the FOMs for "
-            + ", ".join(den.index[den <= 0])
-            + ": F, p and df are undefined there"
-        )
     units_per_case = ratings.shape[2] / prepared.n_cases
     if covariance in (Covariance.DELONG, Covariance.UNBIASED) and units_per_case > 1:
         notes.append(
             f"covariance {covariance.value!r} treats units as independent although cases hold "
             f"{units_per_case:g} units on average; prefer 'jackknife' or 'obuchowski'"
         )
-    if r == 1:
-        notes.append(
-            "one reader: random-reader analyses are impossible; only the fixed-reader "
-            "(random cases) analysis is reported"
-        )
     return notes
 
 
-def _check_design(prepared: MRMCData, fom: FOM, allow_single_reader: bool) -> None:
+def check_design(prepared: MRMCData, fom: FOM, allow_single_reader: bool) -> None:
     if len(prepared.readers) < 2 and not allow_single_reader:
         raise AnalysisInputError(
             f"random-reader analysis needs at least 2 readers; found only "
@@ -167,7 +172,7 @@ def or_analysis(
     fom, covariance = check_estimator(fom, covariance)
     check_alpha(alpha)
     prepared = prepare_for_fom(data, fom, rating=rating, reference=reference, columns=columns)
-    _check_design(prepared, fom, allow_single_reader)
+    check_design(prepared, fom, allow_single_reader)
     theta, cov = fom_covariance(prepared, fom, covariance)
     fit = or_from_covariance(
         theta,
@@ -202,5 +207,7 @@ def or_analysis(
         n_negative_cases=int(prepared.cases_with(False).sum()),
         n_units=prepared.ratings.shape[2],
         n_jackknife_cases=n_jack,
-        notes=tuple(_degenerate_notes(theta, prepared, fom, covariance, fit)),
+        notes=tuple(
+            reader_notes(theta, prepared, fom, covariance) + fit_notes(fit, len(prepared.readers))
+        ),
     )

@@ -18,6 +18,7 @@ from analysis.errors import AnalysisInputError
 from analysis.mrmc.components import (
     ErrorCovariances,
     MeanSquares,
+    ReaderPairs,
     error_covariances,
     mean_squares,
     variance_components,
@@ -76,12 +77,14 @@ class _Denominators:
     analyses: tuple[str, ...]
 
 
-def _denominators(ms: MeanSquares, cv: ErrorCovariances, r: int) -> _Denominators:
+def _denominators(ms: MeanSquares, cv: ErrorCovariances, pairs: ReaderPairs) -> _Denominators:
     """Random: MS(TR) + r max(Cov2 - Cov3, 0), Hillis df; fixed readers: Var - Cov1 + (r - 1)
-    max(Cov2 - Cov3, 0), df inf; fixed cases: MS(TR) on (t - 1)(r - 1) df."""
+    max(Cov2 - Cov3, 0), df inf; fixed cases: MS(TR) on (t - 1)(r - 1) df. In a split-plot
+    design r becomes K / (r - 1) and r - 1 becomes K / r (:class:`ReaderPairs`)."""
+    r = pairs.r
     value = {
-        RANDOM: ms.ms_tr + r * cv.cov23,
-        FIXED_READERS: cv.var - cv.cov1 + (r - 1) * cv.cov23,
+        RANDOM: ms.ms_tr + pairs.random * cv.cov23,
+        FIXED_READERS: cv.var - cv.cov1 + pairs.fixed * cv.cov23,
         FIXED_CASES: ms.ms_tr,
     }
     df2 = {
@@ -139,6 +142,7 @@ def _single_modality(
     modalities: tuple[object, ...],
     analyses: tuple[str, ...],
     alpha: float,
+    pairs: ReaderPairs,
 ) -> pd.DataFrame:
     """Each modality from its own data (OR-DBM MRMC's single-treatment analyses)."""
     r = theta.shape[1]
@@ -147,13 +151,13 @@ def _single_modality(
     for i, m in enumerate(modalities):
         est = float(mean_m[i])
         cov2_i = max(float(cv.cov2_i[i]), 0.0)
-        random_total = ms.ms_r_i[i] + r * cov2_i
+        random_total = ms.ms_r_i[i] + pairs.random * cov2_i
         single = {
             RANDOM: (
                 random_total,
                 hillis_df(random_total, ms.ms_r_i[i], r - 1) if r > 1 else math.nan,
             ),
-            FIXED_READERS: (cv.var_i[i] + (r - 1) * float(cv.cov2_i[i]), math.inf),
+            FIXED_READERS: (cv.var_i[i] + pairs.fixed * float(cv.cov2_i[i]), math.inf),
             FIXED_CASES: (ms.ms_r_i[i], float(r - 1)),
         }
         for a in analyses:
@@ -237,19 +241,26 @@ def or_from_covariance(
     readers: tuple[object, ...],
     reference: int = 0,
     alpha: float = 0.05,
+    groups: np.ndarray | None = None,
 ) -> ORFit:
-    """OR statistics from FOMs ``theta[t, r]`` and their case-sampling covariance matrix."""
+    """OR statistics from FOMs ``theta[t, r]`` and their case-sampling covariance matrix.
+
+    ``groups`` (a code per reader) describes a split-plot design: readers of different
+    groups read different cases, ``cov`` is zero between them, and Cov2/Cov3 and their
+    coefficients count same-group pairs only (default: one group, fully crossed).
+    """
     t, r = theta.shape
     if t < 2:
         raise AnalysisInputError("the OR comparison needs at least 2 modalities")
-    cv = error_covariances(cov, t, r)
+    pairs = ReaderPairs.crossed(r) if groups is None else ReaderPairs.of(groups)
+    cv = error_covariances(cov, t, r, groups)
     ms = mean_squares(theta)
-    den = _denominators(ms, cv, r)
+    den = _denominators(ms, cv, pairs)
     return ORFit(
         global_tests=_global_tests(ms, den, t),
         comparisons=_comparisons(theta, den, modalities, reference, alpha),
-        per_modality_all=_single_modality(theta, ms, cv, modalities, den.analyses, alpha),
+        per_modality_all=_single_modality(theta, ms, cv, modalities, den.analyses, alpha, pairs),
         per_reader=_per_reader(theta, cov, modalities, readers, reference, alpha),
-        variance_components=variance_components(ms, cv, t),
+        variance_components=variance_components(ms, cv, t, pairs),
         covariances=cv,
     )

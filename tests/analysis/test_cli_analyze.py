@@ -457,3 +457,25 @@ def test_a_bug_is_not_reported_as_bad_input(tmp_path, monkeypatch):
     result = runner.invoke(app, ["analyze", str(tmp_path)])
     assert result.exit_code != 2
     assert isinstance(result.exception, ValueError)
+
+
+def test_split_plot_study_through_the_cli(tmp_path):
+    """Two reader groups each reading their own half of the cases: the command reports the
+    split-plot OR analysis of the AUC in results.json, the workbook and the console."""
+    tables = paper_study(seed=5, cases=30)
+    ratings, truth = tables["ratings"], tables["truth"]
+    first = ratings["case"].isin(sorted(ratings["case"].unique())[:15])
+    keep = np.where(ratings["reader"].isin(["R1", "R2"]), first, ~first)
+    ratings[keep].to_csv(tmp_path / "ratings.csv", index=False)
+    truth.to_csv(tmp_path / "truth.csv", index=False)
+    out = tmp_path / "out"
+    args = ["analyze", str(tmp_path / "ratings.csv"), "--truth", str(tmp_path / "truth.csv")]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    roc = json.loads((out / "results.json").read_text())["roc_mrmc"]
+    assert roc["design"] == "split-plot"
+    assert [g["readers"] for g in roc["groups"]] == [["R1", "R2"], ["R3", "R4"]]
+    assert "(OR-Hillis, split-plot)" in result.output
+    sheet = load_workbook(out / "report.xlsx")["Comparisons"]
+    labels = [row[1] for row in sheet.iter_rows(values_only=True)]
+    assert "random readers and cases (OR, Hillis df) (split-plot)" in labels

@@ -7,6 +7,8 @@ error, is tested.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +16,8 @@ import pytest
 from analysis.analyze import analyze
 from analysis.binary import mcnemar, sensitivity_specificity
 from analysis.errors import AnalysisInputError
-from analysis.mrmc import or_analysis
+from analysis.mrmc import or_analysis, split_plot_analysis
+from analysis.report import write_reports
 from tests.analysis.synthetic import paper_study
 
 
@@ -72,17 +75,29 @@ def test_reader_who_missed_cases_complete_case_rule(study):
     )
 
 
-def test_split_plot_reading_refuses_the_crossed_analyses_with_the_reason(study):
+def test_split_plot_reading_gets_the_split_plot_or_analysis_not_the_crossed_ones(study):
     ratings, truth = study["ratings"], study["truth"]
     cases = _cases(ratings)
     group_a = ratings["reader"].isin(["R1", "R2"]) & ratings["case"].isin(cases[:15])
     group_b = ratings["reader"].isin(["R3", "R4"]) & ratings["case"].isin(cases[15:])
     res = analyze(ratings[group_a | group_b], truth, gee=True, ustat=True)
     s = res.summary
-    assert "roc_mrmc" not in s
     assert "agreement" not in s
     assert "reader_average" not in s["binary"]
-    assert any("split-plot" in n and "not implemented" in n for n in s["notes"])
+    # The MRMC ROC analysis is the split-plot OR one, equal to the function run by hand.
+    by_hand = split_plot_analysis(
+        ratings[group_a | group_b].merge(truth, on=["case", "unit"]),
+        rating="rating",
+        reference="unaided",
+    )
+    assert s["roc_mrmc"]["design"] == "split-plot"
+    assert s["roc_mrmc"]["groups"] == [
+        {"readers": ["R1", "R2"], "cases": 15},
+        {"readers": ["R3", "R4"], "cases": 15},
+    ]
+    assert s["roc_mrmc"]["difference"]["p"] == pytest.approx(by_hand.difference.p, rel=1e-12)
+    assert s["roc_mrmc"]["difference"]["se"] == pytest.approx(by_hand.difference.se, rel=1e-12)
+    assert any(n.startswith("split-plot design: the MRMC ROC analysis") for n in s["notes"])
     # What can be analysed still is: per-reader results, per-reader McNemar and the GEE.
     assert len(s["binary"]["per_reader"]) == 8
     assert {e["reader"] for e in s["binary"]["mcnemar"]} == {"R1", "R2", "R3", "R4"}
@@ -91,6 +106,47 @@ def test_split_plot_reading_refuses_the_crossed_analyses_with_the_reason(study):
     assert s["roc_ustat"]["unbiased"]["variance"] > 0
     assert np.isinf(s["roc_ustat"]["unbiased"]["df"])
     assert "mle" not in s["roc_ustat"]
+
+
+def test_split_plot_result_reaches_the_json_xlsx_and_html(study, tmp_path):
+    ratings, truth = study["ratings"], study["truth"]
+    cases = _cases(ratings)
+    group_a = ratings["reader"].isin(["R1", "R2"]) & ratings["case"].isin(cases[:15])
+    group_b = ratings["reader"].isin(["R3", "R4"]) & ratings["case"].isin(cases[15:])
+    res = analyze(ratings[group_a | group_b], truth)
+    paths = write_reports(res, tmp_path, figures=False)
+    saved = json.loads(paths["json"].read_text())
+    assert saved["roc_mrmc"]["design"] == "split-plot"
+    comparisons = pd.read_excel(paths["xlsx"], sheet_name="Comparisons")
+    auc = comparisons[comparisons["comparison"] == "AUC"]
+    assert auc["analysis"].tolist() == [
+        "random readers and cases (OR, Hillis df) (split-plot)",
+        "fixed readers, random cases (split-plot)",
+        "random readers, fixed cases (split-plot)",
+    ]
+    notes = pd.read_excel(paths["xlsx"], sheet_name="notes")
+    assert notes.apply(
+        lambda row: row.astype(str).str.contains("split-plot design: the MRMC").any(), axis=1
+    ).any()
+    page = paths["html"].read_text()
+    assert "Obuchowski-Rockette model for split-plot designs [splitplot]" in page
+    assert "Obuchowski NA, Gallas BD, Hillis SL (2012)" in page
+
+
+def test_groups_sharing_some_cases_get_no_mrmc_analysis_and_the_reason(study):
+    ratings, truth = study["ratings"], study["truth"]
+    cases = _cases(ratings)
+    # No case read by all four, and R3's cases overlap those of R1 and R2 in part.
+    group_a = ratings["reader"].isin(["R1", "R2"]) & ratings["case"].isin(cases[:16])
+    r3 = (ratings["reader"] == "R3") & ratings["case"].isin(cases[14:])
+    r4 = (ratings["reader"] == "R4") & ratings["case"].isin(cases[16:])
+    s = analyze(ratings[group_a | r3 | r4], truth).summary
+    assert "roc_mrmc" not in s
+    assert any(
+        n.startswith("split-plot OR analysis of the AUC not computed")
+        and "neither fully crossed nor split-plot" in n
+        for n in s["notes"]
+    )
 
 
 def test_reader_of_one_modality_only_is_left_out_of_the_crossed_analyses(study):
