@@ -13,7 +13,9 @@ Method, in the order it runs:
    skull, no brain, a "brain" not enclosed by bone or too large for one (a trunk), or fewer
    than 40 mm of slices is a refusal that says which.
 2. **Mid-sagittal plane by symmetry.** The brain-windowed scan is registered rigidly to its own
-   mirror image (yaw and roll starts, then refined on the fine level); the reflection that maps
+   mirror image, counting only brain voxels whose mirror is brain too (yaw and roll starts
+   within 18 degrees, the best three optimised, the best of those refined on the fine level);
+   the reflection that maps
    the scan onto itself gives the plane, whatever the pitch and whatever the template. It is
    the result's ``midsagittal`` plane and fixes yaw and roll for the next step.
 3. **Multi-start.** Mattes mutual information (``BINS`` bins over the brain window) is
@@ -86,7 +88,13 @@ COARSE_MM = 5.0
 
 FINE_SIGMA_MM = 1.0
 SAMPLING = 0.2
-FINE_ITERATIONS = 60
+FINE_ITERATIONS = 100
+FINE_RELAXATION = 0.8
+"""Step shrink of the fine optimiser on a direction change: 0.6 stopped it after 10-20
+iterations, short of the optimum."""
+SYMMETRY_STARTS_DEG = (-18.0, -9.0, 0.0, 9.0, 18.0)
+"""Yaw and roll starts of the mid-sagittal plane search (real heads lie up to 15 degrees off)."""
+SYMMETRY_KEEP = 3
 SEED = 20220101
 COARSE_METRIC = "mattes"
 FINE_METRIC = "mattes"
@@ -359,7 +367,13 @@ def mirror_transform(point: np.ndarray, normal: np.ndarray) -> sitk.AffineTransf
 
 
 def _method(
-    mask: sitk.Image, *, iterations: int, learning_rate: float, sampling: float, metric: str
+    mask: sitk.Image,
+    *,
+    iterations: int,
+    learning_rate: float,
+    sampling: float,
+    metric: str,
+    relaxation: float = 0.6,
 ):
     method = sitk.ImageRegistrationMethod()
     if metric == "mattes":
@@ -374,7 +388,7 @@ def _method(
         learningRate=learning_rate,
         minStep=0.02,
         numberOfIterations=iterations,
-        relaxationFactor=0.6,
+        relaxationFactor=relaxation,
         gradientMagnitudeTolerance=1e-6,
     )
     method.SetOptimizerScalesFromPhysicalShift()
@@ -409,14 +423,34 @@ def _run(method, fixed, moving, initial) -> tuple[sitk.Transform, float]:
     return result, float(method.GetMetricValue())
 
 
+def _mirrored(level: _Level, flip: sitk.Transform) -> _Level:
+    """``level`` reflected by ``flip``, its mask with it."""
+    image = sitk.Resample(level.image, level.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+    mask = sitk.Resample(level.mask, level.mask, flip, sitk.sitkNearestNeighbor, 0)
+    return _Level(image, mask, sitk.GetArrayFromImage(mask) > 0)
+
+
+def _both_brain(level: _Level, mirrored: _Level, transform: sitk.Transform) -> _Level:
+    """``level`` restricted to the voxels whose mirror (through ``transform``) is brain too.
+
+    A field of view cut oblique to the head, or a head near the edge, leaves brain whose
+    mirror is not in the image: it would pull the plane towards the cut.
+    """
+    moved = sitk.Resample(mirrored.mask, level.mask, transform, sitk.sitkNearestNeighbor, 0)
+    inside = level.inside & (sitk.GetArrayViewFromImage(moved) > 0)
+    return _Level(level.image, as_image(inside, level.image), inside)
+
+
 def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.ndarray]:
     """The plane (point, unit normal) about which the scan's brain best matches its mirror.
 
     The scan is reflected about the scanner's x plane through the brain centroid (``F``); a
     rigid registration ``R`` of scan to reflection gives the symmetry ``S = F o R`` of the
-    scan, whose linear part is ``I - 2 n n^T`` for the plane's normal ``n``. Without
-    ``start_plane`` a coarse search over yaw and roll starts precedes the fine refinement;
-    with it, the refinement starts from the reflection about that plane (``R = F o M``).
+    scan, whose linear part is ``I - 2 n n^T`` for the plane's normal ``n``. Only brain voxels
+    whose mirror is brain too are compared. Without ``start_plane`` yaw and roll starts within
+    18 degrees are scored on the coarse level, the best ``SYMMETRY_KEEP`` optimised there, and
+    the best of those refined on the fine level; with it, the refinement starts from the
+    reflection about that plane (``R = F o M``).
     """
     c = prep.centroid
     direction = np.array(prep.work.GetDirection()).reshape(3, 3)
@@ -424,18 +458,26 @@ def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.n
     flip = mirror_transform(c, axis)
     if start_plane is None:
         level = prep.coarse
-        mirrored = sitk.Resample(level.image, level.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+        mirrored = _mirrored(level, flip)
         starts = []
-        for yaw in (-24.0, -12.0, 0.0, 12.0, 24.0):
-            for roll in (-24.0, 0.0, 24.0):
+        for yaw in SYMMETRY_STARTS_DEG:
+            for roll in SYMMETRY_STARTS_DEG:
                 start = sitk.Euler3DTransform()
                 start.SetCenter(c.tolist())
                 start.SetRotation(0.0, np.radians(roll), np.radians(yaw))
-                starts.append((_similarity(level, mirrored, start), start))
-        method = _method(
-            level.mask, iterations=40, learning_rate=1.0, sampling=0.5, metric="correlation"
-        )
-        rigid, _ = _run(method, level.image, mirrored, max(starts, key=lambda s: s[0])[1])
+                both = _both_brain(level, mirrored, start)
+                starts.append((_similarity(both, mirrored.image, start), start))
+        starts.sort(key=lambda s: -s[0])
+        scored = []
+        for _, start in starts[:SYMMETRY_KEEP]:
+            both = _both_brain(level, mirrored, start)
+            method = _method(
+                both.mask, iterations=40, learning_rate=1.0, sampling=0.5, metric="correlation"
+            )
+            result, _ = _run(method, level.image, mirrored.image, start)
+            both = _both_brain(level, mirrored, result)
+            scored.append((_similarity(both, mirrored.image, result), result))
+        rigid = max(scored, key=lambda s: s[0])[1]
     else:
         reflect = _homogeneous(flip) @ _homogeneous(mirror_transform(*start_plane))
         rigid = sitk.Euler3DTransform()
@@ -444,11 +486,12 @@ def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.n
         rigid.SetTranslation((reflect[:3, :3] @ c + reflect[:3, 3] - c).tolist())
     # Refine on the fine level (the reflection there is of the fine image).
     fine = prep.fine
-    mirrored = sitk.Resample(fine.image, fine.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+    mirrored = _mirrored(fine, flip)
+    both = _both_brain(fine, mirrored, rigid)
     method = _method(
-        fine.mask, iterations=30, learning_rate=0.5, sampling=0.2, metric="correlation"
+        both.mask, iterations=30, learning_rate=0.5, sampling=0.2, metric="correlation"
     )
-    rigid, _ = _run(method, fine.image, mirrored, rigid)
+    rigid, _ = _run(method, fine.image, mirrored.image, rigid)
     matrix, offset = _affine_parts(rigid)
     flip_m, flip_b = _affine_parts(flip)
     linear = flip_m @ matrix
@@ -542,6 +585,7 @@ def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
         learning_rate=1.0,
         sampling=SAMPLING,
         metric=FINE_METRIC,
+        relaxation=FINE_RELAXATION,
     )
     refined, _ = _run(fine, prep.fine.image, ref.fine, scaled)
     return _as_affine(refined, prep.centroid)
@@ -640,6 +684,15 @@ def register_to_scan(scan: sitk.Image) -> Registration:
         seconds=time.perf_counter() - start,
         warnings=tuple(warnings),
     )
+
+
+def alignment_quicklook(scan: sitk.Image, registration: Registration) -> np.ndarray:
+    """The quick-look (:mod:`model.quicklook`) of a registration that succeeded, as a refused
+    one carries: the template's outline on ``scan`` where the registration put it."""
+    from model.quicklook import registration_quicklook
+
+    to_template = _atlas().to_template @ _homogeneous(registration.transform)
+    return registration_quicklook(scan, _template().image, _affine(to_template))
 
 
 def _coverage_warnings(prep: _Prepared, ref: _Template, inverse: sitk.Transform) -> list[str]:

@@ -103,3 +103,24 @@ def test_a_missing_level_is_refused_with_a_quicklook(anatomy, helpers):
     # The template's outline is drawn in colour over the grey scan.
     colour = (quicklook[..., 0] > 200) & (quicklook[..., 2] < 80)
     assert colour.sum() > 100
+
+
+def test_a_head_turned_past_15_degrees_and_cut_at_the_vertex_keeps_its_plane(anatomy, helpers):
+    """Yaw and roll of 17 degrees, the field of view cut 2 slices above the supraganglionic
+    level (brain whose mirror is not in the image): the plane stays within 2 degrees, and the
+    quick-look of the success shows the template's outline in each of its three panels."""
+    from model.register import alignment_quicklook
+
+    template, atlas, _ = anatomy
+    pose = {"yaw": 17.0, "roll": -17.0, "pitch": 20.0, "shift": (5.0, 4.0, -3.0)}
+    scan = helpers.posed_scan(template, atlas, **pose, seed=6)
+    regions = sitk.GetArrayViewFromImage(scan.regions)
+    top = int(np.argwhere(regions > 0)[:, 0].max())
+    cut = scan.image[:, :, : top + 3]
+    result = register_to_scan(cut)
+    true_normal = np.array(scan.pose.GetMatrix()).reshape(3, 3) @ [1.0, 0.0, 0.0]
+    assert _plane_angle_deg(true_normal, result.midsagittal.normal) <= 2.0
+    picture = alignment_quicklook(cut, result)
+    red = (picture[..., 0] > 200) & (picture[..., 1] < 80)
+    thirds = np.array_split(np.arange(picture.shape[1]), 3)
+    assert all(red[:, cols].sum() > 50 for cols in thirds)

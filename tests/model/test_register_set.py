@@ -56,3 +56,17 @@ def test_a_head_of_another_source_registers(rows):
     for row in registered:
         assert not row["refused"], row
         assert row["angle_error_deg"] <= 2.0, row
+
+
+def test_the_miplab_alignment_is_the_measured_one(refdata):
+    """MIPLAB_TO_MNI is what measure_miplab_to_mni gives (within 1 mm over the brain), and it
+    fits the miplab brain better than identity does."""
+    from model.registration_set import MIPLAB_TO_MNI, measure_miplab_to_mni
+
+    live, before, after = measure_miplab_to_mni(
+        refdata / "ncct_template" / "miplab-ncct_sym_brain.nii.gz"
+    )
+    points = np.array([[0, 20, 10], [60, 20, 10], [0, 90, 10], [0, -60, 10], [0, 20, 70]])
+    moved = [(m[:3, :3] @ points.T).T + m[:3, 3] for m in (live, MIPLAB_TO_MNI)]
+    assert np.abs(moved[0] - moved[1]).max() < 1.0
+    assert after > before + 0.05
