@@ -15,14 +15,14 @@ Method, in the order it runs:
 2. **Mid-sagittal plane by symmetry.** The brain-windowed scan is registered rigidly to its own
    mirror image, counting only brain voxels whose mirror is brain too (yaw and roll starts
    within 18 degrees, the best three optimised, the best of those refined on the fine level);
-   the reflection that maps
-   the scan onto itself gives the plane, whatever the pitch and whatever the template. It is
+   the reflection that maps the scan onto itself gives the plane, whatever the pitch and
+   whatever the template. It is
    the result's ``midsagittal`` plane and fixes yaw and roll for the next step.
 3. **Multi-start.** Mattes mutual information (``BINS`` bins over the brain window) is
    evaluated for pitch starts ``PITCH_STARTS_DEG`` and superior-inferior offsets
    ``DZ_STARTS_MM`` (brain centroids differ with the field of view and with how much face and
-   neck the brain mask takes in); the best ``KEEP_STARTS`` are optimised rigidly on the coarse
-   level (``COARSE_MM``) and the best of those is refined.
+   neck the brain mask takes in); per pitch the best ``KEEP_STARTS`` offsets are optimised
+   rigidly on the coarse level (``COARSE_MM``) and the best of those is refined.
 4. **Scaled rigid refinement** (rotation, translation and three scales: head size and shape
    vary, shear does not) on the fine level, Mattes mutual information of images clipped to the
    brain window ``WINDOW_HU`` (CSF, brain and blood keep their contrast, bone saturates),
@@ -69,9 +69,12 @@ WORK_MM = 2.5
 MARGIN_MM = 5.0
 """The metric's region: the scan's brain grown by this (the inner table of the skull)."""
 
-PITCH_STARTS_DEG = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
+PITCH_STARTS_DEG = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
 DZ_STARTS_MM = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
-KEEP_STARTS = 3
+KEEP_STARTS = 1
+"""Offsets optimised per pitch start. Every pitch is optimised: before optimisation the right
+pitch's start can score below starts of three other pitches (a different-source brain 30
+degrees nose-up, or a cut field of view), after it it wins."""
 
 MIN_ENCLOSED = 0.5
 """Least share of the brain's surface within 10 mm of bone (the skull encloses a brain)."""
@@ -557,18 +560,18 @@ def _quality(prep: _Prepared, ref: _Template, transform: sitk.Transform) -> floa
 
 def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
     """Multi-start rigid alignment on the coarse level, then a scaled rigid one on the fine."""
-    scored = []
+    kept = []
     for pitch in PITCH_STARTS_DEG:
+        scored = []
         for dz in DZ_STARTS_MM:
             start = _start(prep, ref, plane, pitch, dz)
             scored.append((_similarity(prep.coarse, ref.coarse, start, COARSE_METRIC), start))
-    scored.sort(key=lambda s: -s[0])
+        scored.sort(key=lambda s: -s[0])
+        kept.extend(start for _, start in scored[:KEEP_STARTS])
     coarse = _method(
         prep.coarse.mask, iterations=30, learning_rate=2.0, sampling=0.5, metric=COARSE_METRIC
     )
-    candidates = [
-        _run(coarse, prep.coarse.image, ref.coarse, start)[0] for _, start in scored[:KEEP_STARTS]
-    ]
+    candidates = [_run(coarse, prep.coarse.image, ref.coarse, start)[0] for start in kept]
     rigid = max(candidates, key=lambda t: _similarity(prep.coarse, ref.coarse, t, COARSE_METRIC))
     matrix, _ = _affine_parts(rigid)
     versor = sitk.VersorRigid3DTransform()
