@@ -36,9 +36,11 @@ Method, in the order it runs:
    there onto the scan (nearest neighbour for labels).
 6. **Checks.** Quality is the mutual information of scan and warped template inside the
    scan's brain. A quality below ``MIN_QUALITY``, a scale outside ``SCALE_RANGE``, or a level
-   outside the scan's slices is a refusal (:class:`RegistrationError`) with an RGB quick-look
-   of the failed alignment (:mod:`model.quicklook`) attached; a field of view that cuts the
-   vertex (levels still inside) is a warning.
+   more than ``LEVEL_TOLERANCE_MM`` outside the scan's slices is a refusal
+   (:class:`RegistrationError`) with an RGB quick-look of the failed alignment
+   (:mod:`model.quicklook`) attached; a field of view that cuts the vertex (levels still
+   inside), or a level placed less than that beyond the slices (taken to be on the edge
+   slice), is a warning.
 
 The transform maps scan (fixed) points to template (moving) points, as SimpleITK
 registrations do; world coordinates are LPS throughout.
@@ -82,6 +84,11 @@ MIN_ENCLOSED = 0.5
 MAX_BRAIN_ML = 3000.0
 MIN_BRAIN_ML = 150.0
 """Less enclosed soft tissue than this is no brain (or a head cut to a sliver)."""
+
+LEVEL_TOLERANCE_MM = 5.0
+"""A level placed up to this far beyond the first or last slice is taken to be on it (with a
+warning): on heads of another source the levels are placed to about 5 mm, and a field of view
+that ends just above a level must not be refused for it. Farther is a refusal."""
 
 SCALE_RANGE = (0.75, 1.33)
 """Accepted range of each axis scale of the template (head sizes of adults)."""
@@ -647,13 +654,20 @@ def register_to_scan(scan: sitk.Image) -> Registration:
     }
     problem = _problem(quality, to_atlas[:3, :3])
     n_slices = scan.GetSize()[2]
-    outside = {k: v for k, v in continuous.items() if not -0.5 <= v <= n_slices - 0.5}
-    if problem is None and outside:
-        level, k = next(iter(outside.items()))
+    slice_mm = scan.GetSpacing()[2]
+    clamped = {k: min(max(v, 0.0), n_slices - 1.0) for k, v in continuous.items()}
+    # How far (mm) each level lies beyond the outer face of the first or last slice.
+    beyond = {
+        k: (max(-0.5 - v, v - (n_slices - 0.5), 0.0)) * slice_mm for k, v in continuous.items()
+    }
+    missing = {k: mm for k, mm in beyond.items() if mm > LEVEL_TOLERANCE_MM}
+    if problem is None and missing:
+        level = next(iter(missing))
+        k = continuous[level]
         side = "below the first" if k < 0 else "above the last"
         problem = (
-            f"the {level} level lies {side} slice (at slice {k:.1f} of {n_slices}): "
-            "the field of view does not cover it"
+            f"the {level} level lies {side} slice (at slice {k:.1f} of {n_slices}, "
+            f"{missing[level]:.0f} mm beyond it): the field of view does not cover it"
         )
     if problem is not None:
         from model.quicklook import registration_quicklook
@@ -663,6 +677,13 @@ def register_to_scan(scan: sitk.Image) -> Registration:
         )
     transform = _affine(to_atlas)
     warnings = [*prep.warnings, *_coverage_warnings(prep, ref, to_template.GetInverse())]
+    warnings += [
+        f"the {level} level was placed {mm:.1f} mm beyond the field of view (within the "
+        f"{LEVEL_TOLERANCE_MM:.0f} mm the registration can be off): slice "
+        f"{round(clamped[level])} is used"
+        for level, mm in beyond.items()
+        if mm > 0
+    ]
     warped_atlas = sitk.Resample(
         atlas.labels, scan, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
     )
@@ -681,7 +702,7 @@ def register_to_scan(scan: sitk.Image) -> Registration:
         midsagittal=MidsagittalPlane(
             tuple(float(v) for v in point), tuple(float(v) for v in normal)
         ),
-        levels={level: round(k) for level, k in continuous.items()},
+        levels={level: round(k) for level, k in clamped.items()},
         quality=quality,
         head_mask=head_image,
         seconds=time.perf_counter() - start,

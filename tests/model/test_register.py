@@ -124,3 +124,16 @@ def test_a_head_turned_past_15_degrees_and_cut_at_the_vertex_keeps_its_plane(ana
     red = (picture[..., 0] > 200) & (picture[..., 1] < 80)
     thirds = np.array_split(np.arange(picture.shape[1]), 3)
     assert all(red[:, cols].sum() > 50 for cols in thirds)
+
+
+def test_a_level_placed_just_beyond_the_last_slice_is_taken_to_be_on_it(anatomy, helpers):
+    """A field of view ending half a slice (0-5 mm) below the supraganglionic level: registered,
+    with that level on the last slice and a warning; ending 10-15 mm below it is refused."""
+    template, atlas, _ = anatomy
+    scan = helpers.posed_scan(template, atlas, **POSES[1], seed=7)
+    supra = register_to_scan(scan.image).levels["supraganglionic"]
+    edge = register_to_scan(scan.image[:, :, :supra])
+    assert edge.levels["supraganglionic"] == supra - 1
+    assert any("supraganglionic level was placed" in w for w in edge.warnings), edge.warnings
+    with pytest.raises(RegistrationError, match="supraganglionic level lies above the last"):
+        register_to_scan(scan.image[:, :, : supra - 2])
