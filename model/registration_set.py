@@ -16,8 +16,10 @@ Groups (every case is small: about 1 mm pixels cropped to the head, 2.5-5 mm sli
 - ``varied``: phantoms of :func:`model.phantom.varied_config` (either source anatomy: MNI152
   2009 or scct, with varied head size, skull and scalp thickness, atrophy and headrests).
 - ``miplab``: the skull-stripped elderly NCCT template of Rajashekar et al. (a different
-  source, MNI 2009 space) with a simple CSF, skull and scalp model; validation only, never used
-  for tuning.
+  source, on the MNI 2009 grid but not exactly in MNI space: :data:`MIPLAB_TO_MNI`) with a
+  simple CSF, skull and scalp model; validation only, not shipped (seeds looked at while
+  tuning: :data:`MIPLAB_LOOKED_AT`). Its ``dice_ceiling`` is the Dice of the project's atlas
+  and the independent one under the truth: what a perfect registration would score.
 - ``refusal``: inputs that are not registrable heads, each refused for a stated reason: noise,
   air, a water cylinder, a torso, the real CT slices of pydicom-data (a single head slice and a
   spine), and heads cut so that a level is missing.
