@@ -402,7 +402,7 @@ def varied_case(seed: int, ref_dir: Path | None) -> Case:
         ),
     )
     case = _phantom_case(
-        f"varied-{seed} ({phantom.meta.get('anatomy', '?')})", "varied", seed, phantom
+        f"varied-{seed} ({phantom.meta.anatomy})", "varied", seed, phantom
     )
     return _vary(case, rng)
 
