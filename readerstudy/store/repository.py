@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 import readerstudy
@@ -65,7 +65,7 @@ from readerstudy.store.records import (
     StoredRead,
     utc,
 )
-from readerstudy.store.scan import event_checks, raw_rows, read_checks
+from readerstudy.store.scan import event_checks, gc_paused, raw_rows, read_checks
 from readerstudy.store.schema import utc_result
 
 EVENT_KINDS: frozenset[str] = frozenset(
@@ -122,6 +122,13 @@ _CLEAR_IN_PROGRESS = t.in_progress.delete().where(
 )
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _PG_OPEN_LOCK = 0x72656164  # advisory lock key serialising schema creation ("read")
+# How each backend names a violation of the reads' uq_read_version key.
+_UNIQUE_VERSION = re.compile(r'"uq_read_version"|reads\.case, reads\.version')
+
+
+class _DuplicateVersion(Exception):
+    """A read version insert hit the unique key: raised inside the write transaction so it
+    rolls back, then turned into a DuplicateReadError naming the read stored first."""
 
 
 def open_store(
@@ -265,10 +272,14 @@ class _Writer:
         if not self._pending:
             return
         rows = self._pending
-        self.conn.execute(t.audit_events.insert(), rows[0] if len(rows) == 1 else rows)
-        self.conn.execute(
-            _MOVE_HEAD, {"study": self.study_id, "new_seq": self.seq, "new_hash": self.hash}
-        )
+        head = {"study": self.study_id, "new_seq": self.seq, "new_hash": self.hash}
+        if self.conn.dialect.name == "postgresql":
+            # One statement, one round trip: the insert rides along as a data-modifying CTE.
+            chained = t.audit_events.insert().values(rows).cte("chained")
+            self.conn.execute(_MOVE_HEAD.add_cte(chained), head)
+        else:
+            self.conn.execute(t.audit_events.insert(), rows[0] if len(rows) == 1 else rows)
+            self.conn.execute(_MOVE_HEAD, head)
         self._pending = []
 
 
@@ -455,7 +466,7 @@ class Store:
         Everything streams from one snapshot (a server-side cursor on PostgreSQL), and each
         hash is recomputed from the stored columns' canonical text; see :mod:`.scan`.
         """
-        with self._read() as conn:
+        with self._read() as conn, gc_paused():
             head = conn.execute(
                 select(t.chain_head.c.seq, t.chain_head.c.hash).where(
                     t.chain_head.c.study_id == self.study_id
@@ -581,13 +592,21 @@ class Store:
             )
         if not subs:
             return []
-        with self._write() as w:
-            self._refuse_duplicates(w.conn, keys)
-            stored = self._insert_reads(w, subs, versions=[1] * len(subs))
-            cleared = [
-                {"study": self.study_id, "reader": r, "session": s, "case": c} for r, s, c in keys
-            ]
-            w.conn.execute(_CLEAR_IN_PROGRESS, cleared[0] if len(cleared) == 1 else cleared)
+        try:
+            with self._write() as w:
+                stored = self._insert_reads(w, subs, versions=[1] * len(subs))
+                cleared = [
+                    {"study": self.study_id, "reader": r, "session": s, "case": c}
+                    for r, s, c in keys
+                ]
+                w.conn.execute(_CLEAR_IN_PROGRESS, cleared[0] if len(cleared) == 1 else cleared)
+        except _DuplicateVersion:
+            # Rolled back; name the read that was there first (from a fresh snapshot).
+            with self._read() as conn:
+                self._refuse_duplicates(conn, keys)
+            raise DuplicateReadError(
+                f"{self.name}: a read of this batch of {len(keys)} was submitted already"
+            ) from None
         return stored
 
     def amend_read(self, sub: ReadSubmission, *, reason: str) -> StoredRead:
@@ -633,7 +652,7 @@ class Store:
         all_versions: bool = False,
     ) -> list[StoredRead]:
         """Submitted reads ordered by reader, session, order; latest versions unless asked."""
-        with self._read() as conn:
+        with self._read() as conn, gc_paused():
             return self._load_reads(conn, reader=reader, session=session, all_versions=all_versions)
 
     def read(self, reader: str, session: int, case: str) -> StoredRead | None:
@@ -762,7 +781,14 @@ class Store:
             }
             for sub, version in zip(subs, versions, strict=True)
         ]
-        ids = w.conn.execute(_INSERT_READS, rows[0] if len(rows) == 1 else rows).scalars().all()
+        try:
+            ids = w.conn.execute(_INSERT_READS, rows[0] if len(rows) == 1 else rows).scalars().all()
+        except IntegrityError as exc:
+            # The unique (study, reader, session, case, version) key refuses a second
+            # submission inside the insert itself: no separate look-up on the submit path.
+            if _UNIQUE_VERSION.search(str(exc.orig)):
+                raise _DuplicateVersion from exc
+            raise
         w.conn.execute(
             t.read_units.insert(),
             [

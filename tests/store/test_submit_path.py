@@ -1,0 +1,59 @@
+"""What one submission sends to the database: one transaction, no look-up before the insert,
+and on PostgreSQL the audit event and the chain head in one statement."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event
+from store_workload import make_submission
+
+from readerstudy.store import DuplicateReadError
+
+
+@pytest.fixture
+def statements(store) -> list[str]:
+    """SQL the store's engine sends from now on (BEGIN/COMMIT included)."""
+    sent: list[str] = []
+    engine = store._engine
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    event.listen(engine, "commit", lambda conn: sent.append("COMMIT"))
+    return sent
+
+
+def test_a_submission_is_one_transaction_without_a_look_up(store, statements):
+    store.submit_read(make_submission("r1", 1, "c1", 1))
+    assert statements.count("COMMIT") == 1
+    lookups = [s for s in statements if re.match(r"\s*SELECT\b.*\bFROM reads\b", s, re.S)]
+    assert lookups == []
+    assert store.verify_audit().ok
+
+
+def test_the_unique_key_refuses_a_second_submission_naming_the_first(store, statements):
+    first = store.submit_read(make_submission("r1", 1, "c1", 1))
+    statements.clear()
+    with pytest.raises(DuplicateReadError, match=f"already submitted case c1 .*read {first.id}"):
+        store.submit_read(make_submission("r1", 1, "c1", 1, seed=2))
+    assert statements.count("COMMIT") == 0
+    with pytest.raises(DuplicateReadError, match="already submitted case c1"):
+        store.submit_many(
+            [make_submission("r1", 1, "c2", 2), make_submission("r1", 1, "c1", 1, seed=3)]
+        )
+    assert [r.case for r in store.reads()] == ["c1"]
+    assert [e.kind for e in store.events()] == ["submit"]
+    assert store.verify_audit().ok
+
+
+def test_postgresql_chains_the_event_and_moves_the_head_in_one_statement(
+    store, location, statements
+):
+    if location.backend != "postgresql":
+        pytest.skip("SQLite has no data-modifying CTE")
+    store.submit_read(make_submission("r1", 1, "c1", 1))
+    writes = [s for s in statements if "audit_events" in s or "audit_chain_head" in s]
+    chained = [s for s in writes if "INSERT INTO audit_events" in s]
+    assert len(chained) == 1
+    assert "UPDATE audit_chain_head" in chained[0]
+    assert not [s for s in writes if s not in chained and "UPDATE audit_chain_head" in s]
+    assert store.verify_audit().ok
