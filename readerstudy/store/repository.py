@@ -32,7 +32,6 @@ from sqlalchemy import (
     func,
     select,
     text,
-    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -113,6 +112,12 @@ _FIRST_VERSION_OF_ONE = _FIRST_VERSION.where(
     t.reads.c.reader == bindparam("reader"),
     t.reads.c.session == bindparam("session"),
     t.reads.c.case == bindparam("case"),
+)
+_CLEAR_IN_PROGRESS = t.in_progress.delete().where(
+    t.in_progress.c.study_id == bindparam("study"),
+    t.in_progress.c.reader == bindparam("reader"),
+    t.in_progress.c.session == bindparam("session"),
+    t.in_progress.c.case == bindparam("case"),
 )
 _INSERT_READS = t.reads.insert().returning(t.reads.c.id, sort_by_parameter_order=True)
 _RIDES = {
@@ -304,12 +309,8 @@ class _Writer:
         if self._postgres:
             self._rides[t.in_progress.name].extend(keys)
             return
-        p = t.in_progress.c
-        self.conn.execute(
-            t.in_progress.delete().where(
-                p.study_id == self.study_id, tuple_(p.reader, p.session, p.case).in_(keys)
-            )
-        )
+        marks = [{"study": self.study_id, "reader": r, "session": s, "case": c} for r, s, c in keys]
+        self.conn.execute(_CLEAR_IN_PROGRESS, marks[0] if len(marks) == 1 else marks)
 
     def append(
         self,
