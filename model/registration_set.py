@@ -401,9 +401,7 @@ def varied_case(seed: int, ref_dir: Path | None) -> Case:
             slice_thickness_mm=float(rng.choice([2.5, 5.0])),
         ),
     )
-    case = _phantom_case(
-        f"varied-{seed} ({phantom.meta.anatomy})", "varied", seed, phantom
-    )
+    case = _phantom_case(f"varied-{seed} ({phantom.meta.anatomy})", "varied", seed, phantom)
     return _vary(case, rng)
 
 
