@@ -290,7 +290,8 @@ def _nvidia_present() -> bool:
 
 # -- model inference ------------------------------------------------------------------------
 def inference_check() -> Check:
-    """The default method of ``model.infer.predict`` on a small generated phantom, timed."""
+    """The app's default method (``auto``: the dual-path network when its weights are
+    present, else the asymmetry method) on a small generated phantom, timed."""
     from model.errors import ModelError
     from model.infer import predict
     from model.phantom import PhantomConfig, generate_phantom
@@ -299,7 +300,7 @@ def inference_check() -> Check:
     size = "x".join(str(n) for n in phantom.image.GetSize())
     start = time.perf_counter()
     try:
-        prediction = predict(phantom.image)
+        prediction = predict(phantom.image, method="auto")
     except ModelError as exc:
         return Check(
             "inference",

@@ -103,7 +103,9 @@ def test_doctor_json_offscreen_without_a_gpu_passes_with_warnings(tmp_path):
         assert checks["gpu"].status in (Status.OK, Status.WARN)
         assert checks["gpu"].detail.startswith("no CUDA GPU: inference runs on CPU")
     assert checks["inference"].status is Status.OK
-    assert "method asymmetry" in checks["inference"].detail
+    from model.infer import default_method
+
+    assert f"method {default_method()} " in checks["inference"].detail
     assert checks["database"].status is Status.OK
     assert "scratch store" in checks["database"].detail
     for check in checks.values():
