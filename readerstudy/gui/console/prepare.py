@@ -24,7 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, fit_height, label, panel, set_row, table
+from readerstudy.gui.console.widgets import (
+    Note,
+    cell,
+    fit_height,
+    label,
+    panel,
+    set_row,
+    table,
+)
 from readerstudy.gui.theme import COLORS
 from readerstudy.workflows.coordinator import (
     AISourceKind,
@@ -179,7 +187,7 @@ class PrepareView(QWidget):
         self.failed.setMaximumHeight(180)
         self.failed.hide()
         self.failed.cellClicked.connect(
-            lambda row, _col: self.gallery.show_case(self.failed.item(row, 0).text())
+            lambda row, _col: self.gallery.show_case(cell(self.failed, row, 0).text())
         )
         self.warnings = label("", "muted", wrap=True)
         buttons = QHBoxLayout()

@@ -40,7 +40,15 @@ from PySide6.QtWidgets import (
 )
 
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, PathField, fit_height, label, set_row, table
+from readerstudy.gui.console.widgets import (
+    Note,
+    PathField,
+    cell,
+    fit_height,
+    label,
+    set_row,
+    table,
+)
 from readerstudy.gui.theme import COLORS
 from readerstudy.workflows.coordinator import (
     ConfidenceScale,
@@ -172,7 +180,7 @@ class CasesStep(QWidget):
             ),
             color=color,
         )
-        self.table.item(i, 7).setToolTip("\n".join(notes))
+        cell(self.table, i, 7).setToolTip("\n".join(notes))
         self._summarise()
 
     def _summarise(self) -> None:
@@ -295,7 +303,7 @@ class TruthStep(QWidget):
             values = (line, row.get("case"), row.get("unit"), row.get("truth"), reason)
             set_row(self.table, shown, values, color=color)
             if why:
-                self.table.item(shown, 4).setToolTip("\n".join(why))
+                cell(self.table, shown, 4).setToolTip("\n".join(why))
             shown += 1
 
     def validate(self) -> bool:
