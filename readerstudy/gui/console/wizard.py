@@ -793,24 +793,10 @@ class NewStudyWizard(QWidget):
         self.rating = RatingStep(runner)
         self.review = ReviewStep()
         self.importing = ImportStep()
-        self.steps: list[QWidget] = [
-            self.cases,
-            self.truth,
-            self.readers,
-            self.design,
-            self.rating,
-            self.review,
-            self.importing,
-        ]
         # The steps before the import, each checking its own fields before the wizard moves on.
-        self.checks: list[_Checks] = [
-            self.cases,
-            self.truth,
-            self.readers,
-            self.design,
-            self.rating,
-            self.review,
-        ]
+        checked = (self.cases, self.truth, self.readers, self.design, self.rating, self.review)
+        self.checks: list[_Checks] = list(checked)
+        self.steps: list[QWidget] = [*checked, self.importing]
         self.step_list = QListWidget()
         self.step_list.setProperty("role", "steps")
         self.step_list.setFixedWidth(230)
