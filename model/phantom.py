@@ -38,7 +38,7 @@ harder.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from typing import Any
@@ -243,12 +243,11 @@ def varied_config(**overrides: Any) -> PhantomConfig:
 
 
 @dataclass(frozen=True)
-class PhantomMeta(Mapping[str, object]):
+class PhantomMeta:
     """The drawn parameters of one phantom, as written to a phantom set's ``cases.csv``.
 
     Its fields are the columns (``shift_mm`` as ``shift_x_mm``, ...): a field renamed here
-    renames the column rather than dropping it. It also reads as a mapping of its fields, so
-    key access (``meta["side"]``) still works and an unknown key is a ``KeyError``.
+    renames the column rather than dropping it.
     """
 
     side: str
@@ -283,20 +282,6 @@ class PhantomMeta(Mapping[str, object]):
     fossa_cut_mm: float
     headrest: bool
     seed: int
-
-    def __getitem__(self, key: str) -> object:
-        if key not in _META_FIELDS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_META_FIELDS)
-
-    def __len__(self) -> int:
-        return len(_META_FIELDS)
-
-
-_META_FIELDS = tuple(f.name for f in fields(PhantomMeta))
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """RGB quick-look of an alignment: the scan's mid-slices with the template's outline on them.
 
 Attached to a refused registration (:class:`model.errors.RegistrationError` ``quicklook``) so a
-coordinator can see what went wrong: axial, coronal and sagittal slices through the centre of
-the scan in a brain window, the warped template's brain outline in red and its skull in
-yellow.
+coordinator can see what went wrong, and drawn for a successful one by
+:func:`model.register.alignment_quicklook`: axial, coronal and sagittal slices through the
+centre of the warped template's brain, the scan in a brain window, the template's brain
+outline in red and its skull in yellow.
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ def registration_quicklook(
     bone = warped >= 0.9 * top if top > 0 else np.zeros_like(warped, bool)
     brain = (warped > 15.0) & ~bone
     grey = (np.clip((hu - GREY_HU[0]) / (GREY_HU[1] - GREY_HU[0]), 0, 1) * 255).astype(np.uint8)
-    k, j, i = (n // 2 for n in hu.shape)
+    # Cut through the warped template's brain, not the scan's middle: the scan's middle may
+    # miss the brain (a large field of view, a cut one) and the point is to show the fit.
+    inside = np.argwhere(brain)
+    centre = inside.mean(axis=0) if len(inside) else np.array(hu.shape) / 2
+    k, j, i = (int(min(max(round(c), 0), n - 1)) for c, n in zip(centre, hu.shape, strict=True))
     red, yellow = (255, 40, 40), (255, 220, 0)
     cuts = [
         (grey[k], brain[k], bone[k]),  # axial: anterior at the top

@@ -13,14 +13,16 @@ Method, in the order it runs:
    skull, no brain, a "brain" not enclosed by bone or too large for one (a trunk), or fewer
    than 40 mm of slices is a refusal that says which.
 2. **Mid-sagittal plane by symmetry.** The brain-windowed scan is registered rigidly to its own
-   mirror image (yaw and roll starts, then refined on the fine level); the reflection that maps
-   the scan onto itself gives the plane, whatever the pitch and whatever the template. It is
+   mirror image, counting only brain voxels whose mirror is brain too (yaw and roll starts
+   within 18 degrees, the best three optimised, the best of those refined on the fine level);
+   the reflection that maps the scan onto itself gives the plane, whatever the pitch and
+   whatever the template. It is
    the result's ``midsagittal`` plane and fixes yaw and roll for the next step.
 3. **Multi-start.** Mattes mutual information (``BINS`` bins over the brain window) is
    evaluated for pitch starts ``PITCH_STARTS_DEG`` and superior-inferior offsets
    ``DZ_STARTS_MM`` (brain centroids differ with the field of view and with how much face and
-   neck the brain mask takes in); the best ``KEEP_STARTS`` are optimised rigidly on the coarse
-   level (``COARSE_MM``) and the best of those is refined.
+   neck the brain mask takes in); per pitch the best ``KEEP_STARTS`` offsets are optimised
+   rigidly on the coarse level (``COARSE_MM``) and the best of those is refined.
 4. **Scaled rigid refinement** (rotation, translation and three scales: head size and shape
    vary, shear does not) on the fine level, Mattes mutual information of images clipped to the
    brain window ``WINDOW_HU`` (CSF, brain and blood keep their contrast, bone saturates),
@@ -34,9 +36,11 @@ Method, in the order it runs:
    there onto the scan (nearest neighbour for labels).
 6. **Checks.** Quality is the mutual information of scan and warped template inside the
    scan's brain. A quality below ``MIN_QUALITY``, a scale outside ``SCALE_RANGE``, or a level
-   outside the scan's slices is a refusal (:class:`RegistrationError`) with an RGB quick-look
-   of the failed alignment (:mod:`model.quicklook`) attached; a field of view that cuts the
-   vertex (levels still inside) is a warning.
+   more than ``LEVEL_TOLERANCE_MM`` outside the scan's slices is a refusal
+   (:class:`RegistrationError`) with an RGB quick-look of the failed alignment
+   (:mod:`model.quicklook`) attached; a field of view that cuts the vertex (levels still
+   inside), or a level placed less than that beyond the slices (taken to be on the edge
+   slice), is a warning.
 
 The transform maps scan (fixed) points to template (moving) points, as SimpleITK
 registrations do; world coordinates are LPS throughout.
@@ -67,9 +71,12 @@ WORK_MM = 2.5
 MARGIN_MM = 5.0
 """The metric's region: the scan's brain grown by this (the inner table of the skull)."""
 
-PITCH_STARTS_DEG = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
+PITCH_STARTS_DEG = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
 DZ_STARTS_MM = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
-KEEP_STARTS = 3
+KEEP_STARTS = 1
+"""Offsets optimised per pitch start. Every pitch is optimised: before optimisation the right
+pitch's start can score below starts of three other pitches (a different-source brain 30
+degrees nose-up, or a cut field of view), after it it wins."""
 
 MIN_ENCLOSED = 0.5
 """Least share of the brain's surface within 10 mm of bone (the skull encloses a brain)."""
@@ -77,6 +84,11 @@ MIN_ENCLOSED = 0.5
 MAX_BRAIN_ML = 3000.0
 MIN_BRAIN_ML = 150.0
 """Less enclosed soft tissue than this is no brain (or a head cut to a sliver)."""
+
+LEVEL_TOLERANCE_MM = 5.0
+"""A level placed up to this far beyond the first or last slice is taken to be on it (with a
+warning): on heads of another source the levels are placed to about 5 mm, and a field of view
+that ends just above a level must not be refused for it. Farther is a refusal."""
 
 SCALE_RANGE = (0.75, 1.33)
 """Accepted range of each axis scale of the template (head sizes of adults)."""
@@ -86,7 +98,13 @@ COARSE_MM = 5.0
 
 FINE_SIGMA_MM = 1.0
 SAMPLING = 0.2
-FINE_ITERATIONS = 60
+FINE_ITERATIONS = 100
+FINE_RELAXATION = 0.8
+"""Step shrink of the fine optimiser on a direction change: 0.6 stopped it after 10-20
+iterations, short of the optimum."""
+SYMMETRY_STARTS_DEG = (-18.0, -9.0, 0.0, 9.0, 18.0)
+"""Yaw and roll starts of the mid-sagittal plane search (real heads lie up to 15 degrees off)."""
+SYMMETRY_KEEP = 3
 SEED = 20220101
 COARSE_METRIC = "mattes"
 FINE_METRIC = "mattes"
@@ -359,7 +377,13 @@ def mirror_transform(point: np.ndarray, normal: np.ndarray) -> sitk.AffineTransf
 
 
 def _method(
-    mask: sitk.Image, *, iterations: int, learning_rate: float, sampling: float, metric: str
+    mask: sitk.Image,
+    *,
+    iterations: int,
+    learning_rate: float,
+    sampling: float,
+    metric: str,
+    relaxation: float = 0.6,
 ):
     method = sitk.ImageRegistrationMethod()
     if metric == "mattes":
@@ -374,7 +398,7 @@ def _method(
         learningRate=learning_rate,
         minStep=0.02,
         numberOfIterations=iterations,
-        relaxationFactor=0.6,
+        relaxationFactor=relaxation,
         gradientMagnitudeTolerance=1e-6,
     )
     method.SetOptimizerScalesFromPhysicalShift()
@@ -409,14 +433,34 @@ def _run(method, fixed, moving, initial) -> tuple[sitk.Transform, float]:
     return result, float(method.GetMetricValue())
 
 
+def _mirrored(level: _Level, flip: sitk.Transform) -> _Level:
+    """``level`` reflected by ``flip``, its mask with it."""
+    image = sitk.Resample(level.image, level.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+    mask = sitk.Resample(level.mask, level.mask, flip, sitk.sitkNearestNeighbor, 0)
+    return _Level(image, mask, sitk.GetArrayFromImage(mask) > 0)
+
+
+def _both_brain(level: _Level, mirrored: _Level, transform: sitk.Transform) -> _Level:
+    """``level`` restricted to the voxels whose mirror (through ``transform``) is brain too.
+
+    A field of view cut oblique to the head, or a head near the edge, leaves brain whose
+    mirror is not in the image: it would pull the plane towards the cut.
+    """
+    moved = sitk.Resample(mirrored.mask, level.mask, transform, sitk.sitkNearestNeighbor, 0)
+    inside = level.inside & (sitk.GetArrayViewFromImage(moved) > 0)
+    return _Level(level.image, as_image(inside, level.image), inside)
+
+
 def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.ndarray]:
     """The plane (point, unit normal) about which the scan's brain best matches its mirror.
 
     The scan is reflected about the scanner's x plane through the brain centroid (``F``); a
     rigid registration ``R`` of scan to reflection gives the symmetry ``S = F o R`` of the
-    scan, whose linear part is ``I - 2 n n^T`` for the plane's normal ``n``. Without
-    ``start_plane`` a coarse search over yaw and roll starts precedes the fine refinement;
-    with it, the refinement starts from the reflection about that plane (``R = F o M``).
+    scan, whose linear part is ``I - 2 n n^T`` for the plane's normal ``n``. Only brain voxels
+    whose mirror is brain too are compared. Without ``start_plane`` yaw and roll starts within
+    18 degrees are scored on the coarse level, the best ``SYMMETRY_KEEP`` optimised there, and
+    the best of those refined on the fine level; with it, the refinement starts from the
+    reflection about that plane (``R = F o M``).
     """
     c = prep.centroid
     direction = np.array(prep.work.GetDirection()).reshape(3, 3)
@@ -424,18 +468,26 @@ def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.n
     flip = mirror_transform(c, axis)
     if start_plane is None:
         level = prep.coarse
-        mirrored = sitk.Resample(level.image, level.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+        mirrored = _mirrored(level, flip)
         starts = []
-        for yaw in (-24.0, -12.0, 0.0, 12.0, 24.0):
-            for roll in (-24.0, 0.0, 24.0):
+        for yaw in SYMMETRY_STARTS_DEG:
+            for roll in SYMMETRY_STARTS_DEG:
                 start = sitk.Euler3DTransform()
                 start.SetCenter(c.tolist())
                 start.SetRotation(0.0, np.radians(roll), np.radians(yaw))
-                starts.append((_similarity(level, mirrored, start), start))
-        method = _method(
-            level.mask, iterations=40, learning_rate=1.0, sampling=0.5, metric="correlation"
-        )
-        rigid, _ = _run(method, level.image, mirrored, max(starts, key=lambda s: s[0])[1])
+                both = _both_brain(level, mirrored, start)
+                starts.append((_similarity(both, mirrored.image, start), start))
+        starts.sort(key=lambda s: -s[0])
+        scored = []
+        for _, start in starts[:SYMMETRY_KEEP]:
+            both = _both_brain(level, mirrored, start)
+            method = _method(
+                both.mask, iterations=40, learning_rate=1.0, sampling=0.5, metric="correlation"
+            )
+            result, _ = _run(method, level.image, mirrored.image, start)
+            both = _both_brain(level, mirrored, result)
+            scored.append((_similarity(both, mirrored.image, result), result))
+        rigid = max(scored, key=lambda s: s[0])[1]
     else:
         reflect = _homogeneous(flip) @ _homogeneous(mirror_transform(*start_plane))
         rigid = sitk.Euler3DTransform()
@@ -444,11 +496,12 @@ def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.n
         rigid.SetTranslation((reflect[:3, :3] @ c + reflect[:3, 3] - c).tolist())
     # Refine on the fine level (the reflection there is of the fine image).
     fine = prep.fine
-    mirrored = sitk.Resample(fine.image, fine.image, flip, sitk.sitkLinear, WINDOW_HU[0])
+    mirrored = _mirrored(fine, flip)
+    both = _both_brain(fine, mirrored, rigid)
     method = _method(
-        fine.mask, iterations=30, learning_rate=0.5, sampling=0.2, metric="correlation"
+        both.mask, iterations=30, learning_rate=0.5, sampling=0.2, metric="correlation"
     )
-    rigid, _ = _run(method, fine.image, mirrored, rigid)
+    rigid, _ = _run(method, fine.image, mirrored.image, rigid)
     matrix, offset = _affine_parts(rigid)
     flip_m, flip_b = _affine_parts(flip)
     linear = flip_m @ matrix
@@ -514,18 +567,18 @@ def _quality(prep: _Prepared, ref: _Template, transform: sitk.Transform) -> floa
 
 def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
     """Multi-start rigid alignment on the coarse level, then a scaled rigid one on the fine."""
-    scored = []
+    kept = []
     for pitch in PITCH_STARTS_DEG:
+        scored = []
         for dz in DZ_STARTS_MM:
             start = _start(prep, ref, plane, pitch, dz)
             scored.append((_similarity(prep.coarse, ref.coarse, start, COARSE_METRIC), start))
-    scored.sort(key=lambda s: -s[0])
+        scored.sort(key=lambda s: -s[0])
+        kept.extend(start for _, start in scored[:KEEP_STARTS])
     coarse = _method(
         prep.coarse.mask, iterations=30, learning_rate=2.0, sampling=0.5, metric=COARSE_METRIC
     )
-    candidates = [
-        _run(coarse, prep.coarse.image, ref.coarse, start)[0] for _, start in scored[:KEEP_STARTS]
-    ]
+    candidates = [_run(coarse, prep.coarse.image, ref.coarse, start)[0] for start in kept]
     rigid = max(candidates, key=lambda t: _similarity(prep.coarse, ref.coarse, t, COARSE_METRIC))
     matrix, _ = _affine_parts(rigid)
     versor = sitk.VersorRigid3DTransform()
@@ -542,6 +595,7 @@ def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
         learning_rate=1.0,
         sampling=SAMPLING,
         metric=FINE_METRIC,
+        relaxation=FINE_RELAXATION,
     )
     refined, _ = _run(fine, prep.fine.image, ref.fine, scaled)
     return _as_affine(refined, prep.centroid)
@@ -600,13 +654,20 @@ def register_to_scan(scan: sitk.Image) -> Registration:
     }
     problem = _problem(quality, to_atlas[:3, :3])
     n_slices = scan.GetSize()[2]
-    outside = {k: v for k, v in continuous.items() if not -0.5 <= v <= n_slices - 0.5}
-    if problem is None and outside:
-        level, k = next(iter(outside.items()))
+    slice_mm = scan.GetSpacing()[2]
+    clamped = {k: min(max(v, 0.0), n_slices - 1.0) for k, v in continuous.items()}
+    # How far (mm) each level lies beyond the outer face of the first or last slice.
+    beyond = {
+        k: (max(-0.5 - v, v - (n_slices - 0.5), 0.0)) * slice_mm for k, v in continuous.items()
+    }
+    missing = {k: mm for k, mm in beyond.items() if mm > LEVEL_TOLERANCE_MM}
+    if problem is None and missing:
+        level = next(iter(missing))
+        k = continuous[level]
         side = "below the first" if k < 0 else "above the last"
         problem = (
-            f"the {level} level lies {side} slice (at slice {k:.1f} of {n_slices}): "
-            "the field of view does not cover it"
+            f"the {level} level lies {side} slice (at slice {k:.1f} of {n_slices}, "
+            f"{missing[level]:.0f} mm beyond it): the field of view does not cover it"
         )
     if problem is not None:
         from model.quicklook import registration_quicklook
@@ -616,6 +677,13 @@ def register_to_scan(scan: sitk.Image) -> Registration:
         )
     transform = _affine(to_atlas)
     warnings = [*prep.warnings, *_coverage_warnings(prep, ref, to_template.GetInverse())]
+    warnings += [
+        f"the {level} level was placed {mm:.1f} mm beyond the field of view (within the "
+        f"{LEVEL_TOLERANCE_MM:.0f} mm the registration can be off): slice "
+        f"{round(clamped[level])} is used"
+        for level, mm in beyond.items()
+        if mm > 0
+    ]
     warped_atlas = sitk.Resample(
         atlas.labels, scan, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
     )
@@ -634,12 +702,21 @@ def register_to_scan(scan: sitk.Image) -> Registration:
         midsagittal=MidsagittalPlane(
             tuple(float(v) for v in point), tuple(float(v) for v in normal)
         ),
-        levels={level: round(k) for level, k in continuous.items()},
+        levels={level: round(k) for level, k in clamped.items()},
         quality=quality,
         head_mask=head_image,
         seconds=time.perf_counter() - start,
         warnings=tuple(warnings),
     )
+
+
+def alignment_quicklook(scan: sitk.Image, registration: Registration) -> np.ndarray:
+    """The quick-look (:mod:`model.quicklook`) of a registration that succeeded, as a refused
+    one carries: the template's outline on ``scan`` where the registration put it."""
+    from model.quicklook import registration_quicklook
+
+    to_template = _atlas().to_template @ _homogeneous(registration.transform)
+    return registration_quicklook(scan, _template().image, _affine(to_template))
 
 
 def _coverage_warnings(prep: _Prepared, ref: _Template, inverse: sitk.Transform) -> list[str]:

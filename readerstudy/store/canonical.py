@@ -2,8 +2,8 @@
 
 :func:`canonical_json` is the definition. :func:`json_fragment` and :class:`CanonicalTemplate`
 produce the same text from values that are already scalars or canonical JSON text (as the
-store keeps them), without building a Python object per read: what lets ``verify_audit``
-hash a million unit rows in little more than the time it takes to fetch them.
+store keeps them); a template's literals and field order are also what
+:mod:`readerstudy.store.canonical_sql` has the database server fill in.
 """
 
 from __future__ import annotations
@@ -100,8 +100,6 @@ class CanonicalTemplate:
             literal + (f"%({name})s" if name else "")
             for literal, name in zip(escaped, (*self.fields, ""), strict=True)
         )
-        self.positional = "%s".join(escaped)
-        """A ``%`` format taking the fragments as a tuple in :attr:`fields` order."""
 
     def fill(self, fragments: Mapping[str, str]) -> str:
         """The canonical text with each field replaced by its fragment (JSON text)."""

@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 import readerstudy
@@ -65,7 +65,7 @@ from readerstudy.store.records import (
     StoredRead,
     utc,
 )
-from readerstudy.store.scan import event_checks, raw_rows, read_checks
+from readerstudy.store.scan import event_checks, gc_paused, raw_rows, read_checks
 from readerstudy.store.schema import utc_result
 
 EVENT_KINDS: frozenset[str] = frozenset(
@@ -113,15 +113,86 @@ _FIRST_VERSION_OF_ONE = _FIRST_VERSION.where(
     t.reads.c.session == bindparam("session"),
     t.reads.c.case == bindparam("case"),
 )
-_INSERT_READS = t.reads.insert().returning(t.reads.c.id, sort_by_parameter_order=True)
 _CLEAR_IN_PROGRESS = t.in_progress.delete().where(
     t.in_progress.c.study_id == bindparam("study"),
     t.in_progress.c.reader == bindparam("reader"),
     t.in_progress.c.session == bindparam("session"),
     t.in_progress.c.case == bindparam("case"),
 )
+_INSERT_READS = t.reads.insert().returning(t.reads.c.id, sort_by_parameter_order=True)
+_RIDES = {
+    t.read_units.name: ("read_id", "unit", "call", "rating"),
+    t.read_intervals.name: ("read_id", "idx", "kind", "start", "end"),
+    t.in_progress.name: ("reader", "session", "case"),
+    t.audit_events.name: (
+        "seq",
+        "kind",
+        "reader",
+        "session",
+        "case",
+        "payload",
+        "at",
+        "prev_hash",
+        "hash",
+    ),
+}
+"""Rows that ride along with a PostgreSQL transaction's chain-head update, by column."""
+_PG_TYPES = {
+    "read_id": "int",
+    "unit": "text",
+    "call": "smallint",
+    "rating": "float8",
+    "idx": "int",
+    "kind": "text",
+    "start": "timestamptz",
+    "end": "timestamptz",
+    "reader": "text",
+    "session": "int",
+    "case": "text",
+    "seq": "int",
+    "payload": "text",
+    "at": "timestamptz",
+    "prev_hash": "text",
+    "hash": "text",
+}
+
+
+def _unnested(name: str) -> str:
+    return ", ".join(f"CAST(:{name}_{column} AS {_PG_TYPES[column]}[])" for column in _RIDES[name])
+
+
+def _insert_cte(name: str) -> str:
+    columns = ", ".join(f'"{column}"' for column in ("study_id", *_RIDES[name]))
+    return (
+        f"{name} AS (INSERT INTO {name} ({columns}) "
+        f"SELECT :study, * FROM unnest({_unnested(name)}))"
+    )
+
+
+_PG_FLUSH = text(
+    "WITH "
+    + ", ".join(
+        [
+            _insert_cte(t.read_units.name),
+            _insert_cte(t.read_intervals.name),
+            "cleared AS (DELETE FROM reads_in_progress WHERE study_id = :study AND "
+            f'(reader, session, "case") IN '
+            f"(SELECT * FROM unnest({_unnested(t.in_progress.name)})))",
+            _insert_cte(t.audit_events.name),
+        ]
+    )
+    + " UPDATE audit_chain_head SET seq = :new_seq, hash = :new_hash WHERE study_id = :study"
+)
+"""The end of every PostgreSQL write: the rows of :data:`_RIDES` and the chain head."""
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _PG_OPEN_LOCK = 0x72656164  # advisory lock key serialising schema creation ("read")
+# How each backend names a violation of the reads' uq_read_version key.
+_UNIQUE_VERSION = re.compile(r'"uq_read_version"|reads\.case, reads\.version')
+
+
+class _DuplicateVersion(Exception):
+    """A read version insert hit the unique key: raised inside the write transaction so it
+    rolls back, then turned into a DuplicateReadError naming the read stored first."""
 
 
 def open_store(
@@ -219,6 +290,27 @@ class _Writer:
         self.conn, self.study_id = conn, study_id
         self.seq, self.hash = head
         self._pending: list[dict] = []
+        self._postgres = conn.dialect.name == "postgresql"
+        self._rides: dict[str, list[tuple]] = {name: [] for name in _RIDES}
+
+    def insert(self, table: Table, rows: list[dict]) -> None:
+        """Insert rows whose ids nobody needs back (read units, intervals). On PostgreSQL they
+        ride along with the chain-head update at the end; elsewhere they are inserted now."""
+        if not rows:
+            return
+        if self._postgres:
+            columns = _RIDES[table.name]
+            self._rides[table.name].extend(tuple(row[c] for c in columns) for row in rows)
+        else:
+            self.conn.execute(table.insert(), rows[0] if len(rows) == 1 else rows)
+
+    def clear_in_progress(self, keys: list[tuple[str, int, str]]) -> None:
+        """Remove the in-progress marks of these (reader, session, case)."""
+        if self._postgres:
+            self._rides[t.in_progress.name].extend(keys)
+            return
+        marks = [{"study": self.study_id, "reader": r, "session": s, "case": c} for r, s, c in keys]
+        self.conn.execute(_CLEAR_IN_PROGRESS, marks[0] if len(marks) == 1 else marks)
 
     def append(
         self,
@@ -264,12 +356,24 @@ class _Writer:
         """Insert the chained events and move the chain head, in the open transaction."""
         if not self._pending:
             return
-        rows = self._pending
-        self.conn.execute(t.audit_events.insert(), rows[0] if len(rows) == 1 else rows)
-        self.conn.execute(
-            _MOVE_HEAD, {"study": self.study_id, "new_seq": self.seq, "new_hash": self.hash}
-        )
+        head = {"study": self.study_id, "new_seq": self.seq, "new_hash": self.hash}
+        if not self._postgres:
+            rows = self._pending
+            self.conn.execute(t.audit_events.insert(), rows[0] if len(rows) == 1 else rows)
+            self.conn.execute(_MOVE_HEAD, head)
+            self._pending = []
+            return
+        # One statement, one round trip, the same text every time (prepared once): every
+        # row as column arrays, inserted by data-modifying CTEs of the chain-head update.
+        self.insert(t.audit_events, self._pending)
+        arrays = {}
+        for name, columns in _RIDES.items():
+            rows = self._rides[name]
+            for i, column in enumerate(columns):
+                arrays[f"{name}_{column}"] = [row[i] for row in rows]
+        self.conn.execute(_PG_FLUSH, head | arrays)
         self._pending = []
+        self._rides = {name: [] for name in _RIDES}
 
 
 class Store:
@@ -455,7 +559,7 @@ class Store:
         Everything streams from one snapshot (a server-side cursor on PostgreSQL), and each
         hash is recomputed from the stored columns' canonical text; see :mod:`.scan`.
         """
-        with self._read() as conn:
+        with self._read() as conn, gc_paused():
             head = conn.execute(
                 select(t.chain_head.c.seq, t.chain_head.c.hash).where(
                     t.chain_head.c.study_id == self.study_id
@@ -581,13 +685,17 @@ class Store:
             )
         if not subs:
             return []
-        with self._write() as w:
-            self._refuse_duplicates(w.conn, keys)
-            stored = self._insert_reads(w, subs, versions=[1] * len(subs))
-            cleared = [
-                {"study": self.study_id, "reader": r, "session": s, "case": c} for r, s, c in keys
-            ]
-            w.conn.execute(_CLEAR_IN_PROGRESS, cleared[0] if len(cleared) == 1 else cleared)
+        try:
+            with self._write() as w:
+                stored = self._insert_reads(w, subs, versions=[1] * len(subs))
+                w.clear_in_progress(keys)
+        except _DuplicateVersion:
+            # Rolled back; name the read that was there first (from a fresh snapshot).
+            with self._read() as conn:
+                self._refuse_duplicates(conn, keys)
+            raise DuplicateReadError(
+                f"{self.name}: a read of this batch of {len(keys)} was submitted already"
+            ) from None
         return stored
 
     def amend_read(self, sub: ReadSubmission, *, reason: str) -> StoredRead:
@@ -633,7 +741,7 @@ class Store:
         all_versions: bool = False,
     ) -> list[StoredRead]:
         """Submitted reads ordered by reader, session, order; latest versions unless asked."""
-        with self._read() as conn:
+        with self._read() as conn, gc_paused():
             return self._load_reads(conn, reader=reader, session=session, all_versions=all_versions)
 
     def read(self, reader: str, session: int, case: str) -> StoredRead | None:
@@ -762,9 +870,16 @@ class Store:
             }
             for sub, version in zip(subs, versions, strict=True)
         ]
-        ids = w.conn.execute(_INSERT_READS, rows[0] if len(rows) == 1 else rows).scalars().all()
-        w.conn.execute(
-            t.read_units.insert(),
+        try:
+            ids = w.conn.execute(_INSERT_READS, rows[0] if len(rows) == 1 else rows).scalars().all()
+        except IntegrityError as exc:
+            # The unique (study, reader, session, case, version) key refuses a second
+            # submission inside the insert itself: no separate look-up on the submit path.
+            if _UNIQUE_VERSION.search(str(exc.orig)):
+                raise _DuplicateVersion from exc
+            raise
+        w.insert(
+            t.read_units,
             [
                 {
                     "study_id": self.study_id,
@@ -782,8 +897,7 @@ class Store:
             for read_id, sub in zip(ids, subs, strict=True)
             for i, interval in enumerate(sub.intervals)
         ]
-        if intervals:
-            w.conn.execute(t.read_intervals.insert(), intervals)
+        w.insert(t.read_intervals, intervals)
         stored = []
         for read_id, sub, version in zip(ids, subs, versions, strict=True):
             read = _unchecked_read(

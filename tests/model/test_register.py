@@ -103,3 +103,37 @@ def test_a_missing_level_is_refused_with_a_quicklook(anatomy, helpers):
     # The template's outline is drawn in colour over the grey scan.
     colour = (quicklook[..., 0] > 200) & (quicklook[..., 2] < 80)
     assert colour.sum() > 100
+
+
+def test_a_head_turned_past_15_degrees_and_cut_at_the_vertex_keeps_its_plane(anatomy, helpers):
+    """Yaw and roll of 17 degrees, the field of view cut 2 slices above the supraganglionic
+    level (brain whose mirror is not in the image): the plane stays within 2 degrees, and the
+    quick-look of the success shows the template's outline in each of its three panels."""
+    from model.register import alignment_quicklook
+
+    template, atlas, _ = anatomy
+    pose = {"yaw": 17.0, "roll": -17.0, "pitch": 20.0, "shift": (5.0, 4.0, -3.0)}
+    scan = helpers.posed_scan(template, atlas, **pose, seed=6)
+    regions = sitk.GetArrayViewFromImage(scan.regions)
+    top = int(np.argwhere(regions > 0)[:, 0].max())
+    cut = scan.image[:, :, : top + 3]
+    result = register_to_scan(cut)
+    true_normal = np.array(scan.pose.GetMatrix()).reshape(3, 3) @ [1.0, 0.0, 0.0]
+    assert _plane_angle_deg(true_normal, result.midsagittal.normal) <= 2.0
+    picture = alignment_quicklook(cut, result)
+    red = (picture[..., 0] > 200) & (picture[..., 1] < 80)
+    thirds = np.array_split(np.arange(picture.shape[1]), 3)
+    assert all(red[:, cols].sum() > 50 for cols in thirds)
+
+
+def test_a_level_placed_just_beyond_the_last_slice_is_taken_to_be_on_it(anatomy, helpers):
+    """A field of view ending half a slice (0-5 mm) below the supraganglionic level: registered,
+    with that level on the last slice and a warning; ending 10-15 mm below it is refused."""
+    template, atlas, _ = anatomy
+    scan = helpers.posed_scan(template, atlas, **POSES[1], seed=7)
+    supra = register_to_scan(scan.image).levels["supraganglionic"]
+    edge = register_to_scan(scan.image[:, :, :supra])
+    assert edge.levels["supraganglionic"] == supra - 1
+    assert any("supraganglionic level was placed" in w for w in edge.warnings), edge.warnings
+    with pytest.raises(RegistrationError, match="supraganglionic level lies above the last"):
+        register_to_scan(scan.image[:, :, : supra - 2])

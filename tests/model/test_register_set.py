@@ -50,9 +50,28 @@ def test_phantoms_agree_with_the_independent_atlas(rows):
 
 
 def test_a_head_of_another_source_registers(rows):
-    """The miplab elderly brain: registered with its plane found; its Dice is documented."""
+    """The miplab elderly brain: registered, its plane and levels found, and its Dice against
+    the independent atlas within 10 % of what the two atlases agree on when perfectly aligned."""
     registered = [r for c, r in rows if c.group == "miplab"]
     assert registered
     for row in registered:
         assert not row["refused"], row
         assert row["angle_error_deg"] <= 2.0, row
+        assert row["level_error"] <= 1, row
+        assert row["dice"] >= 0.75, row
+        assert 0.6 <= row["dice_ceiling"] < 0.75, row
+        assert row["dice_independent"] >= 0.9 * row["dice_ceiling"], row
+
+
+def test_the_miplab_alignment_is_the_measured_one(refdata):
+    """MIPLAB_TO_MNI is what measure_miplab_to_mni gives (within 1 mm over the brain), and it
+    fits the miplab brain better than identity does."""
+    from model.registration_set import MIPLAB_TO_MNI, measure_miplab_to_mni
+
+    live, before, after = measure_miplab_to_mni(
+        refdata / "ncct_template" / "miplab-ncct_sym_brain.nii.gz"
+    )
+    points = np.array([[0, 20, 10], [60, 20, 10], [0, 90, 10], [0, -60, 10], [0, 20, 70]])
+    moved = [(m[:3, :3] @ points.T).T + m[:3, 3] for m in (live, MIPLAB_TO_MNI)]
+    assert np.abs(moved[0] - moved[1]).max() < 1.0
+    assert after > before + 0.05

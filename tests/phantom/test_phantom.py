@@ -71,9 +71,9 @@ def test_tissue_densities_follow_the_drawn_values_within_published_ranges(thin):
     gm, wm, csf = (_tissue_on(phantom, t) for t in ("gm", "wm", "csf"))
     regions = _array(phantom.regions)
     for name, mask, drawn, (lo, hi) in (
-        ("grey matter", gm > 0.95, meta["gm_hu"], (37, 45)),
-        ("white matter", (wm > 0.97) & (regions == 0), meta["wm_hu"], (20, 30)),
-        ("CSF", csf > 0.97, meta["csf_hu"], (0, 15)),
+        ("grey matter", gm > 0.95, meta.gm_hu, (37, 45)),
+        ("white matter", (wm > 0.97) & (regions == 0), meta.wm_hu, (20, 30)),
+        ("CSF", csf > 0.97, meta.csf_hu, (0, 15)),
     ):
         assert lo <= drawn <= hi, name
         # Beam hardening brightens tissue near the skull by a few HU; partial volume and
@@ -87,8 +87,8 @@ def test_noise_sd_and_spatial_correlation(thick):
     for phantom in thick:
         hu = _array(phantom.image)
         air = hu[:, :24, :24]  # a corner of the field of view: air plus noise only
-        assert 3.0 <= phantom.meta["noise_sd"] <= 5.0
-        assert float(air.std()) == pytest.approx(phantom.meta["noise_sd"], rel=0.1)
+        assert 3.0 <= phantom.meta.noise_sd <= 5.0
+        assert float(air.std()) == pytest.approx(phantom.meta.noise_sd, rel=0.1)
         centred = air - air.mean()
         in_plane = (centred[:, :, 1:] * centred[:, :, :-1]).mean() / centred.var()
         across = (centred[1:] * centred[:-1]).mean() / centred.var()
@@ -100,7 +100,7 @@ def test_skull_and_scalp_have_ct_densities(thick):
     for phantom in thick:
         hu = _array(phantom.image)
         assert hu.max() > 1000  # cortical bone, even after 5 mm partial volume
-        assert 600 < np.median(hu[hu > 300]) < phantom.meta["bone_hu"]  # tables and diploe
+        assert 600 < np.median(hu[hu > 300]) < phantom.meta.bone_hu  # tables and diploe
         assert (hu < -900).mean() > 0.2  # air around the head
 
 
@@ -114,7 +114,7 @@ def test_thin_slices_average_into_thick_slices():
     averaged = thin_hu.reshape(-1, 4, *thin_hu.shape[1:]).mean(axis=1)
     difference = averaged - thick_hu
     assert abs(float(np.median(difference))) < 0.5
-    assert float(difference.std()) < 2.0 * thick.meta["noise_sd"]
+    assert float(difference.std()) < 2.0 * thick.meta.noise_sd
 
 
 def test_pose_is_the_true_template_to_scanner_transform(thick):
@@ -122,12 +122,12 @@ def test_pose_is_the_true_template_to_scanner_transform(thick):
     labels = _array(atlas)
     for phantom in thick:
         meta = phantom.meta
-        assert abs(meta["yaw_deg"]) <= 10
-        assert abs(meta["roll_deg"]) <= 10
-        assert abs(meta["pitch_deg"]) <= 15
-        assert all(abs(s) <= 10 for s in meta["shift_mm"])
+        assert abs(meta.yaw_deg) <= 10
+        assert abs(meta.roll_deg) <= 10
+        assert abs(meta.pitch_deg) <= 15
+        assert all(abs(s) <= 10 for s in meta.shift_mm)
         angles = phantom.pose.GetAngleX(), phantom.pose.GetAngleY(), phantom.pose.GetAngleZ()
-        expected = (meta["pitch_deg"], meta["roll_deg"], meta["yaw_deg"])
+        expected = (meta.pitch_deg, meta.roll_deg, meta.yaw_deg)
         np.testing.assert_allclose(np.degrees(angles), expected, atol=1e-3)
         regions = _array(phantom.regions)
         for unit in ("L_left", "M5_right", "M3_left"):
@@ -178,18 +178,18 @@ def test_truth_follows_the_overlap_rule(thick, thin):
             if abs(coverage - rule) > 0.1:
                 assert phantom.truth[unit] == int(coverage >= rule), unit
         positives = [u for u in UNITS if phantom.truth[u]]
-        assert phantom.meta["n_positive_units"] == len(positives)
-        assert {split_unit(u)[1] for u in positives} <= {phantom.meta["side"]}
+        assert phantom.meta.n_positive_units == len(positives)
+        assert {split_unit(u)[1] for u in positives} <= {phantom.meta.side}
         if positives:
-            assert phantom.meta["aspects"] == aspects_score(positives, phantom.meta["side"])
+            assert phantom.meta.aspects == aspects_score(positives, phantom.meta.side)
         else:
-            assert phantom.meta["aspects"] == 10
+            assert phantom.meta.aspects == 10
 
 
 def test_acute_lesion_is_darker_than_the_mirror_region(thin):
     phantom = thin[THIN_SEEDS[1]]
-    assert phantom.meta["n_positive_units"] >= 1
-    assert phantom.meta["hu_drop"] >= 4.0
+    assert phantom.meta.n_positive_units >= 1
+    assert phantom.meta.hu_drop >= 4.0
     hu, lesion = _array(phantom.image), _array(phantom.lesion_mask) > 0
     regions = _array(phantom.regions)
     differences = []
@@ -200,7 +200,7 @@ def test_acute_lesion_is_darker_than_the_mirror_region(thin):
     # GM drops by hu_drop, WM by half of it and the soft edge by less; the natural asymmetry
     # (SD asymmetry_hu) adds or hides a little in each unit.
     assert max(differences) < 0
-    assert np.mean(differences) < -phantom.meta["hu_drop"] / 4
+    assert np.mean(differences) < -phantom.meta.hu_drop / 4
 
 
 def test_case_mix_resembles_the_external_set():
@@ -223,10 +223,10 @@ def test_fast_truth_matches_the_full_phantom(thick):
 
 def test_vendor_mix_and_confounders_over_seeds():
     meta = [generate_phantom(seed, PhantomConfig(matrix=64)).meta for seed in range(10, 40)]
-    vendors = {m["vendor"] for m in meta}
+    vendors = {m.vendor for m in meta}
     assert vendors <= {"philips", "ge", "siemens"}
     assert "philips" in vendors
-    confounders = ";".join(m["confounders"] for m in meta)
+    confounders = ";".join(m.confounders for m in meta)
     assert "leukoaraiosis" in confounders
     assert "old_infarct" in confounders
 

@@ -59,7 +59,7 @@ def test_nifti_set_is_reproducible_and_matches_the_generator(tmp_path):
         sitk.GetArrayFromImage(mask), sitk.GetArrayFromImage(phantom.lesion_mask)
     )
     assert {r["unit"]: int(r["truth"]) for r in truth if r["case"] == "case002"} == phantom.truth
-    assert cases[1]["side"] == phantom.meta["side"]
+    assert cases[1]["side"] == phantom.meta.side
 
 
 def test_dicom_set_loads_back_in_hu(tmp_path):
@@ -73,7 +73,7 @@ def test_dicom_set_loads_back_in_hu(tmp_path):
     # Stored as integers by the vendor's rescale: within one HU of the generator's image.
     assert np.abs(loaded - sitk.GetArrayFromImage(phantom.image)).max() <= 1.0
     np.testing.assert_allclose(volume.image.GetOrigin(), phantom.image.GetOrigin(), atol=1e-3)
-    assert _rows(out / "cases.csv")[0]["vendor"] == phantom.meta["vendor"]
+    assert _rows(out / "cases.csv")[0]["vendor"] == phantom.meta.vendor
 
 
 def test_a_folder_holding_a_set_is_refused_with_one_line(tmp_path):
@@ -94,7 +94,7 @@ def test_gantry_tilt_is_written_by_the_dicom_writer_and_undone_on_loading(tmp_pa
     config = PhantomConfig(tilt_deg=(12.0, 12.0))
     write_phantom_set(tmp_path / "tilted", 1, 3, config=config)
     phantom = generate_phantom(case_seed(3, 0), config)
-    assert phantom.meta["tilt_deg"] == 12.0
+    assert phantom.meta.tilt_deg == 12.0
     volume = load_volume(tmp_path / "tilted" / "case001")
     assert abs(volume.tilt_deg) == 12.0
     assert _rows(tmp_path / "tilted" / "cases.csv")[0]["tilt_deg"] == "12.0"
@@ -119,8 +119,8 @@ def test_anatomy_and_variety_options(tmp_path):
         assert result.exit_code == 0, result.output
         phantom = generate_phantom(case_seed(4, 0), config)
         row = _rows(out / "cases.csv")[0]
-        assert row["anatomy"] == phantom.meta["anatomy"]
-        assert float(row["head_scale"]) == phantom.meta["head_scale"]
+        assert row["anatomy"] == phantom.meta.anatomy
+        assert float(row["head_scale"]) == phantom.meta.head_scale
         image = sitk.ReadImage(str(out / "case001" / "image.nii.gz"))
         np.testing.assert_allclose(
             sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(phantom.image), atol=1e-3

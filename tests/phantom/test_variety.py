@@ -55,7 +55,7 @@ def test_truth_follows_the_lesion_on_the_other_anatomy_too():
     # The same plan lands in the same units; coverage is measured on each head's own units.
     assert {u for u in UNITS if scct[u]} <= {u for u in UNITS if mni[u]}
     phantom = generate_phantom(LESION_SEED, SCCT)
-    assert phantom.meta["anatomy"] == "scct"
+    assert phantom.meta.anatomy == "scct"
     assert phantom.truth == scct
     assert all(phantom.unit_coverage[u] >= 0.2 for u in UNITS if scct[u])
     # The lesion is darker than the mirror unit where the truth says so (oracle reader).

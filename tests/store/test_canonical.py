@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from readerstudy.store.canonical import CanonicalTemplate, canonical_json, json_fragment
-from readerstudy.store.chain import INTERVAL_FORM, READ_FORM, read_digest, text_digest
+from readerstudy.store.chain import READ_FORM, read_digest, text_digest
 from readerstudy.store.schema import utc_result
 
 SCALARS = [
@@ -58,13 +58,6 @@ def test_a_template_fills_to_canonical_json_of_the_same_dict():
     assert json.loads(filled) == expected
 
 
-def test_the_positional_format_follows_the_field_order():
-    fragments = {"kind": '"idle"', "start": '"2026-03-02T08:00:00.000000+00:00"', "end": "null"}
-    positional = INTERVAL_FORM.positional % tuple(fragments[f] for f in INTERVAL_FORM.fields)
-    assert positional == INTERVAL_FORM.fill(fragments)
-    assert positional == canonical_json({k: json.loads(v) for k, v in fragments.items()})
-
-
 def test_the_read_form_hashes_to_read_digest():
     started = datetime(2026, 3, 2, 8, 0, 0, 250, tzinfo=UTC)
     content = {
@@ -108,27 +101,3 @@ def test_stored_times_decode_to_aware_utc(stored, expected):
     if decoded is not None:
         assert decoded.utcoffset() == timedelta(0)
         assert decoded.tzinfo is UTC
-
-
-def test_the_units_text_never_confuses_equal_values_of_different_json():
-    from readerstudy.store.scan import _UnitsText
-
-    units_text = _UnitsText()
-
-    def rows(*answers):
-        return [(1, unit, call, rating) for unit, call, rating in answers]
-
-    reads = [
-        rows(("IC_left", 1, 0.0), ("I_left", 0, 1.0), ("C_left", None, None)),
-        rows(("IC_left", 1, -0.0), ("I_left", 0, 1.0), ("C_left", None, None)),
-        rows(("IC_left", True, 0.0), ("I_left", 0.0, 1.0), ("C_left", 1, 1)),
-        rows(("IC_left", 1, 0.1 + 0.2), ("I_left", 0, None), ("Ü", 1, 5e-324)),
-        rows(("IC_left", 1, 1.0), ("I_left", 0, 1.0), ("C_left", None, None)),
-        [],
-    ]
-    for _ in range(2):  # the second pass answers from the memo
-        for read in reads:
-            expected = canonical_json({u: {"call": c, "rating": r} for _, u, c, r in read})
-            assert units_text(list(read)) == expected
-    with pytest.raises(ValueError, match="JSON compliant"):
-        units_text(rows(("C_left", 1, float("nan"))))

@@ -60,9 +60,15 @@ def submissions(draw: st.DrawFn) -> ReadSubmission:
     )
 
 
-def test_any_submission_round_trips_and_verifies(store, exact_rechecks):
+def _floats(read) -> list[float]:
+    ratings = [a["rating"] for a in read.units.values() if a["rating"] is not None]
+    return [read.active_s, read.wall_s, *ratings]
+
+
+def test_any_submission_round_trips_and_verifies(store, location, exact_rechecks):
     cases = (f"case-{i}" for i in itertools.count())
     submitted = []
+    large = set()  # reads with a float PostgreSQL may write with other shortest digits
 
     @settings(
         max_examples=40,
@@ -77,11 +83,17 @@ def test_any_submission_round_trips_and_verifies(store, exact_rechecks):
         assert store.read(sub.reader, sub.session, sub.case) == stored
         assert stored.units == sub.units
         submitted.append(stored.id)
+        if any(abs(x) >= 1e16 for x in _floats(stored)):
+            large.add(stored.id)
 
     check()
     verification = store.verify_audit()
     assert verification.ok, verification.reason
     assert verification.n_reads == len(submitted) > 0
-    # The canonical text written from the stored columns matched every digest and hash
-    # as computed at submit time (Unicode, extreme floats, nested extras, open intervals).
-    assert exact_rechecks == []
+    # The canonical text the database wrote matched every digest and hash as computed at
+    # submit time (Unicode, extreme floats, nested extras, open intervals); PostgreSQL's
+    # shortest digits differ from repr's for a few floats of 2**53 and more (e.g. it writes
+    # 1.8027583037092168e+16 for repr's 1.802758303709217e+16): only those are rechecked.
+    rechecked = {key for name, key in exact_rechecks if name == "_exact_digest"}
+    assert all(name == "_exact_digest" for name, _ in exact_rechecks)
+    assert rechecked <= (large if location.backend == "postgresql" else set())
