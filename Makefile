@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),)
 
-.PHONY: install test lint demo bench screenshots package package-test clean
+.PHONY: install test lint typecheck demo bench screenshots package package-test clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+# mypy's settings (strict on analysis, model, readerstudy.study) are in pyproject.toml.
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
 # The second run executes the analysis docstring examples on analysis/data (a few seconds).
-test: lint
+test: lint typecheck
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n auto
 	$(PY) -m pytest -q --doctest-modules analysis
 
@@ -56,4 +60,4 @@ package-test: $(PACKAGE_STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m package tests/packaging
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache

@@ -16,7 +16,7 @@ import pandas as pd
 from analysis import agreement, binary, clinical, timing
 from analysis.errors import AnalysisInputError, check_alpha
 from analysis.methods import Covariance, McNemarMethod, choose
-from analysis.mrmc import or_analysis
+from analysis.mrmc import ORResult, SplitPlotResult, or_analysis
 from analysis.tables import StudyTables, load_study_tables
 
 SCHEMA = "readerstudy.results/1"
@@ -64,7 +64,7 @@ class Results:
         return self.summary
 
 
-def _ci(low, high) -> list[float]:
+def _ci(low: float, high: float) -> list[float]:
     return [float(low), float(high)]
 
 
@@ -147,7 +147,7 @@ def analyze(
     # every read, paired tests each reader's complete cases, crossed analyses the cases
     # complete for every reader; ``crossed`` is None when no such case exists.
     crossed = study.crossed()
-    if not study.fully_crossed:
+    if study.crossing is not None and not study.crossing.fully_crossed:
         summary["design"]["complete_cases"] = len(study.crossing.complete_cases)
         summary["design"]["crossed_readers"] = list(study.crossing.crossed_readers)
     crossed_readers = len(crossed.readers) if crossed is not None else 0
@@ -173,13 +173,13 @@ def analyze(
             if crossed is not None and study.all_aspects_units
             else None
         )
-        if crossed_readers >= 2:
+        if crossed is not None and crossed_readers >= 2:
             summary["agreement"] = _agreement(crossed, scores, alpha, tables)
-        if scores is not None:
+        if crossed is not None and scores is not None:
             summary["clinical"] = _clinical(crossed, scores, alpha, tables, figures)
     if study.times is not None:
         summary["reading_time"] = _reading_time(study.times, reference, test, alpha, tables)
-    if study.has_ratings and crossed_readers >= 2 and test is not None:
+    if study.has_ratings and crossed is not None and crossed_readers >= 2 and test is not None:
         summary["roc_mrmc"], or_result = _roc_mrmc(
             crossed.ratings, reference, covariance, alpha, tables, ustat=ustat
         )
@@ -355,7 +355,8 @@ def _clustered_models(
     """GEE of sensitivity and specificity, cases as clusters (a sensitivity analysis)."""
     from analysis.gee import METHOD, gee_binary
 
-    section, rows = {}, []
+    section: dict[str, dict[str, object]] = {}
+    rows = []
     for metric in binary.METRICS:
         try:
             result = gee_binary(data, metric=metric, reference=reference, test=test, alpha=alpha)
@@ -385,6 +386,8 @@ def _reader_average(data: pd.DataFrame, reference: str, alpha: float, tables: di
             alpha=alpha,
         )
         diff = result.difference
+        if diff is None:  # or_analysis drops the random-reader contrast for one reader only
+            raise AnalysisInputError("reader averages need at least two readers")
         section[metric] = {
             "per_modality": {
                 str(m): {"estimate": r.estimate, "se": r.se, "ci": _ci(r.ci_low, r.ci_high)}
@@ -526,7 +529,7 @@ def _roc_mrmc(
     tables: dict,
     *,
     ustat: bool = False,
-):
+) -> tuple[dict, ORResult]:
     """OR analysis of the AUC (random and fixed readers/cases), the DBM cross-check and,
     on request, the U-statistic variance."""
     from analysis.dbm import dbm_analysis
@@ -554,7 +557,7 @@ def _roc_mrmc(
     return section, result
 
 
-def _or_tables(result, tables: dict) -> None:
+def _or_tables(result: ORResult | SplitPlotResult, tables: dict) -> None:
     """The tidy tables of an OR analysis of the AUC (crossed or split-plot)."""
     tables["roc_auc_per_reader"] = result.foms.rename_axis("reader").reset_index()
     tables["roc_auc_per_modality"] = result.per_modality.rename_axis("modality").reset_index()
@@ -616,7 +619,7 @@ def _ustat(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> di
     }
 
 
-def _planning(result, alpha: float, plan: Plan, tables: dict) -> dict:
+def _planning(result: ORResult, alpha: float, plan: Plan, tables: dict) -> dict:
     """Power and cases needed for a future study from this study's OR variance components."""
     from analysis.planning import plan_study
 
@@ -633,7 +636,13 @@ def _planning(result, alpha: float, plan: Plan, tables: dict) -> dict:
     }
 
 
-def _model(ai: pd.DataFrame, masks, alpha: float, tables: dict, figures: dict) -> dict:
+def _model(
+    ai: pd.DataFrame,
+    masks: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]] | None,
+    alpha: float,
+    tables: dict,
+    figures: dict,
+) -> dict:
     from analysis.standalone import model_standalone
 
     section, curve = model_standalone(ai, alpha=alpha)

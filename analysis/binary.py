@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from analysis.columns import (
@@ -27,7 +28,9 @@ METRICS = ("sensitivity", "specificity")
 """Sensitivity: calls of 1 among positive units; specificity: calls of 0 among negative units."""
 
 
-def clopper_pearson(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def clopper_pearson(
+    successes: ArrayLike, trials: ArrayLike, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper-Pearson) interval of a binomial proportion; coverage at least 1 - alpha.
 
     Scalars in give 0-d arrays out. ``trials == 0`` gives NaN bounds.

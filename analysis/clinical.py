@@ -142,7 +142,7 @@ def bland_altman(
     )[["reader", "modality", "case", "mean", "difference"]]
     z = stats.norm.ppf(1 - alpha / 2)
 
-    def summarise(groups) -> pd.DataFrame:
+    def summarise(groups: pd.api.typing.DataFrameGroupBy) -> pd.DataFrame:
         table = groups["difference"].agg(n="size", bias="mean", sd="std").reset_index()
         table["loa_low"] = table["bias"] - z * table["sd"]
         table["loa_high"] = table["bias"] + z * table["sd"]

@@ -86,7 +86,7 @@ def pseudovalues(theta: np.ndarray, loo: np.ndarray, *, normalize: bool = True) 
     ``normalize`` shifts each reader-modality's pseudovalues so their mean is ``theta``.
     """
     m = loo.shape[2]
-    y = m * theta[:, :, None] - (m - 1) * loo
+    y: np.ndarray = m * theta[:, :, None] - (m - 1) * loo
     if normalize:
         y += (theta - y.mean(axis=2))[:, :, None]
     return y

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import io
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analysis.analyze import Results
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 MARKERS = ("o", "^", "s", "D", "v", "P")
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -21,7 +26,7 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     # One layout pass and light compression: bbox_inches="tight" would draw every figure twice.
     fig.tight_layout()

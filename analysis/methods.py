@@ -51,10 +51,12 @@ Choice = TypeVar("Choice", bound=StrEnum)
 
 def choose(kind: type[Choice], value: object, parameter: str) -> Choice:
     """``value`` as a member of ``kind``, or an AnalysisInputError naming ``parameter``."""
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = tuple(member.value for member in kind)
-        raise AnalysisInputError(
-            f"{parameter} must be one of {allowed}, got {value!r}", parameter=parameter
-        ) from None
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    allowed = tuple(member.value for member in kind)
+    raise AnalysisInputError(
+        f"{parameter} must be one of {allowed}, got {value!r}", parameter=parameter
+    )

@@ -63,7 +63,7 @@ REFERENCES = {
 }
 
 
-def to_jsonable(value):
+def to_jsonable(value: object) -> object:
     """Plain JSON values: numpy scalars to Python, NaN and infinities to None."""
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
@@ -76,7 +76,7 @@ def to_jsonable(value):
     return value
 
 
-def _fmt(value: float, digits: int = 3) -> str:
+def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
@@ -433,9 +433,10 @@ def _notes_frame(results: Results) -> pd.DataFrame:
 
 
 def _html_table(frame: pd.DataFrame, digits: int = 4, classes: str = "t") -> str:
-    return frame.to_html(
+    table: str = frame.to_html(
         index=False, border=0, classes=classes, na_rep="–", float_format=lambda v: f"{v:.{digits}g}"
     )
+    return table
 
 
 def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes]]) -> Path:

@@ -68,7 +68,8 @@ class Placements:
 
     @property
     def auc(self) -> np.ndarray:
-        return self.v10.mean(axis=1)
+        auc: np.ndarray = self.v10.mean(axis=1)
+        return auc
 
 
 @dataclass(frozen=True)
@@ -290,8 +291,14 @@ class SuccessMoments:
     def contrast(self, weights: np.ndarray) -> SuccessMoments:
         """The same sums for the kernels ``sum_k weights[g, k] s_k``, one per row g."""
         w = np.atleast_2d(weights)
+        same_ij, same_i, same_j, total = (
+            w @ m @ w.T for m in (self.same_ij, self.same_i, self.same_j, self.total)
+        )
         return SuccessMoments(
-            *(w @ m @ w.T for m in (self.same_ij, self.same_i, self.same_j, self.total)),
+            same_ij,
+            same_i,
+            same_j,
+            total,
             sums=w @ self.sums,
             n0=self.n0,
             n1=self.n1,
@@ -299,7 +306,8 @@ class SuccessMoments:
 
     def distinct_product(self) -> np.ndarray:
         """``sum over i != i', j != j'`` of ``s_k(i, j) s_l(i', j')`` (inclusion-exclusion)."""
-        return self.total - self.same_i - self.same_j + self.same_ij
+        product: np.ndarray = self.total - self.same_i - self.same_j + self.same_ij
+        return product
 
     def bootstrap_second_moment(self) -> np.ndarray:
         """``E*[s_k(I, J) s_l(I', J')]`` averaged over the positions of a resample of n0

@@ -107,6 +107,7 @@ def overlap_summary(per_case: pd.DataFrame) -> dict:
 def load_masks(folder: str | Path) -> dict[str, np.ndarray]:
     """Every ``<case>.nii.gz`` (or ``.nii``) mask of a folder, keyed by case id."""
     import nibabel  # pure Python; only needed when masks are analysed
+    from nibabel.dataobj_images import DataobjImage
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -115,7 +116,10 @@ def load_masks(folder: str | Path) -> dict[str, np.ndarray]:
     for path in sorted(folder.glob("*.nii*")):
         case = path.name.removesuffix(".gz").removesuffix(".nii")
         try:
-            values = np.asanyarray(nibabel.load(path).dataobj)
+            image = nibabel.load(path)
+            if not isinstance(image, DataobjImage):
+                raise ValueError("the file holds no voxel data")
+            values = np.asanyarray(image.dataobj)
         except (nibabel.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error):
             raise AnalysisInputError(
                 f"mask {path}: not a readable NIfTI file (damaged or cut short); write it again"

@@ -7,6 +7,7 @@ the table, the rule, the offending rows and the fix, so that a coordinator can a
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -70,9 +71,9 @@ class StudyTables:
     def crossed(self) -> StudyTables | None:
         """The study restricted to its complete cases and crossed readers (itself when fully
         crossed; None when no case is complete for every reader)."""
-        if self.fully_crossed:
-            return self
         cx = self.crossing
+        if cx is None or cx.fully_crossed:
+            return self
         if not cx.complete_cases:
             return None
         keep = self.ratings["case"].isin(cx.complete_cases) & self.ratings["reader"].isin(
@@ -89,9 +90,9 @@ class StudyTables:
 
     def paired_ratings(self) -> pd.DataFrame:
         """Each reader's reads of the cases that reader completed in every modality."""
-        if self.fully_crossed:
+        pairs = None if self.crossing is None else self.crossing.paired
+        if self.fully_crossed or pairs is None:
             return self.ratings
-        pairs = self.crossing.paired
         keys = pd.MultiIndex.from_frame(self.ratings[["reader", "case"]])
         keep = keys.isin(pd.MultiIndex.from_frame(pairs[["reader", "case"]]))
         return self.ratings[keep].reset_index(drop=True)
@@ -149,7 +150,7 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
     import zipfile
 
     try:
-        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
+        sheets: dict[str, pd.DataFrame] = pd.read_excel(path, sheet_name=None, engine="openpyxl")
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise AnalysisInputError(
             f"{path}: not a readable Excel workbook ({type(exc).__name__}); save it again from "
@@ -182,13 +183,13 @@ def _workbook_tables(sheets: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
     return found
 
 
-def _quote(items) -> str:
+def _quote(items: Iterable[object]) -> str:
     items = list(items)
     shown = ", ".join(str(i) for i in items[:_SHOWN])
     return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
-def _require(frame: pd.DataFrame, table: str, columns) -> None:
+def _require(frame: pd.DataFrame, table: str, columns: Iterable[str]) -> None:
     missing = [c for c in columns if c not in frame]
     if missing:
         raise AnalysisInputError(
@@ -196,7 +197,9 @@ def _require(frame: pd.DataFrame, table: str, columns) -> None:
         )
 
 
-def _ids_as_text(frame: pd.DataFrame, columns, table: str = "ratings") -> pd.DataFrame:
+def _ids_as_text(
+    frame: pd.DataFrame, columns: Iterable[str], table: str = "ratings"
+) -> pd.DataFrame:
     """Ids as stripped text (``7``, ``7.0`` and `` 7`` are one case), or raise on empty ids."""
     frame = frame.copy()
     for column in columns:
@@ -216,7 +219,7 @@ def _ids_as_text(frame: pd.DataFrame, columns, table: str = "ratings") -> pd.Dat
     return frame
 
 
-def _binary(frame: pd.DataFrame, table: str, column: str, keys) -> pd.Series:
+def _binary(frame: pd.DataFrame, table: str, column: str, keys: Sequence[str]) -> pd.Series:
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = frame[~values.isin([0, 1])]
     if len(bad):
@@ -230,7 +233,7 @@ def _binary(frame: pd.DataFrame, table: str, column: str, keys) -> pd.Series:
     return values
 
 
-def _check_duplicates(frame: pd.DataFrame, table: str, keys) -> None:
+def _check_duplicates(frame: pd.DataFrame, table: str, keys: Sequence[str]) -> None:
     dup = frame[frame.duplicated(list(keys), keep=False)]
     if len(dup):
         names = [tuple(r) for r in dup[list(keys)].drop_duplicates().itertuples(index=False)]

@@ -113,7 +113,10 @@ def _pattern_sums(moments: SuccessMoments, weights: np.ndarray) -> tuple[np.ndar
     reader and from different readers."""
     r = weights.shape[1]
     every = _exact_patterns(moments.contrast(weights.reshape(1, -1)))
-    same = sum(_exact_patterns(moments.contrast(_reader_weights(weights, j))) for j in range(r))
+    same = sum(
+        (_exact_patterns(moments.contrast(_reader_weights(weights, j))) for j in range(r)),
+        start=np.zeros(4),
+    )
     return same, every - same
 
 
@@ -257,11 +260,14 @@ def ustat_difference(
         overall = moments.contrast(weights.reshape(1, -1))
         # Same-reader pairs: the sum over readers of each reader's own contrast moments.
         per_reader = [moments.contrast(_reader_weights(weights, j)) for j in range(r)]
+        same_ij, same_i, same_j, total = (
+            sum(getattr(m, a) for m in per_reader) for a in ("same_ij", "same_i", "same_j", "total")
+        )
         same = SuccessMoments(
-            *(
-                sum(getattr(m, a) for m in per_reader)
-                for a in ("same_ij", "same_i", "same_j", "total")
-            ),
+            same_ij,
+            same_i,
+            same_j,
+            total,
             sums=overall.sums,
             n0=moments.n0,
             n1=moments.n1,

@@ -40,7 +40,9 @@ def _ball(radius_mm: float, spacing: tuple[float, ...]) -> np.ndarray:
     """Ellipsoidal structuring element of ``radius_mm`` on a (z, y, x) grid with ``spacing``."""
     r = [max(int(radius_mm // s), 0) for s in spacing[::-1]]
     grids = np.ogrid[tuple(slice(-n, n + 1) for n in r)]
-    dist = sum((g * s) ** 2 for g, s in zip(grids, spacing[::-1], strict=True))
+    dist = sum(
+        ((g * s) ** 2 for g, s in zip(grids, spacing[::-1], strict=True)), start=np.zeros(())
+    )
     return dist <= radius_mm**2 + 1e-6
 
 

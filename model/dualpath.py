@@ -34,6 +34,7 @@ from model.register import Registration
 
 if TYPE_CHECKING:
     from model.evaluate import LabelledCase
+    from model.train import DataFolders
 
 WEIGHTS_DIR = MODEL_DIR / "weights" / "dualpath-lite"
 """The shipped weights (a ``lite`` network trained on phantoms)."""
@@ -212,7 +213,10 @@ class DualPathMethod:
         return unit_overlap(probability, sitk.GetArrayViewFromImage(registration.atlas), LABELS)
 
     def predict_registered(
-        self, scan: sitk.Image, registration: Registration, timings: Mapping[str, float] = ()
+        self,
+        scan: sitk.Image,
+        registration: Registration,
+        timings: Mapping[str, float] | None = None,
     ) -> Prediction:
         """The prediction for ``scan`` given its registration (shared with another method in
         an evaluation); ``timings`` are earlier stages to report."""
@@ -230,7 +234,7 @@ class DualPathMethod:
         likelihood = sitk.GetImageFromArray(probability)
         likelihood.CopyInformation(scan)
         end = time.perf_counter()
-        timings = {**dict(timings), **stages, "scoring": end - scoring_at}
+        timings = {**dict(timings or {}), **stages, "scoring": end - scoring_at}
         timings["total"] = timings.get("registration", 0.0) + (end - start)
         return Prediction(
             regions=scored,
@@ -256,7 +260,9 @@ class DualPathMethod:
 
 
 def validation_cases(
-    data, names: Iterable[str], load_image: Callable[[Path], sitk.Image] | None = None
+    data: DataFolders,
+    names: Iterable[str],
+    load_image: Callable[[Path], sitk.Image] | None = None,
 ) -> Iterator[LabelledCase]:
     """The cases ``names`` of training folder(s) ``data`` (named as :func:`model.train.train`
     names them) with their ``truth.csv`` units, for :func:`calibrate_thresholds`."""

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,12 @@ import SimpleITK as sitk
 from analysis.roc import auc_ci, clustered_cov
 from analysis.segmentation import overlap, overlap_summary
 from analysis.units import UNITS, split_unit
+
+if TYPE_CHECKING:
+    from model.dualpath import DualPathMethod
+    from model.phantom import PhantomConfig
+    from model.register import Registration
+    from model.scoring import Calibration
 
 FIT_RIDGE = 1e-3
 
@@ -70,7 +77,10 @@ def dice_per_label(a: sitk.Image, b: sitk.Image, labels: dict[str, int]) -> dict
 
 
 def phantom_rows(
-    seeds: range, config=None, *, progress: Callable[[int], None] | None = None
+    seeds: range,
+    config: PhantomConfig | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Register and measure every phantom: (unit features with truth, registration metrics)."""
     from model.anatomy import LABELS
@@ -155,13 +165,20 @@ def unit_metrics(scored: pd.DataFrame) -> dict:
     }
 
 
-def evaluate(seeds: range, calibration=None, progress=None, config=None) -> dict:
+def evaluate(
+    seeds: range,
+    calibration: Calibration | None = None,
+    progress: Callable[[int], None] | None = None,
+    config: PhantomConfig | None = None,
+) -> dict:
     """The figures of the module docstring for phantoms ``seeds`` made with ``config``."""
     features, cases = phantom_rows(seeds, config, progress=progress)
     return {"seeds": [seeds.start, seeds.stop - 1], **summarize(features, cases, calibration)}
 
 
-def summarize(features: pd.DataFrame, cases: pd.DataFrame, calibration=None) -> dict:
+def summarize(
+    features: pd.DataFrame, cases: pd.DataFrame, calibration: Calibration | None = None
+) -> dict:
     """Registration and unit-level figures from :func:`phantom_rows` output."""
     from model.scoring import Calibration, hemisphere_aspects, score_units
 
@@ -202,7 +219,7 @@ def summarize(features: pd.DataFrame, cases: pd.DataFrame, calibration=None) -> 
     }
 
 
-def fit(seeds: range, path: Path, progress=None):
+def fit(seeds: range, path: Path, progress: Callable[[int], None] | None = None) -> Calibration:
     """Fit the calibration on phantoms ``seeds`` and write it to ``path``."""
     from model.phantom import PhantomConfig
     from model.scoring import fit_calibration
@@ -238,7 +255,7 @@ class LabelledCase:
     truth: Mapping[str, int]
 
 
-def phantom_cases(seeds: range, config=None) -> Iterator[LabelledCase]:
+def phantom_cases(seeds: range, config: PhantomConfig | None = None) -> Iterator[LabelledCase]:
     """The phantoms of ``seeds`` as :class:`LabelledCase` (case id = seed)."""
     from model.phantom import generate_phantom
 
@@ -248,7 +265,7 @@ def phantom_cases(seeds: range, config=None) -> Iterator[LabelledCase]:
         yield LabelledCase(str(seed), phantom.image, lesion, dict(phantom.truth))
 
 
-def difficulty_config(name: str = "default", **overrides):
+def difficulty_config(name: str = "default", **overrides: Any) -> PhantomConfig:
     """The phantom configuration of difficulty ``name`` (:data:`DIFFICULTIES`)."""
     from model.errors import PhantomError
     from model.phantom import PhantomConfig
@@ -259,7 +276,11 @@ def difficulty_config(name: str = "default", **overrides):
 
 
 def paired_auc_difference(
-    truth: np.ndarray, first: np.ndarray, second: np.ndarray, cluster: np.ndarray, alpha=0.05
+    truth: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    cluster: np.ndarray,
+    alpha: float = 0.05,
 ) -> dict:
     """AUC(first) - AUC(second) on the same units with Obuchowski's (1997) clustered
     covariance: Wald CI and two-sided p."""
@@ -297,7 +318,9 @@ def _method_summary(units: pd.DataFrame, overlaps: pd.DataFrame) -> dict:
     }
 
 
-def _asymmetry_prediction(scan, registration, calibration) -> tuple[pd.DataFrame, np.ndarray]:
+def _asymmetry_prediction(
+    scan: sitk.Image, registration: Registration, calibration: Calibration
+) -> tuple[pd.DataFrame, np.ndarray]:
     from model.anatomy import LABELS
     from model.scoring import likelihood_map, score_units, unit_features
 
@@ -308,8 +331,8 @@ def _asymmetry_prediction(scan, registration, calibration) -> tuple[pd.DataFrame
 
 def compare(
     cases: Iterable[LabelledCase],
-    network,
-    calibration=None,
+    network: DualPathMethod,
+    calibration: Calibration | None = None,
     *,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
@@ -451,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         config = difficulty_config(args.difficulty, **head)
 
-    def tick(seed: int) -> None:
+    def tick(seed: int | str) -> None:
         print(f"phantom {seed}", file=sys.stderr, flush=True)
 
     if args.fit:

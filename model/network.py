@@ -128,7 +128,9 @@ class NetworkConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown network keys {unknown}; known: {', '.join(sorted(known))}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
         return cls(**values)
 
     @classmethod

@@ -38,8 +38,10 @@ harder.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
@@ -235,7 +237,7 @@ VARIED = {
 of issue 11 (pitch to +-30 degrees, yaw and roll to +-15), table coordinates, headrests."""
 
 
-def varied_config(**overrides) -> PhantomConfig:
+def varied_config(**overrides: Any) -> PhantomConfig:
     """The calibrated lesions and physics over varied heads (:data:`VARIED`), plus overrides."""
     return PhantomConfig(**{**VARIED, **overrides})
 
@@ -392,7 +394,9 @@ def _smooth_field(rng: np.random.Generator, shape: tuple[int, ...], scale_mm: fl
     return np.ascontiguousarray(fine)
 
 
-def _pick(rng: np.random.Generator, options: dict[str, float] | tuple[tuple[str, float], ...]):
+def _pick(
+    rng: np.random.Generator, options: dict[str, float] | tuple[tuple[str, float], ...]
+) -> str:
     items = list(options.items()) if isinstance(options, dict) else list(options)
     weights = np.array([w for _, w in items], dtype=float)
     return items[int(rng.choice(len(items), p=weights / weights.sum()))][0]
@@ -413,7 +417,11 @@ def _plan_lesion(rng: np.random.Generator, config: PhantomConfig) -> tuple[str, 
 
 
 def _lesion_weight(
-    rng: np.random.Generator, anatomy: _Anatomy, side: str, regions: list[str], config
+    rng: np.random.Generator,
+    anatomy: _Anatomy,
+    side: str,
+    regions: list[str],
+    config: PhantomConfig,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Soft acute-lesion weight in [0, 1] on the anatomy grid, and the planned coverages."""
     shape = anatomy.labels.shape
@@ -429,7 +437,7 @@ def _lesion_weight(
         rng, tuple(b.stop - b.start for b in box), config.lesion_smoothness_mm
     )
     blob = field.ravel()
-    core = np.zeros(blob.size, dtype=bool)
+    core: np.ndarray = np.zeros(blob.size, dtype=bool)
     planned = {}
     for region in regions:
         unit = f"{region}_{side}"
@@ -444,7 +452,9 @@ def _lesion_weight(
     return weight, planned
 
 
-def _old_infarct(rng: np.random.Generator, anatomy: _Anatomy, config) -> tuple[np.ndarray, str]:
+def _old_infarct(
+    rng: np.random.Generator, anatomy: _Anatomy, config: PhantomConfig
+) -> tuple[np.ndarray, str]:
     """A sharp-edged encephalomalacia blob (weight in [0, 1]) in a random cortical unit."""
     unit = f"{REGIONS[4 + int(rng.integers(6))]}_{SIDES[int(rng.integers(2))]}"
     voxels = anatomy.unit_voxels[unit]
@@ -551,7 +561,9 @@ def _scanner_grids(
     return thin, thick
 
 
-def _correlated_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma_px: float):
+def _correlated_noise(
+    rng: np.random.Generator, shape: tuple[int, ...], sigma_px: float
+) -> np.ndarray:
     """In-plane low-pass filtered Gaussian noise with unit standard deviation (float32)."""
     white = rng.standard_normal(shape, dtype=np.float32)
     filtered = ndi.gaussian_filter(white, (0.0, sigma_px, sigma_px))
@@ -655,7 +667,7 @@ def _varied_tissue(anatomy: _Anatomy, variety: dict) -> _Anatomy:
     elif skull_mm < 0:
         outer = _shell(~(skull | intracranial), -skull_mm) & skull
         move(outer & ~_shell(intracranial, 1.5), "scalp")
-    head = sum(t.values()) >= 0.5
+    head = sum(t.values(), start=np.zeros_like(t["gm"])) >= 0.5
     if scalp_mm > 0:
         move(_shell(head, scalp_mm), "scalp")
     elif scalp_mm < 0:
@@ -721,7 +733,7 @@ def generate_phantom(seed: int, config: PhantomConfig | None = None) -> Phantom:
     scale = variety["head_scale"]
     centre_mni = np.array(anatomy.centre)
 
-    def to_scanner(point) -> np.ndarray:
+    def to_scanner(point: Sequence[float]) -> np.ndarray:
         return np.array(
             pose.TransformPoint(tuple(centre_mni + scale * (np.array(point) - centre_mni)))
         )
@@ -765,7 +777,7 @@ def generate_phantom(seed: int, config: PhantomConfig | None = None) -> Phantom:
         scanner = out_grid.TransformPhysicalPointToContinuousIndex(tuple(to_scanner(point)))
         levels[level] = round(scanner[2])
     matrix = np.array(pose.GetMatrix()).reshape(3, 3)
-    normal = tuple(float(v) for v in matrix @ np.array([1.0, 0.0, 0.0]))
+    nx, ny, nz = (float(v) for v in matrix @ np.array([1.0, 0.0, 0.0]))
 
     lesion_ml = float(core.sum()) * SPACING_MM**3 / 1000.0
     infarct_side = side if lesion_ml > 0 else "none"
@@ -809,6 +821,6 @@ def generate_phantom(seed: int, config: PhantomConfig | None = None) -> Phantom:
         meta=meta,
         pose=pose,
         levels=levels,
-        midsagittal=(tuple(float(c) for c in centre), normal),
+        midsagittal=((float(centre[0]), float(centre[1]), float(centre[2])), (nx, ny, nz)),
         unit_coverage=coverage,
     )

@@ -106,10 +106,15 @@ def atlas_to_scct() -> sitk.AffineTransform:
     return transform
 
 
+def _point(v: np.ndarray) -> tuple[float, float, float]:
+    x, y, z = (float(c) for c in v)
+    return x, y, z
+
+
 def scct_level_points() -> dict[str, tuple[float, float, float]]:
     """:func:`model.anatomy.level_points` carried onto the scct head."""
     return {
-        level: tuple(float(v) for v in SCCT_FROM_ATLAS[:3, :3] @ p + SCCT_FROM_ATLAS[:3, 3])
+        level: _point(SCCT_FROM_ATLAS[:3, :3] @ p + SCCT_FROM_ATLAS[:3, 3])
         for level, p in ((k, np.asarray(v)) for k, v in level_points().items())
     }
 

@@ -22,7 +22,7 @@ def _outline(mask: np.ndarray) -> np.ndarray:
     return mask & ~ndimage.binary_erosion(mask)
 
 
-def _panel(grey: np.ndarray, overlays: list[tuple[np.ndarray, tuple[int, int, int]]]):
+def _panel(grey: np.ndarray, overlays: list[tuple[np.ndarray, tuple[int, int, int]]]) -> np.ndarray:
     """One RGB panel, the image's first row on top, scaled to fit PANEL_PX square."""
     rgb = np.repeat(grey[..., None], 3, axis=2)
     for mask, colour in overlays:

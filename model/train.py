@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import SimpleITK as sitk
@@ -53,6 +53,9 @@ from model.network import DualPathNet, NetworkConfig, build_network
 from model.nifti import NIFTI_SUFFIXES, folder_nifti, is_nifti, nifti_stem
 from model.preprocess import PreprocessConfig
 from model.register import MidsagittalPlane
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +118,9 @@ def _device(device: str | torch.device) -> torch.device:
 
 def cpu_threads() -> int:
     """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def segment_volume(
@@ -153,7 +158,7 @@ def _probabilities(
 ) -> np.ndarray:
     """Softmax lesion channel of ``inputs[n, c, y, x]`` (any size), at ``out_size``."""
     fmt = memory_format(device)
-    net = net.to(device=device, memory_format=fmt).eval()
+    net = net.to(device=device, memory_format=fmt).eval()  # type: ignore[call-overload]  # torch's overloads omit its documented memory_format
     autocast = (
         torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else nullcontext()
     )
@@ -164,7 +169,7 @@ def _probabilities(
             chunk = resize_slices(inputs[start : start + batch_size], size)
             with autocast:
                 logits = net(chunk.to(device=device, memory_format=fmt))
-            logits = resize_slices(logits.float(), tuple(out_size))
+            logits = resize_slices(logits.float(), out_size)
             out[start : start + batch_size] = torch.softmax(logits, dim=1)[:, 1].cpu().numpy()
     return out
 
@@ -316,7 +321,7 @@ def find_cases(data: DataFolders) -> dict[str, tuple[Path, Path]]:
     return cases
 
 
-def _read_tables(data: DataFolders, name: str):
+def _read_tables(data: DataFolders, name: str) -> pd.DataFrame | None:
     """The ``name`` CSV of every folder that has one, cases renamed as :func:`find_cases`."""
     import pandas as pd
 
@@ -358,7 +363,7 @@ class PreparedCase:
 
     @property
     def lesion_slices(self) -> np.ndarray:
-        return self.target.reshape(len(self.target), -1).any(axis=1)
+        return np.any(self.target.reshape(len(self.target), -1), axis=1)
 
 
 CACHE_VERSION = "1"
@@ -566,7 +571,7 @@ def _save_atomic(obj: Any, path: Path) -> None:
 
 
 def _validation_loss(
-    net: DualPathNet, data: SliceSet, index: np.ndarray, recipe: TrainRecipe, device
+    net: DualPathNet, data: SliceSet, index: np.ndarray, recipe: TrainRecipe, device: torch.device
 ) -> float:
     net.eval()
     total = 0.0
@@ -695,6 +700,27 @@ def _resolve_network(config: NetworkConfig | str) -> NetworkConfig:
         raise TrainingError(str(exc)) from None
 
 
+class _Epoch(TypedDict):
+    """One epoch of a training run's history (kept in the checkpoint and the model card)."""
+
+    epoch: int
+    lr: float
+    train_loss: float
+    val_loss: float
+    seconds: float
+    cpu_seconds: float
+
+
+class _TrainState(TypedDict):
+    """The loop's progress, checkpointed after every epoch so a run resumes where it stopped."""
+
+    epoch: int
+    history: list[_Epoch]
+    best_loss: float
+    best_epoch: int
+    bad: int
+
+
 def train(
     data: DataFolders,
     config: NetworkConfig | str,
@@ -755,14 +781,21 @@ def train(
         "train_cases": [c.case for c in train_cases],
     }
     torch.manual_seed(recipe.seed)
-    net = build_network(network).to(device=torch_device, memory_format=memory_format(torch_device))
+    fmt = memory_format(torch_device)
+    net = build_network(network).to(device=torch_device, memory_format=fmt)  # type: ignore[call-overload]  # torch's overloads omit its documented memory_format
     optimiser = torch.optim.SGD(
         net.parameters(),
         lr=recipe.learning_rate,
         momentum=recipe.momentum,
         weight_decay=recipe.weight_decay,
     )
-    state = {"epoch": 0, "history": [], "best_loss": math.inf, "best_epoch": -1, "bad": 0}
+    state: _TrainState = {
+        "epoch": 0,
+        "history": [],
+        "best_loss": math.inf,
+        "best_epoch": -1,
+        "bad": 0,
+    }
     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
     checkpoint = out_dir / CHECKPOINT_FILE
     if resume and checkpoint.is_file():
@@ -813,7 +846,7 @@ def train(
             }
         )
         if val_loss < state["best_loss"]:
-            state.update(best_loss=val_loss, best_epoch=epoch + 1, bad=0)
+            state.update({"best_loss": val_loss, "best_epoch": epoch + 1, "bad": 0})
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
             state["bad"] += 1
@@ -925,7 +958,7 @@ def load_trained(
         ) from exc
     torch_device = _device(device)
     return (
-        net.to(device=torch_device, memory_format=memory_format(torch_device)).eval(),
+        net.to(device=torch_device, memory_format=memory_format(torch_device)).eval(),  # type: ignore[call-overload]  # torch's overloads omit its documented memory_format
         network,
         preprocess,
     )

@@ -336,6 +336,8 @@ def inference_check() -> Check:
 def _store_target(study: Path | None, db: str | None) -> tuple[str | Path, bool]:
     """The store to check and whether the study is locked (its store must then exist)."""
     if study is None:
+        if db is None:
+            raise ValueError("a store check needs a study folder or a database URL")
         return db, False
     from readerstudy.study.definition import load_definition
     from readerstudy.study.protocol import SCHEDULE_FILE

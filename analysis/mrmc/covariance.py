@@ -60,7 +60,8 @@ def jackknife_cov(loo: np.ndarray) -> np.ndarray:
     t, r, m = loo.shape
     flat = loo.reshape(t * r, m)
     dev = flat - flat.mean(axis=1, keepdims=True)
-    return (m - 1) / m * (dev @ dev.T)
+    cov: np.ndarray = (m - 1) / m * (dev @ dev.T)
+    return cov
 
 
 def check_estimator(fom: FOM | str, covariance: Covariance | str) -> tuple[FOM, Covariance]:

@@ -75,10 +75,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage as ndi
+
+if TYPE_CHECKING:
+    from nibabel.spatialimages import SpatialImage
 
 from analysis.units import REGIONS, SIDES
 from model.anatomy.grid import SPACING_MM, ras_coordinates, reference_image, with_grid
@@ -99,7 +103,7 @@ SKULL_MM = {"inner_table": 2.5, "diploe": 2.5, "outer_table": 2.5, "scalp": 4.5}
 """Layer thicknesses outside the intracranial space (adult calvarium 6-10 mm)."""
 
 
-def _nifti_to_sitk(nifti) -> sitk.Image:
+def _nifti_to_sitk(nifti: SpatialImage) -> sitk.Image:
     """A nibabel image with an axis-aligned RAS affine as a SimpleITK image (LPS)."""
     affine = np.asarray(nifti.affine, dtype=float)
     spacing = np.abs(np.diag(affine)[:3])

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class Update(Protocol):
+    """The bar's ``update(done, total, label=None)``."""
+
+    def __call__(self, done: int, total: int, label: str | None = None) -> None: ...
 
 
 @contextlib.contextmanager
-def progress_bar(
-    description: str, *, min_total: int = 1
-) -> Iterator[Callable[[int, int, str | None], None]]:
+def progress_bar(description: str, *, min_total: int = 1) -> Iterator[Update]:
     """Yield ``update(done, total, label=None)``; the bar appears at the first update whose
     total reaches ``min_total`` (short jobs finish before a bar would help)."""
     from rich.console import Console

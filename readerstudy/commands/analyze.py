@@ -169,7 +169,9 @@ def analyze_command(
                 covariance=covariance.value,
                 mcnemar=mcnemar.value,
                 out=out,
-                plan=(plan_readers, plan_effect, plan_power) if plan_readers is not None else None,
+                plan=(plan_readers, plan_effect, plan_power)
+                if plan_readers is not None and plan_effect is not None
+                else None,
                 figures=figures,
                 ustat=ustat,
                 gee=gee,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -70,8 +71,9 @@ def generate_command(
     from readerstudy.commands._progress import progress_bar
     from readerstudy.workflows.phantoms import write_phantom_set
 
-    head = {} if anatomy is None else {"anatomy": anatomy.value}
-    config = varied_config(thin=thin, **head) if varied else PhantomConfig(thin=thin, **head)
+    config = varied_config(thin=thin) if varied else PhantomConfig(thin=thin)
+    if anatomy is not None:
+        config = replace(config, anatomy=anatomy.value)
     with progress_bar("phantoms") as update:
         result = write_phantom_set(
             out,

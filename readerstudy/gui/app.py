@@ -25,6 +25,8 @@ def application() -> QApplication:
         configure_high_dpi()
         app = QApplication(sys.argv[:1])
         app.setApplicationName("readerstudy")
+    elif not isinstance(app, QApplication):
+        raise RuntimeError("this process already runs a Qt application without widgets")
     apply_theme(app)
     return app
 

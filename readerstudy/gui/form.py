@@ -10,6 +10,7 @@ validates and stores them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -47,7 +48,10 @@ class _Unit:
     probability: QLabel | None
 
 
-def _no_focus(widget: QWidget) -> QWidget:
+_W = TypeVar("_W", bound=QWidget)
+
+
+def _no_focus(widget: _W) -> _W:
     # The read screen owns the keyboard; child widgets must not take Tab or digits from it.
     widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return widget
@@ -82,7 +86,8 @@ class AspectsForm(QWidget):
             return
         self._signature = signature
         while self._layout.count():
-            widget = self._layout.takeAt(0).widget()
+            item = self._layout.takeAt(0)
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         self._units, self._order, self._scores = {}, [], {}

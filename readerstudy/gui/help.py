@@ -128,7 +128,8 @@ class HelpOverlay(QWidget):
 
     def _fit(self) -> None:
         parent = self.parentWidget()
-        self.setGeometry(0, 0, parent.width(), parent.height())
+        if parent is not None:
+            self.setGeometry(0, 0, parent.width(), parent.height())
         self._card.adjustSize()
         size = self._card.sizeHint()
         self._card.setGeometry(

@@ -14,7 +14,10 @@ GL_VENDOR, GL_RENDERER = 0x1F00, 0x1F01
 
 def qt_report() -> dict:
     """Platform, screens (pixels, scale, DPI) and the OpenGL context Qt can make."""
-    app = QGuiApplication.instance() or QGuiApplication(["readerstudy-doctor"])
+    running = QGuiApplication.instance()
+    app = (
+        running if isinstance(running, QGuiApplication) else QGuiApplication(["readerstudy-doctor"])
+    )
     screens = []
     for screen in app.screens():
         size = screen.size()

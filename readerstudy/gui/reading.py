@@ -176,7 +176,8 @@ class ReadView(QWidget):
         bindings = {}
         for action in keymap.actions():
             for key in keymap.keys(action.name):
-                combo = QKeySequence(key)[0]
+                # PySide6 indexes a QKeySequence at run time; its stub has no __getitem__.
+                combo = QKeySequence(key)[0]  # type: ignore[index]
                 bindings[(combo.key(), combo.keyboardModifiers())] = action.name
         return bindings
 
@@ -212,7 +213,7 @@ class ReadView(QWidget):
         self.view = view
         self.confirm_pending = False
         self.message.hide()
-        if view is None:
+        if session is None or view is None:
             self.viewer.clear()
             self.finished.emit()
             return
@@ -288,12 +289,13 @@ class ReadView(QWidget):
         self.viewer.set_overlay_visible(visible)
 
     # -- input -------------------------------------------------------------------------
-    def _reading(self) -> bool:
-        return self.session is not None and self.view is not None
+    def _reading(self) -> ReaderSession | None:
+        """The session while one of its cases is on screen."""
+        return self.session if self.view is not None else None
 
     def _on_input(self) -> None:
-        if self._reading():
-            self._call(self.session.input)
+        if (session := self._reading()) is not None:
+            self._call(session.input)
 
     def _call(self, fn, *args) -> bool:
         """Run a session call; a refusal is shown, never raised into Qt."""
@@ -305,12 +307,12 @@ class ReadView(QWidget):
         return True
 
     def _on_slice(self, index: int) -> None:
-        if self._reading():
-            self._call(self.session.record_slice, index)
+        if (session := self._reading()) is not None:
+            self._call(session.record_slice, index)
 
     def _on_window(self, center: float, width: float) -> None:
-        if self._reading():
-            self._call(self.session.record_window_level, center, width)
+        if (session := self._reading()) is not None:
+            self._call(session.record_window_level, center, width)
 
     def _on_form_changed(self) -> None:
         self._on_input()
@@ -335,15 +337,16 @@ class ReadView(QWidget):
 
     def handle_key(self, event: QKeyEvent) -> bool:
         action = self.action_for(event)
-        if action is None or not self._reading():
+        session = self._reading()
+        if action is None or session is None:
             return action is not None
         if self.help.isVisible():
             if action in ("help", "cancel"):
                 self.help.toggle()
             return True
-        if self.session.phase is Phase.PAUSED:
+        if session.phase is Phase.PAUSED:
             if action == "pause":
-                self._call(self.session.resume)
+                self._call(session.resume)
             elif action == "help":
                 self.help.toggle()
             return True
@@ -374,7 +377,7 @@ class ReadView(QWidget):
             "confidence_up": lambda: self.form.step_rating(1),
             "confidence_down": lambda: self.form.step_rating(-1),
             "help": self.help.toggle,
-            "pause": lambda: self._call(self.session.pause),
+            "pause": self._pause,
             "submit": self.submit,
             "cancel": self.cancel,
             "quit": self.logout_requested.emit,
@@ -387,7 +390,11 @@ class ReadView(QWidget):
             simple[action]()
         elif action.startswith("jump_"):
             viewer.jump_to_level(action.removeprefix("jump_"))
-        elif action.startswith("rate_") and self.view.confidence.bounds == (1.0, 5.0):
+        elif (
+            action.startswith("rate_")
+            and self.view is not None
+            and self.view.confidence.bounds == (1.0, 5.0)
+        ):
             # Digit keys are the 1-5 scale's values; a 0-100 scale steps with Shift+Up/Down.
             self.form.set_rating(float(action.removeprefix("rate_")))
         elif action.startswith("screen_"):
@@ -413,19 +420,25 @@ class ReadView(QWidget):
         if unit is not None:
             self.form.toggle(unit)
 
+    def _pause(self) -> None:
+        if (session := self._reading()) is not None:
+            self._call(session.pause)
+
     def _toggle_overlay(self) -> None:
-        if self.view is not None and self.view.aided:
-            self._call(self.session.set_overlay, not self.session.overlay_visible)
+        session = self._reading()
+        if session is not None and self.view is not None and self.view.aided:
+            self._call(session.set_overlay, not session.overlay_visible)
 
     def _toggle_outlines(self) -> None:
         if self.view is not None and self.view.aided:
             self.viewer.set_outlines_visible(not self.viewer.outlines_visible)
 
     def _step_opacity(self, steps: int) -> None:
-        if self.view is None or not self.view.aided:
+        session = self._reading()
+        if session is None or self.view is None or not self.view.aided:
             return
         shown = self.viewer.set_opacity(self.viewer.opacity + steps * OPACITY_STEP)
-        self._call(self.session.set_overlay_opacity, shown)
+        self._call(session.set_overlay_opacity, shown)
 
     # -- submitting --------------------------------------------------------------------
     def show_message(self, text: str, *, error: bool = False) -> None:
@@ -443,7 +456,8 @@ class ReadView(QWidget):
 
     def submit(self) -> None:
         """First press asks to confirm; the second stores the read and opens the next case."""
-        if self.view is None or self.viewer.volume is None:
+        session = self.session
+        if session is None or self.view is None or self.viewer.volume is None:
             return  # nothing is submitted for a case the reader could not see
         missing = self.form.missing()
         if missing:
@@ -464,7 +478,7 @@ class ReadView(QWidget):
             )
             return
         self.confirm_pending = False
-        if not self._call(self.session.submit, self.form.answers()):
+        if not self._call(session.submit, self.form.answers()):
             return
-        if self._call(self.session.advance):
+        if self._call(session.advance):
             self._show_current()

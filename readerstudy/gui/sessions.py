@@ -59,7 +59,8 @@ class SessionListView(QWidget):
     def set_reader(self, entry: ReaderEntry, *, message: str) -> None:
         self._title.setText(f"Sessions of {entry.name or entry.reader}")
         while self._rows.count():
-            widget = self._rows.takeAt(0).widget()
+            item = self._rows.takeAt(0)
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         for session in entry.sessions:

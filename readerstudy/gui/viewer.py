@@ -313,8 +313,8 @@ class SliceViewer(QWidget):
     def index(self) -> int:
         return self._index
 
-    @property
-    def window(self) -> tuple[float, float]:
+    @property  # the HU window, shadowing QWidget.window() (nothing here asks for the top level)
+    def window(self) -> tuple[float, float]:  # type: ignore[override]
         """(center, width) in HU."""
         return self._window
 
@@ -384,8 +384,8 @@ class SliceViewer(QWidget):
         right = "L" if volume.screen_left == "R" else "R"
         self._left_marker.setText(volume.screen_left)
         self._right_marker.setText(right)
-        for label in (self._left_marker, self._right_marker, self._position):
-            label.setVisible(True)
+        for marker in (self._left_marker, self._right_marker, self._position):
+            marker.setVisible(True)
         self._window_readout.setVisible(True)
         self._render()
         self.reset_view()
@@ -417,7 +417,10 @@ class SliceViewer(QWidget):
         current slice (cached per slice)."""
         cached = self._atlas.cache.get(self._index)
         if cached is None:
-            labels = self._atlas.data[self._index]
+            atlas = self._atlas.data
+            if atlas is None:
+                raise LookupError("this case has no atlas overlay to outline")
+            labels = atlas[self._index]
             outline = outline_image(labels, self._positive_lookup)
             pixels = (np.flatnonzero(outline == 1), np.flatnonzero(outline == 2))
             cached = (pixels, region_centers(labels))
@@ -428,7 +431,10 @@ class SliceViewer(QWidget):
         """Pixels of the current slice where the heat map shows, and their RGBA colours."""
         cached = self._heat.cache.get(self._index)
         if cached is None:
-            values = self._heat.data[self._index].ravel()
+            heat = self._heat.data
+            if heat is None:
+                raise LookupError("this case has no AI heat map")
+            values = heat[self._index].ravel()
             where = np.flatnonzero(values >= HEAT_FLOOR)
             levels = (np.clip(values[where], 0, 1) * 255).astype(np.ubyte)
             cached = (where, self._heat_lut[levels])
@@ -437,12 +443,14 @@ class SliceViewer(QWidget):
 
     def _gray_lut(self) -> np.ndarray:
         """The 0xFFRRGGBB grey of every int16 value in the current window."""
-        if self._gray_cache[0] != self._window:
+        window, lut = self._gray_cache
+        if lut is None or window != self._window:
             values = np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.float32)
             low, high = self._levels()
             gray = np.clip((values - low) * (255.0 / (high - low)), 0, 255).astype(np.uint32)
-            self._gray_cache = (self._window, gray * 0x010101 | 0xFF000000)
-        return self._gray_cache[1]
+            lut = gray * 0x010101 | 0xFF000000
+            self._gray_cache = (self._window, lut)
+        return lut
 
     @staticmethod
     def _blend(bgra: np.ndarray, where: np.ndarray, colors: np.ndarray, alpha) -> None:
@@ -477,6 +485,8 @@ class SliceViewer(QWidget):
     def _place_region_labels(self, centers: dict[int, tuple[float, float]]) -> None:
         """Region names at their centres (``centers`` in pixels of the slice)."""
         volume = self._volume
+        if volume is None:
+            return
         row_mm, col_mm = volume.spacing[1], volume.spacing[2]
         names = []
         for label, (row, col) in centers.items():
@@ -540,6 +550,8 @@ class SliceViewer(QWidget):
     # -- zoom and pan --------------------------------------------------------------------
     def _fitted_rect(self) -> QRectF:
         volume = self._volume
+        if volume is None:
+            return QRectF()
         rows, cols = volume.hu.shape[1:]
         return QRectF(0, 0, cols * volume.spacing[2], rows * volume.spacing[1])
 

@@ -57,7 +57,7 @@ class WorkstationWindow(QMainWindow):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
         app = QGuiApplication.instance()
-        if app is not None:
+        if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._on_application_state)
         self.show_login()
         # The read screen (and pyqtgraph) is built just after the login screen is up, while
@@ -120,6 +120,8 @@ class WorkstationWindow(QMainWindow):
     def _finished(self) -> None:
         self.timer.stop()
         session = self.session
+        if session is None:
+            return
         progress = session.progress
         message = (
             f"Session {progress.session} is complete: {progress.done} of {progress.total} "
@@ -140,26 +142,25 @@ class WorkstationWindow(QMainWindow):
 
     # -- clock -------------------------------------------------------------------------
     def tick(self) -> None:
-        if self._reading():
+        if (session := self._reading()) is not None:
             try:
-                self.session.tick()
+                session.tick()
             except ReaderStudyError as exc:
                 self.read_view.show_message(str(exc), error=True)
 
-    def _reading(self) -> bool:
-        return (
-            self.session is not None
-            and self._read_view is not None
-            and self._read_view.view is not None
-        )
+    def _reading(self) -> ReaderSession | None:
+        """The session while one of its cases is on screen."""
+        if self._read_view is not None and self._read_view.view is not None:
+            return self.session
+        return None
 
     def focus_lost(self) -> None:
-        if self._reading():
-            self.session.focus_lost()
+        if (session := self._reading()) is not None:
+            session.focus_lost()
 
     def focus_gained(self) -> None:
-        if self._reading():
-            self.session.focus_gained()
+        if (session := self._reading()) is not None:
+            session.focus_gained()
 
     def _on_application_state(self, state: Qt.ApplicationState) -> None:
         if state == Qt.ApplicationState.ApplicationActive:

@@ -25,6 +25,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import UID
 
 from analysis.files import atomic_output, write_text
 from readerstudy.imaging.errors import ImagingError
@@ -359,7 +360,7 @@ class _Deidentifier:
         self.dataset(ds, change)
         meta = ds.file_meta
         if "MediaStorageSOPInstanceUID" in meta:
-            meta.MediaStorageSOPInstanceUID = self.uid(str(meta.MediaStorageSOPInstanceUID))
+            meta.MediaStorageSOPInstanceUID = UID(self.uid(str(meta.MediaStorageSOPInstanceUID)))
         if "SourceApplicationEntityTitle" in meta:
             del meta.SourceApplicationEntityTitle
         ds.PatientIdentityRemoved = "YES"

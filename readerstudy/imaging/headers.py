@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pydicom
@@ -101,7 +101,18 @@ def is_image(ds: Dataset) -> bool:
     return _tag("PixelData") in ds and _tag("Rows") in ds and _tag("Columns") in ds
 
 
+@overload
+def _floats(value: Any, count: Literal[1], what: str, path: Path) -> tuple[float]: ...
+@overload
+def _floats(value: Any, count: Literal[2], what: str, path: Path) -> tuple[float, float]: ...
+@overload
+def _floats(value: Any, count: Literal[3], what: str, path: Path) -> tuple[float, float, float]: ...
+@overload
+def _floats(
+    value: Any, count: Literal[6], what: str, path: Path
+) -> tuple[float, float, float, float, float, float]: ...
 def _floats(value: Any, count: int, what: str, path: Path) -> tuple[float, ...]:
+    """``count`` finite numbers from a DICOM value (the overloads give each count its shape)."""
     try:
         many = isinstance(value, Sequence) and not isinstance(value, str | bytes)
         values = [float(v) for v in (value if many else [value])]
@@ -272,9 +283,16 @@ def read_instance(path: Path) -> Instance | None:
 def _tag(keyword: str) -> int:
     """The tag of a dictionary keyword, cached: pydicom's lookup by keyword costs more than the
     membership test or element access it feeds."""
-    return tag_for_keyword(keyword)
+    tag = tag_for_keyword(keyword)
+    if tag is None:
+        raise KeyError(f"{keyword!r} is not a DICOM dictionary keyword")
+    return tag
 
 
+@overload
+def fast_int(ds: Dataset, keyword: str, default: int) -> int: ...
+@overload
+def fast_int(ds: Dataset, keyword: str, default: None = None) -> int | None: ...
 def fast_int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
     """A single US value, unpacked from the raw element when possible (pydicom's conversion
     costs more than the rest of a header check); pydicom's value otherwise."""

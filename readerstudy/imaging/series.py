@@ -210,7 +210,10 @@ def _series_info(
         columns=frames[0].columns if frames else None,
         problem=None if error is None else str(error),
     )
-    return info, geometry if error is None else error
+    if error is not None:
+        return info, error
+    assert geometry is not None  # analyse_stack returned: it raises on every failure
+    return info, geometry
 
 
 def scan(paths: Iterable[Path], *, progress: Progress | None = None) -> Scan:
@@ -272,7 +275,7 @@ def discover_series(
     return result.series
 
 
-def _rank(info: SeriesInfo) -> tuple[bool, ...]:
+def _rank(info: SeriesInfo) -> tuple[bool, bool, bool, bool, bool, bool, int]:
     lo, hi = PREFERRED_THICKNESS_MM
     thickness = info.thickness_mm if info.thickness_mm is not None else info.spacing_mm
     return (
@@ -282,7 +285,7 @@ def _rank(info: SeriesInfo) -> tuple[bool, ...]:
         thickness is not None and lo <= thickness <= hi,
         not info.sharp_kernel,
         info.n_slices >= MIN_SLICES,
-        info.n_slices,  # type: ignore[return-value]
+        info.n_slices,
     )
 
 

@@ -108,7 +108,7 @@ def _load_nifti(path: Path) -> CTVolume:
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise ImagingError(f"{path}: a CT volume must have one value per voxel")
     image = sitk.Cast(image, sitk.sitkInt16 if _whole_hu_fits_int16(image) else sitk.sitkFloat32)
-    warnings_ = ()
+    warnings_: tuple[str, ...] = ()
     if image.GetSize()[2] < MIN_SLICES:
         warnings_ = (f"only {image.GetSize()[2]} slice(s)",)
     return CTVolume(image, str(path), None, 0.0, warnings_)
@@ -187,7 +187,7 @@ class PixelBuffer:
             self._memory = np.empty(size, dtype=np.uint8)
         with open(filename, "rb") as fh:
             fh.seek(offset)
-            count = fh.readinto(self._memory[:size])
+            count = fh.readinto(self._memory.data[:size])
         return self._memory[:count]
 
 
@@ -200,14 +200,13 @@ def _native_pixel_bytes(
     decoding the slice; its offset is known, so one seek and one read suffice.
     """
     elem = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
-    direct = (
+    if not (
         isinstance(elem, RawDataElement)
         and elem.value is None
         and elem.length != UNDEFINED_LENGTH
         and syntax != DEFLATED_SYNTAX  # its offsets count inflated bytes
         and isinstance(ds.filename, str)
-    )
-    if not direct:
+    ):
         return ds.PixelData
     timestamp = getattr(ds, "timestamp", None)
     if timestamp is not None and os.stat(ds.filename).st_mtime != timestamp:
@@ -338,17 +337,19 @@ def read_frames_hu(path: Path) -> np.ndarray:
         ds = instance.dataset
         slope, intercept = rescale(ds, path)
         stored = _stored_values(ds, path, int(ds.get("NumberOfFrames") or 1))
+        n_frames, rows, columns = stored.shape
         stub = FrameRef(
             path,
             None,
             (0.0, 0.0, 0.0),
             (1, 0, 0, 0, 1, 0),
-            *stored.shape[1:],
+            rows,
+            columns,
             (1.0, 1.0),
             slope,
             intercept,
         )
-        instance = Instance(path, ds, [stub] * stored.shape[0])
+        instance = Instance(path, ds, [stub] * n_frames)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _frames_hu(instance)
@@ -402,7 +403,7 @@ def _stack_image(geometry: StackGeometry, pixel_type: int) -> tuple[sitk.Image, 
     image.SetDirection(axes.ravel().tolist())
     view = sitk.GetArrayViewFromImage(image)
     buffer = (ctypes.c_char * view.nbytes).from_address(view.__array_interface__["data"][0])
-    return image, np.frombuffer(buffer, dtype=view.dtype).reshape(view.shape)
+    return image, np.frombuffer(memoryview(buffer), dtype=view.dtype).reshape(view.shape)
 
 
 def _untilt(image: sitk.Image, geometry: StackGeometry) -> sitk.Image:

@@ -164,14 +164,17 @@ class _Display:
         nearest = np.abs(direction).argmax(axis=0)  # patient axis (L, P, S) of each image axis
         if sorted(nearest.tolist()) != [0, 1, 2]:
             return None
-        axes = tuple(int(np.flatnonzero(nearest == patient)[0]) for patient in (2, 1, 0))
+        slice_axis, row_axis, col_axis = (
+            int(np.flatnonzero(nearest == patient)[0]) for patient in (2, 1, 0)
+        )
+        axes = (slice_axis, row_axis, col_axis)
         # slices run to S, rows to P, columns to L (radiological) or R (neurological)
         wanted = (1.0, 1.0, 1.0 if orientation is Orientation.RADIOLOGICAL else -1.0)
-        flips = tuple(
+        slice_flip, row_flip, col_flip = (
             bool(np.sign(direction[patient, axis]) != want)
             for patient, axis, want in zip((2, 1, 0), axes, wanted, strict=True)
         )
-        return cls(axes, flips)
+        return cls(axes, (slice_flip, row_flip, col_flip))
 
     def array(self, image: sitk.Image, dtype: type | None = None) -> np.ndarray:
         """The image's voxels in display order: one copy, read-only."""
@@ -238,7 +241,8 @@ def load_case(
         )
 
     z_mm = tuple(z_of(display.slice_of(scan, k)) for k in range(size[slice_axis]))
-    spacing = tuple(float(scan.GetSpacing()[axis]) for axis in display.axes)
+    slice_mm, row_mm, col_mm = (float(scan.GetSpacing()[axis]) for axis in display.axes)
+    spacing = (slice_mm, row_mm, col_mm)
 
     ai_mask = regions = None
     region_units: dict[int, str] = {}
@@ -286,7 +290,7 @@ def load_case(
         hu=hu,
         spacing=spacing,
         z_mm=z_mm,
-        window=tuple(options.window),
+        window=options.window,
         screen_left=options.screen_left,
         levels=levels,
         ai_mask=ai_mask,

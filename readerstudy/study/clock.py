@@ -179,13 +179,15 @@ class ReadingClock:
             self._state = Spell.IDLE
 
     def _switch(self, state: Spell, now: float) -> None:
-        self._close(self._state, now)
+        self._close(self._require_open("switch"), now)
         self._spell_start = now
         self._state = state
 
-    def _require_open(self, what: str) -> None:
+    def _require_open(self, what: str) -> Spell:
+        """The running spell, or a ClockError once the read was stopped."""
         if self._state is None:
             raise ClockError(f"{what}: the read's clock is already stopped")
+        return self._state
 
     # -- events ------------------------------------------------------------------------
     def input(self) -> None:
@@ -215,9 +217,9 @@ class ReadingClock:
         self._switch(Spell.PAUSED, now)
 
     def resume(self) -> None:
-        self._require_open("resume")
-        if self._state is not Spell.PAUSED:
-            raise ClockError(f"resume: the read is {self._state.value}, not paused")
+        state = self._require_open("resume")
+        if state is not Spell.PAUSED:
+            raise ClockError(f"resume: the read is {state.value}, not paused")
         now = self._elapsed()
         self._switch(Spell.ACTIVE, now)
         self._last_input = now
@@ -244,7 +246,7 @@ class ReadingClock:
         self._require_open("stop")
         now = self._elapsed()
         self._settle_idle(now)
-        self._close(self._state, now)
+        self._close(self._require_open("stop"), now)
         self._state = None
         return ReadTimes(
             started_at=self.started_at,

@@ -347,7 +347,7 @@ class DefinitionError(ReaderStudyError):
 def _toml_line(text: str, loc: tuple[Any, ...]) -> int | None:
     """Best line of ``text`` for a pydantic error location such as ``('readers', 1, 'id')``."""
     lines = text.splitlines()
-    table: tuple[str, ...] = ()
+    table: tuple[str | int, ...] = ()
     counts: dict[str, int] = {}
     headers: dict[tuple[Any, ...], int] = {}
     keys: dict[tuple[Any, ...], int] = {}

@@ -51,6 +51,12 @@ class CaseBalance:
     side: str
 
 
+def _two_lists(rows: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A stored pair of case or reader lists (the halves, the groups) as tuples."""
+    first, second = (tuple(row) for row in rows)
+    return first, second
+
+
 @dataclass(frozen=True)
 class Schedule:
     """The full, seeded reading plan of a study."""
@@ -79,14 +85,12 @@ class Schedule:
 
     @classmethod
     def from_json(cls, data: Mapping) -> Schedule:
-        halves = tuple(tuple(h) for h in data["halves"]) if data.get("halves") else None
-        groups = tuple(tuple(g) for g in data["groups"]) if data.get("groups") else None
         return cls(
             design=Design(data["design"]),
             seed=int(data["seed"]),
             reads=tuple(ScheduledRead(*row) for row in data["reads"]),
-            halves=halves,  # type: ignore[arg-type]
-            groups=groups,  # type: ignore[arg-type]
+            halves=_two_lists(data["halves"]) if data.get("halves") else None,
+            groups=_two_lists(data["groups"]) if data.get("groups") else None,
         )
 
     def content_hash(self) -> str:

@@ -53,4 +53,4 @@ def failure_delay(consecutive_failures: int) -> float:
     """Seconds to wait before answering a login after that many consecutive failures."""
     if consecutive_failures <= 0:
         return 0.0
-    return min(FAILURE_DELAY_BASE_S * 2 ** (consecutive_failures - 1), FAILURE_DELAY_MAX_S)
+    return min(FAILURE_DELAY_BASE_S * 2.0 ** (consecutive_failures - 1), FAILURE_DELAY_MAX_S)

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.caseloader import LEVELS, CaseFiles, CaseLoader, ViewerOptions
@@ -30,6 +30,9 @@ from readerstudy.study.session import (
     _Slot,
 )
 from readerstudy.study.washout import WashoutError, check_open, opening
+
+if TYPE_CHECKING:
+    from readerstudy.store import Store
 
 CASES_DIR = "cases"
 AI_DIR = "ai"
@@ -153,7 +156,7 @@ class Study:
     """An opened study folder with its store."""
 
     def __init__(
-        self, path: Path, definition: StudyDefinition, store: Any, time: TimeSource
+        self, path: Path, definition: StudyDefinition, store: Store, time: TimeSource
     ) -> None:
         self.path = Path(path)
         self.definition = definition

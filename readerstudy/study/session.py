@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from psygnal import Signal
 
@@ -31,6 +31,9 @@ from readerstudy.study.clock import ClockError, ReadingClock, Spell, TimeSource
 from readerstudy.study.definition import ConfidenceScale, StudyDefinition
 from readerstudy.study.design import ScheduledRead
 from readerstudy.study.telemetry import ReadTelemetry
+
+if TYPE_CHECKING:
+    from readerstudy.store import ReadSubmission, StoredRead
 
 CRASH_FLAG = "clock_restarted_after_crash"
 """Flag of a read whose clock restarted because the workstation died mid-read."""
@@ -117,6 +120,31 @@ class _Slot:
     ai: tuple[AIRegion, ...]
 
 
+class ReadStore(Protocol):
+    """What a reading session needs of its store (:class:`readerstudy.store.Store` has it)."""
+
+    def append_event(
+        self,
+        kind: str,
+        *,
+        reader: str | None = None,
+        session: int | None = None,
+        case: str | None = None,
+        payload: dict | None = None,
+        at: datetime | None = None,
+    ) -> object: ...
+
+    def start_read(
+        self, reader: str, session: int, case: str, *, at: datetime, opened: dict | None = None
+    ) -> None: ...
+
+    def submit_read(self, sub: ReadSubmission) -> object: ...
+
+    def read(self, reader: str, session: int, case: str) -> StoredRead | None: ...
+
+    def amend_read(self, sub: ReadSubmission, *, reason: str) -> object: ...
+
+
 class ReaderSession:
     """One reader's session: current case, clock, interaction record, submissions.
 
@@ -129,7 +157,8 @@ class ReaderSession:
     case opens), ``submitted(CaseView)``, ``amended(str code)``.
     """
 
-    case_changed = Signal(CaseView | None)
+    # psygnal takes the union at run time; its stub declares only a type or a Signature.
+    case_changed = Signal(CaseView | None)  # type: ignore[arg-type]
     phase_changed = Signal(Phase)
     clock_ticked = Signal(float)
     progress_changed = Signal(Progress)
@@ -140,7 +169,7 @@ class ReaderSession:
     def __init__(
         self,
         *,
-        store: Any,
+        store: ReadStore,
         definition: StudyDefinition,
         reader: str,
         session: int,
@@ -545,6 +574,8 @@ class ReaderSession:
             raise SessionError(f"{code}: no read submitted under this code in this session")
         units = self._validated(code, answers)
         original = self._store.read(self.reader, self.session, slot.read.case)
+        if original is None:
+            raise SessionError(f"{code}: the store holds no submitted read to amend")
         self._store.amend_read(
             original.revised(units=units, submitted_at=self._time.now()),
             reason=reason,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
+from typing import TypedDict, Unpack
 
 from readerstudy.errors import ReaderStudyError
 from readerstudy.imaging.cases import SourceCase
@@ -85,7 +86,8 @@ class StudySpec:
     washout_days: float = 14
     seed: int = 0
     idle_timeout_s: float = 90
-    modalities: tuple[str, str] = ("unaided", "aided")
+    # As typed: the study definition checks that there are exactly two.
+    modalities: tuple[str, ...] = ("unaided", "aided")
     binary_call: bool = True
     confidence: ConfidenceScale = ConfidenceScale.NONE
     ai: Path | None = None
@@ -591,6 +593,14 @@ class AuditCheck:
     """What the command prints: the OK line, or every problem found."""
 
 
+class _OpenOptions(TypedDict, total=False):
+    """The :meth:`Study.open` switches a coordinator method chooses."""
+
+    check_definition: bool
+    create: bool
+    read_only: bool
+
+
 @dataclass(frozen=True)
 class Coordinator:
     """One study folder as its coordinator works on it. Every method opens the study for
@@ -601,7 +611,7 @@ class Coordinator:
     """Overrides the store URL of study.toml (``--db``)."""
     time: TimeSource | None = None
 
-    def _open(self, **options: object) -> Study:
+    def _open(self, **options: Unpack[_OpenOptions]) -> Study:
         return Study.open(self.folder, db=self.db, time=self.time, **options)
 
     def overview(self) -> StudyOverview:

@@ -394,7 +394,7 @@ def _write_study(
         ("case", "unit", "truth"),
         [
             {"case": codes[c], "unit": u, "truth": truth_by_case[c][u]}
-            for c in sorted(names, key=codes.get)
+            for c in sorted(names, key=lambda c: codes[c])
             for u in units
         ],
     )
@@ -403,7 +403,7 @@ def _write_study(
         meta_columns,
         [
             {**meta_rows.get(c, {"side": _side_from_truth(truth_by_case[c])}), "case": codes[c]}
-            for c in sorted(names, key=codes.get)
+            for c in sorted(names, key=lambda c: codes[c])
         ],
     )
     if ai is not None:

@@ -165,7 +165,7 @@ def _write_phantoms(
         temporary.open("w", newline="") as handle,
     ):
         # extrasaction="raise" (the default): a value without a column fails the write.
-        writer = csv.DictWriter(handle, fieldnames=case_columns())
-        writer.writeheader()
-        writer.writerows(case_rows)
+        case_writer = csv.DictWriter(handle, fieldnames=case_columns())
+        case_writer.writeheader()
+        case_writer.writerows(case_rows)
     return truth_rows

@@ -123,6 +123,7 @@ def run_analysis(
         paths = write_reports(results, stage, figures=figures)
         if exports:
             (stage / "exports").mkdir()
+            assert results.study is not None  # analyze() keeps the tables it read
             ratings = results.study.ratings
             paths["imrmc"] = to_imrmc(ratings, stage / "exports" / "ratings.imrmc")[0]
             paths["long_csv"] = to_long_csv(ratings, stage / "exports" / "ratings_long.csv")

@@ -248,10 +248,9 @@ class _Reader:
             }
         return answers
 
-    def read(self, session: ReaderSession, case: str) -> None:
+    def read(self, session: ReaderSession, view: CaseView, case: str) -> None:
         """Spend a log-normal reading time with inputs, maybe idle or a pause, then submit
-        and go on to the next case."""
-        view = session.current
+        and go on to the next case (``view``: the session's current case)."""
         mean = self.profile.aided_mean_s if view.aided else self.profile.mean_s
         sigma = self.profile.time_sigma
         active = self.rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)
@@ -336,8 +335,8 @@ def simulate_study(
                 time.advance_to(exc.opens_at)
                 session = study.login(reader, pin)
             plan = {r.order: r.case for r in schedule.for_reader(reader, session.session)}
-            while session.current is not None:
-                sim.read(session, plan[session.current.order])
+            while (view := session.current) is not None:
+                sim.read(session, view, plan[view.order])
                 reads += 1
             session.close()
             completed += 1

@@ -29,6 +29,7 @@ from readerstudy.gui.console.tasks import TaskRunner
 from readerstudy.gui.console.widgets import (
     Note,
     Sparkline,
+    cell,
     label,
     local_time,
     paint,
@@ -100,10 +101,12 @@ class MonitorView(QWidget):
              "active", "open reads"),
             stretch=6,
         )  # fmt: skip
-        self.sessions.horizontalHeaderItem(8).setToolTip(
-            "cases opened at a workstation and not submitted yet; each reopens, flagged, at "
-            "the reader's next login"
-        )
+        header = self.sessions.horizontalHeaderItem(8)
+        if header is not None:  # table() labelled every column
+            header.setToolTip(
+                "cases opened at a workstation and not submitted yet; each reopens, flagged, at "
+                "the reader's next login"
+            )
         self.sessions.itemSelectionChanged.connect(self._selected)
         sessions_layout.addWidget(self.sessions)
 
@@ -260,7 +263,7 @@ class MonitorView(QWidget):
                 row.in_progress or "",
             )
             set_row(self.sessions, i, values)
-            paint(self.sessions.item(i, 2), STATE_COLORS[row.state])
+            paint(cell(self.sessions, i, 2), STATE_COLORS[row.state])
 
     def _times(self, snapshot: Snapshot) -> None:
         modalities = list(self.monitor.definition.modalities) if self.monitor else []
@@ -303,7 +306,7 @@ class MonitorView(QWidget):
             )
             color = COLORS.warning if flag.kind != "override" else COLORS.ai
             set_row(self.flags, i, values, color=color)
-            self.flags.item(i, 5).setToolTip(flag.detail)
+            cell(self.flags, i, 5).setToolTip(flag.detail)
         self.flags.resizeRowsToContents()
 
     def _selected(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
@@ -24,7 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, fit_height, label, panel, set_row, table
+from readerstudy.gui.console.widgets import (
+    Note,
+    cell,
+    fit_height,
+    label,
+    panel,
+    set_row,
+    table,
+)
 from readerstudy.gui.theme import COLORS
 from readerstudy.workflows.coordinator import (
     AISourceKind,
@@ -35,6 +44,8 @@ from readerstudy.workflows.coordinator import (
     QuickLook,
     StudyOverview,
 )
+
+_T = TypeVar("_T")
 
 THUMB_WIDTH = 300
 
@@ -179,7 +190,7 @@ class PrepareView(QWidget):
         self.failed.setMaximumHeight(180)
         self.failed.hide()
         self.failed.cellClicked.connect(
-            lambda row, _col: self.gallery.show_case(self.failed.item(row, 0).text())
+            lambda row, _col: self.gallery.show_case(cell(self.failed, row, 0).text())
         )
         self.warnings = label("", "muted", wrap=True)
         buttons = QHBoxLayout()
@@ -247,7 +258,7 @@ class PrepareView(QWidget):
         lock_layout.addWidget(self.lock_note)
 
         gallery, gallery_layout = panel("Quick-look gallery")
-        self.gallery = Gallery(runner)
+        self.gallery: Gallery = Gallery(runner)
         gallery_layout.addWidget(self.gallery, 1)
 
         left = QVBoxLayout()
@@ -306,9 +317,8 @@ class PrepareView(QWidget):
         if current:
             self.pin_reader.setCurrentText(current)
         if overview.locked:
-            groups = " ".join(
-                overview.design_hash[i : i + 16] for i in range(0, len(overview.design_hash), 16)
-            )
+            design_hash = overview.design_hash or ""
+            groups = " ".join(design_hash[i : i + 16] for i in range(0, len(design_hash), 16))
             started = "; reading has started, nothing can change" * overview.reading_started
             self.lock_state.setText(f"Locked{started}. Design hash:\n{groups}")
         else:
@@ -399,10 +409,10 @@ class PrepareView(QWidget):
         create = self.create_store.isChecked()
         self._run(lambda: self.coordinator.lock(create=create), self.lock_note, said)
 
-    def _run(self, action: Callable[[], object], note: Note, said: Callable[[object], str]) -> None:
+    def _run(self, action: Callable[[], _T], note: Note, said: Callable[[_T], str]) -> None:
         note.notice("…")
 
-        def done(result: object) -> None:
+        def done(result: _T) -> None:
             note.ok(said(result))
             self.changed.emit()
 

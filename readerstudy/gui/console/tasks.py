@@ -92,7 +92,7 @@ class Task(QObject):
             self._end()
 
     @Slot(str, object)
-    def _on_failed(self, message: str, exc: object) -> None:
+    def _on_failed(self, message: str, exc: BaseException) -> None:
         try:
             if self._callbacks[3]:
                 self._callbacks[3](message, exc)

@@ -174,6 +174,14 @@ def set_row(
         paint(item, color)
 
 
+def cell(widget: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """The item :func:`set_row` put at (row, column)."""
+    item = widget.item(row, column)
+    if item is None:
+        raise LookupError(f"no item at row {row}, column {column}: fill the row first")
+    return item
+
+
 def paint(item: QTableWidgetItem, color: str) -> None:
     """Set an item's text colour unless it has it already (the name is kept on the item:
     comparing it is cheaper than a brush, on every refresh of every cell)."""

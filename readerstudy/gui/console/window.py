@@ -121,7 +121,7 @@ class StudyView(QWidget):
         self.title.setText(f"Study {d.name}")
         lock = "not locked"
         if overview.locked:
-            lock = f"locked, design hash {overview.design_hash[:16]}"
+            lock = f"locked, design hash {(overview.design_hash or '')[:16]}"
         store = overview.store or "no results store yet"
         self.subtitle.setText(
             f"{overview.folder}  ·  {d.design.value}, {len(d.readers)} readers, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase
@@ -40,7 +41,15 @@ from PySide6.QtWidgets import (
 )
 
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, PathField, fit_height, label, set_row, table
+from readerstudy.gui.console.widgets import (
+    Note,
+    PathField,
+    cell,
+    fit_height,
+    label,
+    set_row,
+    table,
+)
 from readerstudy.gui.theme import COLORS
 from readerstudy.workflows.coordinator import (
     ConfidenceScale,
@@ -172,7 +181,7 @@ class CasesStep(QWidget):
             ),
             color=color,
         )
-        self.table.item(i, 7).setToolTip("\n".join(notes))
+        cell(self.table, i, 7).setToolTip("\n".join(notes))
         self._summarise()
 
     def _summarise(self) -> None:
@@ -295,7 +304,7 @@ class TruthStep(QWidget):
             values = (line, row.get("case"), row.get("unit"), row.get("truth"), reason)
             set_row(self.table, shown, values, color=color)
             if why:
-                self.table.item(shown, 4).setToolTip("\n".join(why))
+                cell(self.table, shown, 4).setToolTip("\n".join(why))
             shown += 1
 
     def validate(self) -> bool:
@@ -425,10 +434,10 @@ class DesignStep(QWidget):
         for spin in (self.washout, self.seed, self.idle):
             spin.setMinimumWidth(200)
             spin.setMaximumWidth(260)
-        for widget in (self.sequential, self.crossover):
-            widget.toggled.connect(lambda _on: self.changed.emit())
-        for widget in (self.washout, self.idle):
-            widget.valueChanged.connect(lambda _value: self.changed.emit())
+        for button in (self.sequential, self.crossover):
+            button.toggled.connect(lambda _on: self.changed.emit())
+        for spinner in (self.washout, self.idle):
+            spinner.valueChanged.connect(lambda _value: self.changed.emit())
         self.seed.valueChanged.connect(lambda _value: self.changed.emit())
         self.note = Note()
         kinds = QHBoxLayout()
@@ -481,7 +490,7 @@ class DesignStep(QWidget):
             name = f"half {half.name}" if half.name != "all" else "all cases"
             set_row(self.halves, i, (name, half.cases, *sides, half.positives))
         group_of = {r: g + 1 for g, members in enumerate(preview.groups) for r in members}
-        by_reader: dict[str, dict[int, dict[str, int]]] = {}
+        by_reader: dict[str, dict[int, dict[tuple[str, str], int]]] = {}
         for reader, session, counts in preview.reads:
             by_reader.setdefault(reader, {})[session] = counts
         for i, (reader, sessions) in enumerate(by_reader.items()):
@@ -590,8 +599,11 @@ class RatingStep(QWidget):
         self.changed.emit()
 
     def _check_ai(self) -> None:
-        result = check_ai_table(self.ai.path, self.truth_cases)
-        masks = self.ai.path.parent / "masks"
+        path = self.ai.path
+        if path is None:
+            return
+        result = check_ai_table(path, self.truth_cases)
+        masks = path.parent / "masks"
         n_masks = len(list(masks.glob("*.nii.gz"))) if masks.is_dir() else 0
         if result.ok:
             shown = (
@@ -707,7 +719,7 @@ class ImportStep(QWidget):
         self.open.setProperty("role", "primary")
         self.open.hide()
         self.report: InitReport | None = None
-        self.open.clicked.connect(lambda: self.open_requested.emit(self.report.folder))
+        self.open.clicked.connect(self._open_study)
         layout.addWidget(self.bar)
         layout.addWidget(self.state)
         layout.addWidget(self.note)
@@ -721,6 +733,10 @@ class ImportStep(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(page)
+
+    def _open_study(self) -> None:
+        if self.report is not None:
+            self.open_requested.emit(self.report.folder)
 
     def started(self, n_cases: int) -> None:
         self.report = None
@@ -757,6 +773,10 @@ class ImportStep(QWidget):
         self.note.error(message)
 
 
+class _Checks(Protocol):
+    def validate(self) -> bool: ...
+
+
 class NewStudyWizard(QWidget):
     """The steps of a new study; ``study_created`` carries the new folder."""
 
@@ -773,15 +793,10 @@ class NewStudyWizard(QWidget):
         self.rating = RatingStep(runner)
         self.review = ReviewStep()
         self.importing = ImportStep()
-        self.steps: list[QWidget] = [
-            self.cases,
-            self.truth,
-            self.readers,
-            self.design,
-            self.rating,
-            self.review,
-            self.importing,
-        ]
+        # The steps before the import, each checking its own fields before the wizard moves on.
+        checked = (self.cases, self.truth, self.readers, self.design, self.rating, self.review)
+        self.checks: list[_Checks] = list(checked)
+        self.steps: list[QWidget] = [*checked, self.importing]
         self.step_list = QListWidget()
         self.step_list.setProperty("role", "steps")
         self.step_list.setFixedWidth(230)
@@ -834,7 +849,7 @@ class NewStudyWizard(QWidget):
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(150)
         self._refresh.timeout.connect(self._refresh_views)
-        self.index = 0
+        self.index: int = 0
         self.go(0)
 
     # -- the inputs --------------------------------------------------------------------------
@@ -943,8 +958,7 @@ class NewStudyWizard(QWidget):
 
     def advance(self) -> None:
         """Check this step (its own fields, then the command's dry run) and move on."""
-        step = self.steps[self.index]
-        if not step.validate():
+        if not self.checks[self.index].validate():
             return
         spec = self.spec(for_check=self.index < 5)
         try:
@@ -957,11 +971,11 @@ class NewStudyWizard(QWidget):
                     self.show_refusal(str(exc), spec)
                 return
         if self.index == 5:
-            self.create(spec)
+            self._create_study(spec)
             return
         self.go(self.index + 1)
 
-    def create(self, spec: StudySpec) -> None:
+    def _create_study(self, spec: StudySpec) -> None:
         """Run ``study init`` on a worker thread, the import step showing its progress."""
         self.go(6)
         self.importing.started(len(self.cases.rows) or 1)
