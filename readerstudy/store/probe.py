@@ -52,6 +52,7 @@ def probe_store(target: str | Path, *, schema: str | None = None) -> StoreProbe:
     """
     url, name = resolve_target(target)
     if url.get_backend_name() == "sqlite":
+        assert url.database is not None  # resolve_target refuses a SQLite URL without a file
         database = Path(url.database)
         if not database.exists():
             writable, detail = _folder_writable(database.parent)

@@ -65,7 +65,7 @@ from readerstudy.store.records import (
     StoredRead,
     utc,
 )
-from readerstudy.store.scan import event_checks, gc_paused, raw_rows, read_checks
+from readerstudy.store.scan import driver_connection, event_checks, gc_paused, raw_rows, read_checks
 from readerstudy.store.schema import utc_result
 
 EVENT_KINDS: frozenset[str] = frozenset(
@@ -219,6 +219,7 @@ def open_store(
         raise StoreError(f"study id {study_id!r}: use 1-128 printable characters")
     url, name = resolve_target(target)
     if url.get_backend_name() == "sqlite":
+        assert url.database is not None  # resolve_target refuses a SQLite URL without a file
         database = Path(url.database)
         if not create or read_only:
             _require_sqlite_file(database)
@@ -368,9 +369,9 @@ class _Writer:
         self.insert(t.audit_events, self._pending)
         arrays = {}
         for name, columns in _RIDES.items():
-            rows = self._rides[name]
+            ridden = self._rides[name]
             for i, column in enumerate(columns):
-                arrays[f"{name}_{column}"] = [row[i] for row in rows]
+                arrays[f"{name}_{column}"] = [row[i] for row in ridden]
         self.conn.execute(_PG_FLUSH, head | arrays)
         self._pending = []
         self._rides = {name: [] for name in _RIDES}
@@ -804,7 +805,7 @@ class Store:
         target = sqlite3.connect(destination)
         try:
             with self._engine.connect() as conn:
-                conn.connection.driver_connection.backup(target)
+                driver_connection(conn).backup(target)
         except (sqlite3.Error, DBAPIError) as exc:
             raise StoreError(f"backup of {self.name} to {destination} failed: {exc}") from exc
         finally:
@@ -1142,5 +1143,5 @@ def _check_optional(*, reader: Any, session: Any, case: Any, required: bool = Fa
             continue
         if isinstance(value, bool) or not isinstance(value, kind):
             raise TypeError(f"{name} must be {kind.__name__}, got {value!r}")
-        if kind is str and not value.strip():
+        if isinstance(value, str) and not value.strip():
             raise ValueError(f"{name} must not be empty")

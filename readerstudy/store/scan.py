@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Executable, text
+from sqlalchemy import ClauseElement, Connection, text
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from readerstudy.store.canonical import json_fragment
 from readerstudy.store.canonical_sql import SQLITE_FLOAT, event_texts, read_texts, sqlite_float
@@ -48,14 +49,15 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def raw_rows(conn: Connection, query: Executable, *, batch: int = BATCH) -> Iterator[tuple]:
+def raw_rows(conn: Connection, query: ClauseElement, *, batch: int = BATCH) -> Iterator[tuple]:
     """The rows of ``query`` as plain tuples, as the driver returns them (SQLite times are
     text), streamed in batches inside ``conn``'s transaction."""
     compiled = query.compile(dialect=conn.dialect)
+    assert isinstance(compiled, SQLCompiler)  # a statement, not DDL: positions are known
     params: Any = compiled.construct_params()
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
-    driver = conn.connection.driver_connection
+    driver = driver_connection(conn)
     if conn.dialect.name == "postgresql":
         # A cursor is planned for its first rows by default (cursor_tuple_fraction 0.1),
         # which can turn the latest-version anti-join quadratic; this one is read to the end.
@@ -66,6 +68,13 @@ def raw_rows(conn: Connection, query: Executable, *, batch: int = BATCH) -> Iter
         cursor = driver.cursor()
     # Chained in C: no Python frame per row.
     return itertools.chain.from_iterable(_batches(cursor, compiled.string, params, batch))
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DBAPI connection under ``conn`` (sqlite3's or psycopg's own object)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None  # None only once a connection is invalidated or detached
+    return driver
 
 
 def _batches(cursor: Any, sql: str, params: Any, batch: int) -> Iterator[list[tuple]]:
@@ -81,7 +90,7 @@ def _texts_scan(conn: Connection, sql: str, study_id: str) -> Iterator[tuple]:
     """Rows of a :mod:`.canonical_sql` query for ``study_id``, the server set up to write
     them: shortest round-trip floats and pg_catalog's functions on PostgreSQL, the float
     writer registered on SQLite."""
-    driver = conn.connection.driver_connection
+    driver = driver_connection(conn)
     if conn.dialect.name == "postgresql":
         driver.execute(
             "SELECT set_config('search_path', 'pg_catalog, ' || current_setting('search_path'),"
@@ -106,7 +115,7 @@ def event_checks(
     rows = _texts_scan(conn, event_texts(conn.dialect.name, parsed_kinds), study_id)
     for seq, kind, prev_hash, stored, payload, hashed in rows:
         recomputed = _sha256(hashed)
-        if recomputed != stored:
+        if recomputed is None or recomputed != stored:
             recomputed = exact(seq)
         yield EventCheck(seq, kind, prev_hash, stored, recomputed, _payload(payload))
 
