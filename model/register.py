@@ -123,6 +123,12 @@ class MidsagittalPlane:
         return (np.asarray(points, float) - self.point) @ np.asarray(self.normal)
 
 
+def xyz(vector: np.ndarray) -> tuple[float, float, float]:
+    """A 3-vector as the plain float triple :class:`MidsagittalPlane` holds."""
+    x, y, z = (float(v) for v in vector)
+    return x, y, z
+
+
 @dataclass(frozen=True)
 class Registration:
     """The template mapped onto one scan."""
@@ -384,7 +390,7 @@ def _method(
     sampling: float,
     metric: str,
     relaxation: float = 0.6,
-):
+) -> sitk.ImageRegistrationMethod:
     method = sitk.ImageRegistrationMethod()
     if metric == "mattes":
         method.SetMetricAsMattesMutualInformation(BINS)
@@ -427,7 +433,12 @@ def _mutual_information(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum(joint[nz] * np.log(joint[nz] / np.outer(pa, pb)[nz])))
 
 
-def _run(method, fixed, moving, initial) -> tuple[sitk.Transform, float]:
+def _run(
+    method: sitk.ImageRegistrationMethod,
+    fixed: sitk.Image,
+    moving: sitk.Image,
+    initial: sitk.Transform,
+) -> tuple[sitk.Transform, float]:
     method.SetInitialTransform(initial, inPlace=False)
     result = method.Execute(fixed, moving)
     return result, float(method.GetMetricValue())
@@ -451,7 +462,9 @@ def _both_brain(level: _Level, mirrored: _Level, transform: sitk.Transform) -> _
     return _Level(level.image, as_image(inside, level.image), inside)
 
 
-def _symmetry_plane(prep: _Prepared, start_plane=None) -> tuple[np.ndarray, np.ndarray]:
+def _symmetry_plane(
+    prep: _Prepared, start_plane: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The plane (point, unit normal) about which the scan's brain best matches its mirror.
 
     The scan is reflected about the scanner's x plane through the brain centroid (``F``); a
@@ -530,7 +543,13 @@ def _pitch(angle_deg: float) -> np.ndarray:
     return np.array([[1.0, 0.0, 0.0], [0.0, np.cos(a), -np.sin(a)], [0.0, np.sin(a), np.cos(a)]])
 
 
-def _start(prep: _Prepared, ref: _Template, plane, pitch_deg: float, dz: float):
+def _start(
+    prep: _Prepared,
+    ref: _Template,
+    plane: tuple[np.ndarray, np.ndarray],
+    pitch_deg: float,
+    dz: float,
+) -> sitk.Euler3DTransform:
     """Rigid scan -> template start: plane onto x = 0, brain centroids matched, then pitch."""
     point, normal = plane
     rotation = _pitch(pitch_deg) @ _rotation_to_x(normal)
@@ -565,9 +584,11 @@ def _quality(prep: _Prepared, ref: _Template, transform: sitk.Transform) -> floa
     return _similarity(brain, ref.fine, transform, FINE_METRIC)
 
 
-def _align(prep: _Prepared, ref: _Template, plane) -> sitk.Transform:
+def _align(
+    prep: _Prepared, ref: _Template, plane: tuple[np.ndarray, np.ndarray]
+) -> sitk.AffineTransform:
     """Multi-start rigid alignment on the coarse level, then a scaled rigid one on the fine."""
-    kept = []
+    kept: list[sitk.Euler3DTransform] = []
     for pitch in PITCH_STARTS_DEG:
         scored = []
         for dz in DZ_STARTS_MM:
@@ -699,9 +720,7 @@ def register_to_scan(scan: sitk.Image) -> Registration:
     return Registration(
         transform=transform,
         atlas=warped_atlas,
-        midsagittal=MidsagittalPlane(
-            tuple(float(v) for v in point), tuple(float(v) for v in normal)
-        ),
+        midsagittal=MidsagittalPlane(xyz(point), xyz(normal)),
         levels={level: round(k) for level, k in clamped.items()},
         quality=quality,
         head_mask=head_image,
