@@ -36,16 +36,22 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
 from model.anatomy import LABELS, level_points, load_atlas
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from model.phantom import Phantom
 
 HOLDOUT_SEED = 100
 MIPLAB_LOOKED_AT = frozenset({0, 1, 2, 3, 4, 5, 8, 12, 17, 21})
@@ -104,7 +110,8 @@ def reference_atlas(ref_dir: Path) -> sitk.Image:
     """The 20 independent masks as one label map (our label values) on their 1 mm grid."""
     from model.anatomy.validate import reference_path
 
-    labels = None
+    labels: np.ndarray | None = None
+    grid: sitk.Image | None = None
     for unit, value in LABELS.items():
         mask = sitk.ReadImage(str(reference_path(ref_dir / "aspects_atlas_mni152", unit)))
         array = sitk.GetArrayFromImage(mask) > 0.5
@@ -112,6 +119,9 @@ def reference_atlas(ref_dir: Path) -> sitk.Image:
             labels = np.zeros(array.shape, np.uint8)
             grid = mask
         labels[array & (labels == 0)] = value
+    # LABELS names the 20 units: the loop ran.
+    assert labels is not None
+    assert grid is not None
     image = sitk.GetImageFromArray(labels)
     image.CopyInformation(grid)
     return image
@@ -217,7 +227,9 @@ def measure_miplab_to_mni(path: Path) -> tuple[np.ndarray, float, float]:
 # --- scanner simulation ------------------------------------------------------------------
 
 
-def _pose(rng: np.random.Generator, pitch=30.0, yaw=15.0, roll=15.0) -> sitk.Euler3DTransform:
+def _pose(
+    rng: np.random.Generator, pitch: float = 30.0, yaw: float = 15.0, roll: float = 15.0
+) -> sitk.Euler3DTransform:
     pose = sitk.Euler3DTransform()
     pose.SetCenter(HEAD_CENTRE)
     pose.SetRotation(*(math.radians(rng.uniform(-a, a)) for a in (pitch, roll, yaw)))
@@ -232,13 +244,14 @@ def _scanner_grid(
     values = sitk.GetArrayViewFromImage(source)
     idx = np.argwhere(values > -500.0)
     lo, hi = idx.min(axis=0)[::-1], idx.max(axis=0)[::-1]
-    corners = [
-        pose.TransformPoint(source.TransformIndexToPhysicalPoint([int(c) for c in corner]))
-        for corner in np.array(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij"))
-        .reshape(3, -1)
-        .T
-    ]
-    corners = np.array(corners)
+    corners = np.array(
+        [
+            pose.TransformPoint(source.TransformIndexToPhysicalPoint([int(c) for c in corner]))
+            for corner in np.array(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij"))
+            .reshape(3, -1)
+            .T
+        ]
+    )
     margin = np.array([12.0, 12.0, 0.0])
     lo_w, hi_w = corners.min(axis=0) - margin, corners.max(axis=0) + margin
     spacing = np.array([pixel, pixel, slice_mm])
@@ -250,7 +263,11 @@ def _scanner_grid(
 
 
 def _scan(
-    source: sitk.Image, pose: sitk.Transform, grid: sitk.Image, rng, noise_sd: float
+    source: sitk.Image,
+    pose: sitk.Transform,
+    grid: sitk.Image,
+    rng: np.random.Generator,
+    noise_sd: float,
 ) -> sitk.Image:
     """``source`` (HU) seen through ``pose`` on ``grid``: thin-slice resample averaged into the
     grid's slices, then in-plane correlated noise."""
@@ -353,7 +370,7 @@ def _split(seed: int) -> str:
     return "holdout" if seed >= HOLDOUT_SEED else "tune"
 
 
-def _phantom_case(name: str, group: str, seed: int, phantom) -> Case:
+def _phantom_case(name: str, group: str, seed: int, phantom: Phantom) -> Case:
     """A generated phantom with the truth it knows: regions, levels, mid-sagittal normal."""
     return Case(
         name=name,
@@ -405,8 +422,12 @@ def varied_case(seed: int, ref_dir: Path | None) -> Case:
     return _vary(case, rng)
 
 
-def _posed_case(group: str, seed: int, source: sitk.Image, to_atlas: np.ndarray, ref_dir) -> Case:
+def _posed_case(
+    group: str, seed: int, source: sitk.Image, to_atlas: np.ndarray, ref_dir: Path | None
+) -> Case:
     """``source`` (HU, coordinates related to the atlas's by the 4x4 ``to_atlas``) posed."""
+    from model.register import xyz
+
     rng = np.random.default_rng([12 if group == "scct" else 13, seed])
     pose = _pose(rng)
     grid = _scanner_grid(source, pose, float(rng.uniform(0.45, 1.0)), float(rng.choice([2.5, 5.0])))
@@ -430,7 +451,7 @@ def _posed_case(group: str, seed: int, source: sitk.Image, to_atlas: np.ndarray,
         image=image,
         regions=_labels_on(load_atlas(), image, transform),
         levels=levels,
-        normal=tuple(float(v) for v in normal),
+        normal=xyz(normal),
     )
     if ref_dir is not None and group == "miplab":
         case.reference = _labels_on(reference_atlas(ref_dir), image, transform)
@@ -462,7 +483,11 @@ def miplab_case(seed: int, ref_dir: Path) -> Case:
     return _posed_case("miplab", seed, head, MIPLAB_TO_MNI, ref_dir)
 
 
-def _volume(values: np.ndarray, spacing=(0.9, 0.9, 5.0), origin=(0.0, 0.0, 0.0)) -> sitk.Image:
+def _volume(
+    values: np.ndarray,
+    spacing: Sequence[float] = (0.9, 0.9, 5.0),
+    origin: Sequence[float] = (0.0, 0.0, 0.0),
+) -> sitk.Image:
     image = sitk.GetImageFromArray(values.astype(np.float32))
     image.SetSpacing(spacing)
     image.SetOrigin(origin)
@@ -539,6 +564,7 @@ def cut_cases(seeds: range) -> Iterator[Case]:
 
 def build_cases(ref_dir: Path | None, *, quick: bool = False) -> Iterator[Case]:
     """The whole set (``quick``: the representative subset the unit tests run)."""
+    miplabs: Sequence[int]
     if quick:
         phantoms, sccts, varieds, miplabs, cuts = [3, 104], [5, 107], [2, 105], [1], range(2, 4)
     else:
@@ -569,13 +595,22 @@ def _dice(a: sitk.Image, b: sitk.Image) -> float:
     return float(np.mean(list(values.values()))) if values else 0.0
 
 
-def run_case(case: Case, quicklook_dir: Path | None = None) -> dict:
+Row = dict[str, str | bool | float]
+"""One case's figures, as :func:`run_case` measures them and the CSV holds them."""
+
+
+def run_case(case: Case, quicklook_dir: Path | None = None) -> Row:
     """Register one case and measure it against its truth; with ``quicklook_dir``, write the
     alignment's quick-look there as ``<case>.png``."""
     from model.errors import RegistrationError
     from model.register import alignment_quicklook, register_to_scan
 
-    row = {"case": case.name, "group": case.group, "split": case.split, "variation": case.variation}
+    row: Row = {
+        "case": case.name,
+        "group": case.group,
+        "split": case.split,
+        "variation": case.variation,
+    }
     start = time.perf_counter()
     try:
         result = register_to_scan(case.image)
@@ -615,7 +650,7 @@ def _write_png(folder: Path, name: str, picture: np.ndarray) -> None:
     matplotlib.image.imsave(folder / f"{stem}.png", picture)
 
 
-def summary(rows: list[dict]) -> str:
+def summary(rows: list[Row]) -> str:
     """The table of figures per group and split."""
     import pandas as pd
 
@@ -649,12 +684,12 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _pair(values) -> str:
+def _pair(values: pd.Series) -> str:
     values = values.dropna()
     return f"{values.mean():.3f}/{values.min():.3f}" if len(values) else "-"
 
 
-def _max(values) -> str:
+def _max(values: pd.Series) -> str:
     values = values.dropna()
     return f"{values.max():.1f}" if len(values) else "-"
 
@@ -689,7 +724,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['case']:<28}{'refused' if row['refused'] else 'ok':<8}"
             f"{row.get('dice', nan):>7.3f}{row.get('dice_independent', nan):>7.3f}"
             f"{row.get('dice_ceiling', nan):>7.3f}{row.get('level_error', -1):>4}"
-            f"{row.get('angle_error_deg', nan):>7.2f}{row['seconds']:>6.1f}  {row['reason'][:90]}",
+            f"{row.get('angle_error_deg', nan):>7.2f}{row['seconds']:>6.1f}"
+            f"  {str(row['reason'])[:90]}",
             file=sys.stderr,
             flush=True,
         )
