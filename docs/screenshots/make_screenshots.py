@@ -372,7 +372,13 @@ def console_shots(workstation_study: Path) -> None:
     # The quick-look gallery of the workstation's study (the embedded model's outputs).
     window.open_study(workstation_study)
     window.study.tabs.setCurrentWidget(window.study.prepare)
-    settle(1500)
+    tiles = window.study.prepare.gallery.tiles
+    # The thumbnails are read on a worker thread: wait for every one, not a fixed time.
+    until(
+        lambda: (
+            tiles.count() and all(not tiles.item(i).icon().isNull() for i in range(tiles.count()))
+        )
+    )
     shot(window, "console-gallery")
     window.close()
     QApplication.instance().processEvents()
