@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,12 +56,12 @@ class Results:
     holds the tidy tables behind it (one report sheet each); ``figures`` the plot data.
     """
 
-    summary: dict
+    summary: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    figures: dict = field(default_factory=dict)
+    figures: dict[str, pd.DataFrame] = field(default_factory=dict)
     study: StudyTables | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return self.summary
 
 
@@ -124,7 +125,7 @@ def analyze(
     study = load_study_tables(ratings, truth, times=times, cases=cases, ai=ai, reference=reference)
     reference = study.modalities[0]
     test = study.modalities[1] if len(study.modalities) > 1 else None
-    summary: dict = {
+    summary: dict[str, Any] = {
         "schema": SCHEMA,
         "reference": reference,
         "test": test,
@@ -141,7 +142,7 @@ def analyze(
         },
     }
     tables: dict[str, pd.DataFrame] = {}
-    figures: dict = {}
+    figures: dict[str, pd.DataFrame] = {}
     data = study.ratings
     # Incomplete designs (docs/analysis.md, "Incomplete designs"): per-reader statistics use
     # every read, paired tests each reader's complete cases, crossed analyses the cases
@@ -215,7 +216,7 @@ def analyze(
     return Results(summary=summary, tables=tables, figures=figures, study=study)
 
 
-def missing_statistics(study: StudyTables, summary: dict) -> list[str]:
+def missing_statistics(study: StudyTables, summary: dict[str, Any]) -> list[str]:
     """Why each statistic the paper reports is absent from ``summary`` (empty when none is)."""
     readers, test = len(study.readers), summary["test"]
     one_reader = f"only {readers} reader rated" if readers < 2 else None
@@ -251,7 +252,7 @@ SMALL_DDF = 5.0
 """Below this random-reader denominator df the t quantile exceeds 2.57 (95%): say so."""
 
 
-def analysis_notes(summary: dict) -> list[str]:
+def analysis_notes(summary: dict[str, Any]) -> list[str]:
     """Caveats about statistics that were computed (small df, units taken as independent)."""
     notes = []
     design = summary["design"]
@@ -289,11 +290,11 @@ def _binary(
     test: str | None,
     alpha: float,
     mcnemar_method: str,
-    tables: dict,
+    tables: dict[str, pd.DataFrame],
     *,
     paired: pd.DataFrame,
     crossed: pd.DataFrame | None,
-) -> dict:
+) -> dict[str, Any]:
     """Per-reader sensitivity/specificity from ``data`` (every read), McNemar tests from
     ``paired`` (each reader's complete cases), reader averages from ``crossed``."""
     per_reader = binary.sensitivity_specificity(data, alpha=alpha)
@@ -309,7 +310,7 @@ def _binary(
                 "trials": int(row.trials),
             }
         entries.append(entry)
-    section: dict = {"per_reader": entries}
+    section: dict[str, Any] = {"per_reader": entries}
     if test is None or paired.empty:
         return section
     table = binary.mcnemar(paired, reference=reference, test=test, method=mcnemar_method)
@@ -350,8 +351,8 @@ def _binary(
 
 
 def _clustered_models(
-    data: pd.DataFrame, reference: str, test: str, alpha: float, tables: dict
-) -> dict:
+    data: pd.DataFrame, reference: str, test: str, alpha: float, tables: dict[str, pd.DataFrame]
+) -> dict[str, Any]:
     """GEE of sensitivity and specificity, cases as clusters (a sensitivity analysis)."""
     from analysis.gee import METHOD, gee_binary
 
@@ -374,7 +375,9 @@ def _clustered_models(
     return section
 
 
-def _reader_average(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> dict:
+def _reader_average(
+    data: pd.DataFrame, reference: str, alpha: float, tables: dict[str, pd.DataFrame]
+) -> dict[str, Any]:
     section, rows = {}, []
     for metric in binary.METRICS:
         result = or_analysis(
@@ -416,13 +419,15 @@ def _reader_average(data: pd.DataFrame, reference: str, alpha: float, tables: di
     return section
 
 
-def _agreement(study: StudyTables, scores: pd.DataFrame | None, alpha: float, tables: dict) -> dict:
+def _agreement(
+    study: StudyTables, scores: pd.DataFrame | None, alpha: float, tables: dict[str, pd.DataFrame]
+) -> dict[str, Any]:
     data = study.ratings
     region = data.assign(target=data["case"] + "|" + data["unit"])
     kinds = {"region": (region, "target", "call")}
     if scores is not None:
         kinds["score"] = (scores, "case", "aspects")
-    section: dict = {}
+    section: dict[str, Any] = {}
     rows = []
     for kind, (frame, targets, values) in kinds.items():
         section[kind] = {}
@@ -446,8 +451,12 @@ def _agreement(study: StudyTables, scores: pd.DataFrame | None, alpha: float, ta
 
 
 def _clinical(
-    study: StudyTables, readers: pd.DataFrame, alpha: float, tables: dict, figures: dict
-) -> dict:
+    study: StudyTables,
+    readers: pd.DataFrame,
+    alpha: float,
+    tables: dict[str, pd.DataFrame],
+    figures: dict[str, pd.DataFrame],
+) -> dict[str, Any]:
     data = study.ratings
     truth = clinical.case_aspects(study.truth, value="truth", cases=study.cases)
     dichotomised = clinical.dichotomised_accuracy(readers, truth, alpha=alpha)
@@ -487,12 +496,16 @@ def _clinical(
 
 
 def _reading_time(
-    times: pd.DataFrame, reference: str, test: str | None, alpha: float, tables: dict
-) -> dict:
+    times: pd.DataFrame,
+    reference: str,
+    test: str | None,
+    alpha: float,
+    tables: dict[str, pd.DataFrame],
+) -> dict[str, Any]:
     per_reader = timing.time_per_reader(times)
     per_modality = timing.time_per_modality(per_reader)
     tables.update(reading_time=per_reader, reading_time_average=per_modality)
-    section: dict = {
+    section: dict[str, Any] = {
         "per_reader": [
             {"reader": r.reader, "modality": r.modality, "mean_s": r.mean_s, "n": int(r.n)}
             for r in per_reader.itertuples()
@@ -526,10 +539,10 @@ def _roc_mrmc(
     reference: str,
     covariance: str,
     alpha: float,
-    tables: dict,
+    tables: dict[str, pd.DataFrame],
     *,
     ustat: bool = False,
-) -> tuple[dict, ORResult]:
+) -> tuple[dict[str, Any], ORResult]:
     """OR analysis of the AUC (random and fixed readers/cases), the DBM cross-check and,
     on request, the U-statistic variance."""
     from analysis.dbm import dbm_analysis
@@ -557,7 +570,7 @@ def _roc_mrmc(
     return section, result
 
 
-def _or_tables(result: ORResult | SplitPlotResult, tables: dict) -> None:
+def _or_tables(result: ORResult | SplitPlotResult, tables: dict[str, pd.DataFrame]) -> None:
     """The tidy tables of an OR analysis of the AUC (crossed or split-plot)."""
     tables["roc_auc_per_reader"] = result.foms.rename_axis("reader").reset_index()
     tables["roc_auc_per_modality"] = result.per_modality.rename_axis("modality").reset_index()
@@ -566,8 +579,12 @@ def _or_tables(result: ORResult | SplitPlotResult, tables: dict) -> None:
 
 
 def _split_plot(
-    data: pd.DataFrame, reference: str, covariance: str, alpha: float, tables: dict
-) -> tuple[dict | None, str]:
+    data: pd.DataFrame,
+    reference: str,
+    covariance: str,
+    alpha: float,
+    tables: dict[str, pd.DataFrame],
+) -> tuple[dict[str, Any] | None, str]:
     """The split-plot OR analysis of the AUC and a note naming it, or None and the reason
     (the readers do not form groups reading disjoint case sets)."""
     from analysis.mrmc import SPLIT_PLOT_METHOD, split_plot_analysis
@@ -594,7 +611,9 @@ def _split_plot(
     )
 
 
-def _ustat(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> dict:
+def _ustat(
+    data: pd.DataFrame, reference: str, alpha: float, tables: dict[str, pd.DataFrame]
+) -> dict[str, Any]:
     """Gallas's U-statistic variance of the reader-averaged AUC difference (first test)."""
     from analysis.ustat import METHOD, ustat_difference
 
@@ -619,7 +638,9 @@ def _ustat(data: pd.DataFrame, reference: str, alpha: float, tables: dict) -> di
     }
 
 
-def _planning(result: ORResult, alpha: float, plan: Plan, tables: dict) -> dict:
+def _planning(
+    result: ORResult, alpha: float, plan: Plan, tables: dict[str, pd.DataFrame]
+) -> dict[str, Any]:
     """Power and cases needed for a future study from this study's OR variance components."""
     from analysis.planning import plan_study
 
@@ -640,9 +661,9 @@ def _model(
     ai: pd.DataFrame,
     masks: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]] | None,
     alpha: float,
-    tables: dict,
-    figures: dict,
-) -> dict:
+    tables: dict[str, pd.DataFrame],
+    figures: dict[str, pd.DataFrame],
+) -> dict[str, Any]:
     from analysis.standalone import model_standalone
 
     section, curve = model_standalone(ai, alpha=alpha)

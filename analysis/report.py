@@ -11,6 +11,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,7 @@ def _p_is_text(text: str) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
-def _estimate_ci(entry: dict) -> str:
+def _estimate_ci(entry: dict[str, Any]) -> str:
     return f"{_fmt(entry['estimate'])} ({_fmt(entry['ci'][0])}, {_fmt(entry['ci'][1])})"
 
 
@@ -157,7 +158,7 @@ ANALYSIS_LABELS = {
 }
 
 
-def _difference_cells(entry: dict, df: float | None) -> dict[str, str]:
+def _difference_cells(entry: dict[str, Any], df: float | None) -> dict[str, str]:
     """Estimate (CI), denominator df (``∞`` for a normal/chi-square reference) and p."""
     ci = entry.get("ci") or [None, None]
     return {
@@ -514,7 +515,9 @@ def write_html(results: Results, path: Path, figures: dict[str, tuple[str, bytes
     return write_text(path, "\n".join(parts))
 
 
-def write_reports(results: Results, out_dir: str | Path, *, figures: bool = True) -> dict:
+def write_reports(
+    results: Results, out_dir: str | Path, *, figures: bool = True
+) -> dict[str, Path]:
     """Write ``results.json``, ``report.xlsx``, ``report.html`` (and ``figures/*.png``)."""
     from analysis.figures import render_figures
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,9 @@ import pandas as pd
 from analysis.errors import AnalysisInputError
 
 
-def overlap(predicted: np.ndarray, reference: np.ndarray, *, threshold: float = 0.5) -> dict:
+def overlap(
+    predicted: np.ndarray, reference: np.ndarray, *, threshold: float = 0.5
+) -> dict[str, Any]:
     """Voxel counts and overlap of two masks (probabilities are cut at ``threshold``).
 
     Returns
@@ -44,7 +47,7 @@ def overlap(predicted: np.ndarray, reference: np.ndarray, *, threshold: float = 
     return {"tp": tp, "fp": fp, "fn": fn, **_ratios(tp, fp, fn)}
 
 
-def _ratios(tp: float, fp: float, fn: float) -> dict:
+def _ratios(tp: float, fp: float, fn: float) -> dict[str, float]:
     def ratio(num: float, den: float) -> float:
         return num / den if den else float("nan")
 
@@ -60,7 +63,7 @@ def segmentation_metrics(
     reference: Mapping[str, np.ndarray],
     *,
     threshold: float = 0.5,
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-case overlap and two summaries over the cases present in both mappings.
 
     Returns
@@ -90,7 +93,7 @@ def segmentation_metrics(
     return per_case, overlap_summary(per_case)
 
 
-def overlap_summary(per_case: pd.DataFrame) -> dict:
+def overlap_summary(per_case: pd.DataFrame) -> dict[str, Any]:
     """``cases``, ``mean`` and ``pooled`` DSC, precision and recall of per-case :func:`overlap`
     rows (``tp, fp, fn, dsc, precision, recall``), as :func:`segmentation_metrics` reports them.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from analysis.binary import sensitivity_specificity
@@ -12,7 +14,9 @@ AUC_METHODS = {"auc": "obuchowski", "auc_delong": "delong"}
 one) and DeLong's (units treated as independent), reported side by side."""
 
 
-def model_standalone(ai: pd.DataFrame, *, alpha: float = 0.05) -> tuple[dict, pd.DataFrame]:
+def model_standalone(
+    ai: pd.DataFrame, *, alpha: float = 0.05
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """ROC AUC and operating point of the model's unit-level outputs against truth.
 
     Parameters
@@ -31,7 +35,7 @@ def model_standalone(ai: pd.DataFrame, *, alpha: float = 0.05) -> tuple[dict, pd
     """
     truth = ai["truth"].to_numpy()
     score = ai["probability"].to_numpy(float)
-    summary: dict = {"units": len(ai), "cases": int(ai["case"].nunique())}
+    summary: dict[str, Any] = {"units": len(ai), "cases": int(ai["case"].nunique())}
     for key, method in AUC_METHODS.items():
         result = auc_ci(truth, score, cluster=ai["case"].to_numpy(), method=method, alpha=alpha)
         summary[key] = {

@@ -92,7 +92,7 @@ def reader_groups(data: pd.DataFrame, columns: Columns = COLUMNS) -> tuple[tuple
     cols = columns
     pairs = data[[cols.reader, cols.case]].drop_duplicates()
     case_sets = pairs.groupby(cols.reader, sort=False)[cols.case].agg(frozenset)
-    by_set: dict[frozenset, list[object]] = {}
+    by_set: dict[frozenset[object], list[object]] = {}
     for reader, cases in case_sets.items():
         by_set.setdefault(cases, []).append(reader)
     sets = list(by_set)
