@@ -128,7 +128,9 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _grid(image: sitk.Image) -> tuple:
+def _grid(
+    image: sitk.Image,
+) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
     return (image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class TimeSource(Protocol):
@@ -97,11 +97,11 @@ class Interval:
     def seconds(self) -> float:
         return self.end_s - self.start_s
 
-    def to_json(self) -> list:
+    def to_json(self) -> list[str | float]:
         return [self.spell.value, round(self.start_s, 6), round(self.end_s, 6)]
 
     @classmethod
-    def from_json(cls, row: Iterable) -> Interval:
+    def from_json(cls, row: Iterable[Any]) -> Interval:
         spell, start, end = row
         return cls(Spell(spell), float(start), float(end))
 

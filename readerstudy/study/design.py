@@ -19,6 +19,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from analysis.files import atomic_output
 from readerstudy.errors import ReaderStudyError
@@ -74,7 +75,7 @@ class Schedule:
             key=lambda r: r.order,
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "design": self.design.value,
             "seed": self.seed,
@@ -84,7 +85,7 @@ class Schedule:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping) -> Schedule:
+    def from_json(cls, data: Mapping[str, Any]) -> Schedule:
         return cls(
             design=Design(data["design"]),
             seed=int(data["seed"]),

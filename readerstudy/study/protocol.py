@@ -14,13 +14,13 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.caseloader import LEVELS, CaseFiles, CaseLoader, ViewerOptions
 from readerstudy.study.clock import SystemTime, TimeSource
 from readerstudy.study.definition import StudyDefinition, load_definition
-from readerstudy.study.design import SESSIONS, CaseBalance, Schedule, build_schedule
+from readerstudy.study.design import SESSIONS, CaseBalance, Schedule, ScheduledRead, build_schedule
 from readerstudy.study.pins import check_pin_format, failure_delay, hash_pin, verify_pin
 from readerstudy.study.session import (
     CRASH_FLAG,
@@ -574,7 +574,9 @@ class Study:
             loader=loader or CaseLoader(self.viewer_options, prefetch=False),
         )
 
-    def _recover(self, reader: str, session: int, plan: list, submitted: set[int]) -> str | None:
+    def _recover(
+        self, reader: str, session: int, plan: list[ScheduledRead], submitted: set[int]
+    ) -> str | None:
         """Flag and audit a read left open by a crash or a logout; None when there is none."""
         nxt = next((r for r in plan if r.order not in submitted), None)
         if nxt is None:
@@ -669,7 +671,7 @@ def _totals(schedule: Schedule) -> dict[str, dict[str, int]]:
     return totals
 
 
-def status_json(rows: list[SessionStatus], *, now: datetime | None = None) -> list[dict]:
+def status_json(rows: list[SessionStatus], *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Status rows as JSON-ready dicts (``readerstudy study status --json``)."""
     now = now or datetime.now(UTC)
     out = []

@@ -130,12 +130,18 @@ class ReadStore(Protocol):
         reader: str | None = None,
         session: int | None = None,
         case: str | None = None,
-        payload: dict | None = None,
+        payload: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> object: ...
 
     def start_read(
-        self, reader: str, session: int, case: str, *, at: datetime, opened: dict | None = None
+        self,
+        reader: str,
+        session: int,
+        case: str,
+        *,
+        at: datetime,
+        opened: dict[str, Any] | None = None,
     ) -> None: ...
 
     def submit_read(self, sub: ReadSubmission) -> object: ...
@@ -258,7 +264,7 @@ class ReaderSession:
         assert self._clock is not None
         return (self._time.now() - self._clock.started_at).total_seconds()
 
-    def _event(self, kind: str, payload: dict | None = None) -> None:
+    def _event(self, kind: str, payload: dict[str, Any] | None = None) -> None:
         case = self._slot.read.case if self._slot else None
         self._store.append_event(
             kind,
@@ -476,7 +482,7 @@ class ReaderSession:
             self._follow_clock()
 
     # -- answers ----------------------------------------------------------------------
-    def _validated(self, code: str, answers: Mapping[str, Any]) -> dict[str, dict]:
+    def _validated(self, code: str, answers: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if not isinstance(answers, Mapping):
             raise TypeError(f"answers must be a dict unit -> {{call, rating}}, got {answers!r}")
         units = self._form.units.units
@@ -489,7 +495,7 @@ class ReaderSession:
                 + (f"; unknown {', '.join(unknown)}" if unknown else "")
             )
         bounds = self._form.confidence.bounds
-        clean: dict[str, dict] = {}
+        clean: dict[str, dict[str, Any]] = {}
         for unit in units:
             answer = answers[unit]
             if not isinstance(answer, Mapping):

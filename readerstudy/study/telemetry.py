@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
 from readerstudy.study.clock import Interval, Spell
 
@@ -25,7 +26,7 @@ class ReadTelemetry:
     """Buffered interactions of one read; times are seconds since the case opened."""
 
     def __init__(self, *, overlay_visible: bool) -> None:
-        self._events: deque[list] = deque(maxlen=MAX_EVENTS)
+        self._events: deque[list[str | float]] = deque(maxlen=MAX_EVENTS)
         self._n_events = 0
         self._window_level_changes = 0
         self._window: tuple[float, float] | None = None
@@ -102,7 +103,7 @@ class ReadTelemetry:
             for s_start, s_end in spans
         )
 
-    def record(self, intervals: Iterable[Interval], end_s: float) -> dict:
+    def record(self, intervals: Iterable[Interval], end_s: float) -> dict[str, Any]:
         """The JSON stored with the read (``extra``); see docs/storage.md."""
         low, high = self._slice_range or (None, None)
         return {
