@@ -49,10 +49,12 @@ def _ball(radius_mm: float, spacing: tuple[float, ...]) -> np.ndarray:
 def _largest(mask: np.ndarray) -> np.ndarray:
     labels, n = ndimage.label(mask)
     if n <= 1:
-        return labels > 0
+        brain: np.ndarray = labels > 0
+        return brain
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    return labels == int(np.argmax(sizes))
+    largest: np.ndarray = labels == int(np.argmax(sizes))
+    return largest
 
 
 def head_mask(values: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -95,7 +97,7 @@ def brain_mask(
     skull = ndimage.binary_dilation(bone, structure=_ball(1.0, spacing) | _cross())
     soft = (values > SOFT_HU[0]) & (values < SOFT_HU[1]) & ~skull
     ball = _ball(CORE_MM, spacing)
-    core = ndimage.binary_erosion(soft, structure=ball)
+    core: np.ndarray = ndimage.binary_erosion(soft, structure=ball)
     if not core.any():
         return core
     brain = ndimage.binary_dilation(_largest(core), structure=ball) & soft

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -172,7 +172,7 @@ class DualPathMethod:
         return digest.hexdigest()[:16]
 
     @property
-    def model_info(self) -> dict:
+    def model_info(self) -> dict[str, Any]:
         """What the prediction JSON records about the network."""
         return {
             "weights_sha256": self.weights_sha256,
@@ -180,7 +180,9 @@ class DualPathMethod:
             "config": self.network_config.name,
         }
 
-    def segment(self, scan: sitk.Image, registration: Registration) -> tuple[np.ndarray, dict]:
+    def segment(
+        self, scan: sitk.Image, registration: Registration
+    ) -> tuple[np.ndarray, dict[str, float]]:
         """Lesion probability (z, y, x float32 in [0, 1]) on the scan grid, and stage seconds."""
         from model.mirror import mirror_assemble
         from model.preprocess import preprocess_slices
@@ -294,7 +296,7 @@ def calibrate_thresholds(
     *,
     device: str = "auto",
     progress: Callable[[str], None] | None = None,
-    provenance: Mapping | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> UnitThresholds:
     """Fit per-unit thresholds on validation ``cases`` (their scans and unit truth) and write
     ``thresholds.json`` into the weights folder (region-level ROC,

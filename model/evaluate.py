@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 FIT_RIDGE = 1e-3
 
-DIFFICULTIES: dict[str, dict] = {
+DIFFICULTIES: dict[str, dict[str, Any]] = {
     "default": {},
     "harder": {"asymmetry_hu": 1.5},
     "easier": {"asymmetry_hu": 1.0, "lesion_coverage": (0.4, 1.0)},
@@ -135,7 +135,7 @@ def phantom_rows(
     return pd.concat(units, ignore_index=True), pd.DataFrame(cases)
 
 
-def unit_metrics(scored: pd.DataFrame) -> dict:
+def unit_metrics(scored: pd.DataFrame) -> dict[str, Any]:
     """AUC (clustered CI), sensitivity and specificity of scored units with ``truth``."""
     result = auc_ci(scored["truth"], scored["probability"], cluster=scored["case"])
     truth, call = scored["truth"].to_numpy(int), scored["call"].to_numpy(int)
@@ -170,7 +170,7 @@ def evaluate(
     calibration: Calibration | None = None,
     progress: Callable[[int], None] | None = None,
     config: PhantomConfig | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The figures of the module docstring for phantoms ``seeds`` made with ``config``."""
     features, cases = phantom_rows(seeds, config, progress=progress)
     return {"seeds": [seeds.start, seeds.stop - 1], **summarize(features, cases, calibration)}
@@ -178,7 +178,7 @@ def evaluate(
 
 def summarize(
     features: pd.DataFrame, cases: pd.DataFrame, calibration: Calibration | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Registration and unit-level figures from :func:`phantom_rows` output."""
     from model.scoring import Calibration, hemisphere_aspects, score_units
 
@@ -281,7 +281,7 @@ def paired_auc_difference(
     second: np.ndarray,
     cluster: np.ndarray,
     alpha: float = 0.05,
-) -> dict:
+) -> dict[str, Any]:
     """AUC(first) - AUC(second) on the same units with Obuchowski's (1997) clustered
     covariance: Wald CI and two-sided p."""
     from scipy import stats
@@ -300,7 +300,7 @@ def paired_auc_difference(
     }
 
 
-def _method_summary(units: pd.DataFrame, overlaps: pd.DataFrame) -> dict:
+def _method_summary(units: pd.DataFrame, overlaps: pd.DataFrame) -> dict[str, Any]:
     """Segmentation and unit-level figures of one method."""
     lesion_cases = overlaps["tp"] + overlaps["fn"] > 0
     free = units.groupby("case")["truth"].sum() == 0
@@ -335,7 +335,7 @@ def compare(
     calibration: Calibration | None = None,
     *,
     progress: Callable[[str], None] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The dual-path ``network`` (a :class:`model.dualpath.DualPathMethod`) and the asymmetry
     method (``calibration``, default the committed one) on the same ``cases``.
 

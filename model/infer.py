@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -117,7 +117,7 @@ class Prediction:
     """What the model changed or doubted about the input (e.g. air restored below 0 HU)."""
     device: str = "cpu"
     """Where the method ran (``cpu``, ``cuda``, ``cuda:1``, ...)."""
-    model: dict = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
     """What produced the prediction beyond the version hash (e.g. ``weights_sha256``,
     ``config``, ``weights`` folder); recorded in the case's JSON."""
 

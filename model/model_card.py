@@ -21,6 +21,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from model.errors import CalibrationError
 
@@ -42,7 +43,7 @@ DSC >= 0.60 on cases with a lesion, < 0.5 false calls per lesion-free case; AUC 
 other sets; end-to-end predict <= 15 s on 2 CPU cores; at least 40 held-out phantoms."""
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -60,16 +61,16 @@ def _value(value: object) -> str:
     return str(value)
 
 
-def _listing(data: dict) -> list[str]:
+def _listing(data: dict[str, Any]) -> list[str]:
     return [f"- `{key}`: {_value(value)}" for key, value in data.items()]
 
 
-def _ci(entry: dict) -> str:
+def _ci(entry: dict[str, Any]) -> str:
     low, high = entry["ci"]
     return f"{entry['estimate']:.3f} ({low:.3f} to {high:.3f})"
 
 
-def _set_name(name: str, report: dict) -> str:
+def _set_name(name: str, report: dict[str, Any]) -> str:
     phantoms = report.get("phantoms")
     if not phantoms:
         return name
@@ -83,7 +84,7 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "missed"
 
 
-def _evaluation_rows(name: str, report: dict) -> tuple[str, list[str]]:
+def _evaluation_rows(name: str, report: dict[str, Any]) -> tuple[str, list[str]]:
     net, base = report["methods"]["dualpath"], report["methods"]["asymmetry"]
     difference = report["difference_auc_dualpath_minus_asymmetry"]
     net_auc, base_auc = net["units"]["auc"]["estimate"], base["units"]["auc"]["estimate"]
@@ -208,7 +209,7 @@ def _thresholds_section(folder: Path) -> list[str]:
     return lines
 
 
-def _training_section(training: dict) -> list[str]:
+def _training_section(training: dict[str, Any]) -> list[str]:
     """The recipe, the command and the data summary of ``model.json``'s ``training``."""
     data = dict(training.get("data", {}))
     seeds = sorted(data.pop("phantom_seeds", {}).values())
@@ -249,7 +250,7 @@ def _training_section(training: dict) -> list[str]:
     return lines
 
 
-def _metrics_section(metrics: dict) -> list[str]:
+def _metrics_section(metrics: dict[str, Any]) -> list[str]:
     """Validation figures of ``model.json`` (the validation cases, not held out)."""
     lines = []
     if "val_loss" in metrics:

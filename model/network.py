@@ -235,7 +235,8 @@ class GlobalPath(nn.Module):
         p = self.lateral[2](c5)
         p = self.lateral[1](c4) + F.interpolate(p, size=c4.shape[-2:], mode="nearest")
         p = self.lateral[0](c3) + F.interpolate(p, size=c3.shape[-2:], mode="nearest")
-        return self.head(self.smooth(p))
+        out: torch.Tensor = self.head(self.smooth(p))
+        return out
 
 
 class DenseBlock(nn.Module):
@@ -306,7 +307,8 @@ class LocalPath(nn.Module):
         for decoder, skip in zip(self.decoders, reversed(skips), strict=True):
             up = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = decoder(torch.cat([up, skip], dim=1))
-        return self.classifier(y)
+        logits: torch.Tensor = self.classifier(y)
+        return logits
 
 
 class DualPathNet(nn.Module):
@@ -351,7 +353,8 @@ class DualPathNet(nn.Module):
         fine = self.local_path(x)
         if fine.shape[-2:] != size:
             fine = F.interpolate(fine, size=size, mode="bilinear", align_corners=False)
-        return coarse + fine
+        combined: torch.Tensor = coarse + fine
+        return combined
 
 
 def build_network(config: NetworkConfig | str) -> DualPathNet:
@@ -368,12 +371,12 @@ def count_flops(module: nn.Module, shape: tuple[int, ...]) -> int:
     """
     total = 0
 
-    def conv(layer: nn.Conv2d, _inputs: tuple, output: torch.Tensor) -> None:
+    def conv(layer: nn.Conv2d, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal total
         per_output = layer.in_channels // layer.groups * layer.kernel_size[0] * layer.kernel_size[1]
         total += 2 * output.numel() * per_output
 
-    def linear(layer: nn.Linear, _inputs: tuple, output: torch.Tensor) -> None:
+    def linear(layer: nn.Linear, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal total
         total += 2 * output.numel() * layer.in_features
 

@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ class UnitThresholds:
     """All 20 units -> threshold (overlap proportion; above 1 never calls)."""
     basis: Mapping[str, str] = field(default_factory=dict)
     """Unit -> one of :data:`BASES` (empty for hand-set thresholds)."""
-    provenance: dict = field(default_factory=dict, compare=False)
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         units = set(self.thresholds)
@@ -172,7 +173,7 @@ def fit_thresholds(
     *,
     min_specificity: float = MIN_SPECIFICITY,
     min_per_class: int = MIN_UNITS_PER_CLASS,
-    provenance: Mapping | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> UnitThresholds:
     """Per-unit thresholds from validation units (``unit``, ``probability``, 0/1 ``truth``).
 

@@ -475,7 +475,7 @@ def _old_infarct(
     return weight, unit
 
 
-def _draw(rng: np.random.Generator, config: PhantomConfig) -> dict:
+def _draw(rng: np.random.Generator, config: PhantomConfig) -> dict[str, Any]:
     """Per-case densities, physics and pose (everything but the lesion)."""
     u = rng.uniform
     return {
@@ -500,7 +500,7 @@ def _draw(rng: np.random.Generator, config: PhantomConfig) -> dict:
 def _compose_hu(
     rng: np.random.Generator,
     anatomy: _Anatomy,
-    draw: dict,
+    draw: dict[str, Any],
     lesion: np.ndarray,
     config: PhantomConfig,
 ) -> tuple[np.ndarray, list[str]]:
@@ -530,7 +530,7 @@ def _compose_hu(
     return hu, confounders
 
 
-def _pose(draw: dict, centre: tuple[float, float, float]) -> sitk.Euler3DTransform:
+def _pose(draw: dict[str, Any], centre: tuple[float, float, float]) -> sitk.Euler3DTransform:
     """MNI -> scanner: pitch about L-R (x), roll about A-P (y), yaw about S-I (z), then shift."""
     pose = sitk.Euler3DTransform()
     pose.SetCenter(centre)
@@ -540,7 +540,7 @@ def _pose(draw: dict, centre: tuple[float, float, float]) -> sitk.Euler3DTransfo
 
 
 def _scanner_grids(
-    corners: np.ndarray, centre: np.ndarray, variety: dict, config: PhantomConfig
+    corners: np.ndarray, centre: np.ndarray, variety: dict[str, Any], config: PhantomConfig
 ) -> tuple[sitk.Image, sitk.Image]:
     """Thin and thick axial grids covering the posed head's ``corners`` (scanner points),
     the field of view on the head ``centre``, shortened by the drawn vertex and fossa cuts."""
@@ -570,7 +570,8 @@ def _correlated_noise(
     impulse = np.zeros((1, 33, 33), dtype=np.float64)
     impulse[0, 16, 16] = 1.0
     gain = float(np.sqrt((ndi.gaussian_filter(impulse, (0.0, sigma_px, sigma_px)) ** 2).sum()))
-    return filtered / gain
+    normalised: np.ndarray = filtered / gain
+    return normalised
 
 
 def _check(seed: int, config: PhantomConfig | None) -> PhantomConfig:
@@ -588,8 +589,8 @@ class _Case:
 
     rng: np.random.Generator
     anatomy: _Anatomy
-    variety: dict
-    draw: dict
+    variety: dict[str, Any]
+    draw: dict[str, Any]
     side: str
     planned: dict[str, float]
     lesion: np.ndarray
@@ -598,7 +599,7 @@ class _Case:
     truth: dict[str, int]
 
 
-def _variety(seed: int, config: PhantomConfig) -> dict:
+def _variety(seed: int, config: PhantomConfig) -> dict[str, Any]:
     """The drawn head and field-of-view variety, from a stream of its own: the defaults draw
     nothing, so the calibrated phantoms of a seed do not change."""
     rng = np.random.default_rng([int(seed), 1])
@@ -637,10 +638,11 @@ def _case(seed: int, config: PhantomConfig) -> _Case:
 
 def _shell(inside: np.ndarray, mm: float) -> np.ndarray:
     """Voxels outside ``inside`` within ``mm`` of it."""
-    return ~inside & (ndi.distance_transform_edt(~inside, sampling=SPACING_MM) <= mm)
+    shell: np.ndarray = ~inside & (ndi.distance_transform_edt(~inside, sampling=SPACING_MM) <= mm)
+    return shell
 
 
-def _varied_tissue(anatomy: _Anatomy, variety: dict) -> _Anatomy:
+def _varied_tissue(anatomy: _Anatomy, variety: dict[str, Any]) -> _Anatomy:
     """The anatomy with the drawn skull and scalp thickness and atrophy (unchanged at 0 mm).
 
     Voxels a surface moves over change tissue entirely: gained skull from scalp, gained scalp
@@ -678,7 +680,9 @@ def _varied_tissue(anatomy: _Anatomy, variety: dict) -> _Anatomy:
     return replace(anatomy, tissue=t, brain=t["gm"] + t["wm"])
 
 
-def _add_headrest(pixels: np.ndarray, grid: sitk.Image, centre: np.ndarray, variety: dict) -> None:
+def _add_headrest(
+    pixels: np.ndarray, grid: sitk.Image, centre: np.ndarray, variety: dict[str, Any]
+) -> None:
     """A curved cradle behind the head (a gap of air, 6 mm of foam or plastic) on a 12 mm
     table, as on a supine head scan (posterior is +y in LPS)."""
     spacing = grid.GetSpacing()[0]

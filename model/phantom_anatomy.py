@@ -68,7 +68,8 @@ this head is known to a few millimetres.
 def _ball(radius_mm: float) -> np.ndarray:
     r = round(radius_mm / SPACING_MM)
     grid = np.mgrid[(slice(-r, r + 1),) * 3]
-    return np.sum(grid**2, axis=0) <= r * r
+    inside: np.ndarray = np.sum(grid**2, axis=0) <= r * r
+    return inside
 
 
 @lru_cache(maxsize=1)
@@ -93,7 +94,8 @@ def _scct_intracranial(hu: np.ndarray, labels: np.ndarray) -> np.ndarray:
     space = with_grid(((mni["gm"] + mni["wm"] + mni["csf"]) > 0.5).astype(np.uint8))
     carried = sitk.Resample(space, atlas_to_scct(), sitk.sitkNearestNeighbor, 0)
     prior = ndi.binary_dilation(sitk.GetArrayViewFromImage(carried).astype(bool), _ball(6.0))
-    return ndi.binary_fill_holes(inside) & prior
+    filled: np.ndarray = ndi.binary_fill_holes(inside) & prior
+    return filled
 
 
 def atlas_to_scct() -> sitk.AffineTransform:

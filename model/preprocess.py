@@ -119,7 +119,8 @@ def enhance_dark(slices: np.ndarray, config: PreprocessConfig) -> np.ndarray:
     transmission = np.where(transmission < 0.5, 2.0 * transmission**2, transmission)
     transmission = np.maximum(transmission, 1e-3)
     dehazed = (inverted - airlight) / transmission + airlight
-    return np.clip(1.0 - dehazed, 0.0, 1.0).astype(np.float32)
+    scaled: np.ndarray = np.clip(1.0 - dehazed, 0.0, 1.0).astype(np.float32)
+    return scaled
 
 
 def preprocess_slices(hu: np.ndarray, config: PreprocessConfig | None = None) -> np.ndarray:

@@ -19,7 +19,8 @@ GREY_HU = (-20.0, 100.0)
 
 
 def _outline(mask: np.ndarray) -> np.ndarray:
-    return mask & ~ndimage.binary_erosion(mask)
+    outline: np.ndarray = mask & ~ndimage.binary_erosion(mask)
+    return outline
 
 
 def _panel(grey: np.ndarray, overlays: list[tuple[np.ndarray, tuple[int, int, int]]]) -> np.ndarray:

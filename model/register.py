@@ -120,7 +120,8 @@ class MidsagittalPlane:
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         """Signed distance (mm) of ``(n, 3)`` LPS points from the plane."""
-        return (np.asarray(points, float) - self.point) @ np.asarray(self.normal)
+        distance: np.ndarray = (np.asarray(points, float) - self.point) @ np.asarray(self.normal)
+        return distance
 
 
 def xyz(vector: np.ndarray) -> tuple[float, float, float]:
@@ -160,7 +161,10 @@ class _Template:
 
 
 def _windowed(image: sitk.Image) -> sitk.Image:
-    return sitk.Clamp(sitk.Cast(image, sitk.sitkFloat32), sitk.sitkFloat32, *WINDOW_HU)
+    windowed: sitk.Image = sitk.Clamp(
+        sitk.Cast(image, sitk.sitkFloat32), sitk.sitkFloat32, *WINDOW_HU
+    )
+    return windowed
 
 
 def _resample_to_spacing(
@@ -198,7 +202,10 @@ def _voxel_points(image: sitk.Image, mask: np.ndarray) -> np.ndarray:
     kji = np.argwhere(mask)
     ijk = kji[:, ::-1].astype(float)
     direction = np.array(image.GetDirection()).reshape(3, 3)
-    return (ijk * np.array(image.GetSpacing())) @ direction.T + np.array(image.GetOrigin())
+    physical: np.ndarray = (ijk * np.array(image.GetSpacing())) @ direction.T + np.array(
+        image.GetOrigin()
+    )
+    return physical
 
 
 @dataclass(frozen=True)
@@ -535,7 +542,8 @@ def _rotation_to_x(normal: np.ndarray) -> np.ndarray:
     if s < 1e-9:
         return np.eye(3)
     k = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]]) / s
-    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+    rotation: np.ndarray = np.eye(3) + s * k + (1.0 - c) * (k @ k)
+    return rotation
 
 
 def _pitch(angle_deg: float) -> np.ndarray:
@@ -623,7 +631,8 @@ def _align(
 
 
 def _axial_index(scan: sitk.Image, point: np.ndarray) -> float:
-    return scan.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in point))[2]
+    z_index: float = scan.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in point))[2]
+    return z_index
 
 
 def _fit(scan: sitk.Image) -> tuple[sitk.AffineTransform, _Prepared]:

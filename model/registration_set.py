@@ -162,7 +162,8 @@ def miplab_head(path: Path) -> sitk.Image:
 
 
 def _miplab_brain(path: Path) -> sitk.Image:
-    return sitk.DICOMOrient(sitk.ReadImage(str(path), sitk.sitkFloat32), "LPS")
+    image: sitk.Image = sitk.DICOMOrient(sitk.ReadImage(str(path), sitk.sitkFloat32), "LPS")
+    return image
 
 
 def measure_miplab_to_mni(path: Path) -> tuple[np.ndarray, float, float]:
@@ -209,7 +210,8 @@ def measure_miplab_to_mni(path: Path) -> tuple[np.ndarray, float, float]:
         method.SetSmoothingSigmasPerLevel([2.0, 1.0, 0.0])
         method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
         method.SetInitialTransform(initial, inPlace=False)
-        return method.Execute(fixed, moving)
+        transform: sitk.Transform = method.Execute(fixed, moving)
+        return transform
 
     scaled = sitk.ScaleVersor3DTransform()
     scaled.SetCenter(HEAD_CENTRE)
@@ -319,7 +321,8 @@ def _headrest(image: sitk.Image, rng: np.random.Generator) -> sitk.Image:
 
 
 def _crop_slices(image: sitk.Image, lo: int, hi: int) -> sitk.Image:
-    return image[:, :, lo:hi]
+    cropped: sitk.Image = image[:, :, lo:hi]
+    return cropped
 
 
 def _vary(case: Case, rng: np.random.Generator, *, cut_ok: bool = True) -> Case:

@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,7 @@ class Calibration:
     intercept: float
     coef: tuple[float, float]
     threshold: float
-    provenance: dict = field(default_factory=dict, compare=False)
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def probability(self, difference: np.ndarray, ratio: np.ndarray) -> np.ndarray:
         """Probability of early ischemic change from the unit (or voxel) features."""
@@ -96,7 +97,8 @@ def intracranial_mask(scan: sitk.Image) -> np.ndarray:
     in_plane = np.zeros((3, 3, 3), bool)
     in_plane[1] = ndimage.generate_binary_structure(2, 1)
     enclosed = ndimage.binary_fill_holes(bone, structure=in_plane) & ~bone
-    return ndimage.binary_erosion(enclosed, structure=in_plane, iterations=2)
+    eroded: np.ndarray = ndimage.binary_erosion(enclosed, structure=in_plane, iterations=2)
+    return eroded
 
 
 def unit_features(scan: sitk.Image, atlas: sitk.Image, labels: Mapping[str, int]) -> pd.DataFrame:
@@ -210,7 +212,7 @@ def fit_calibration(
     *,
     ridge: float = 1e-3,
     min_specificity: float = MIN_SPECIFICITY,
-    provenance: Mapping | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> Calibration:
     """Fit the logistic model and Youden threshold to features with a 0/1 ``truth`` column."""
     missing = {"difference", "ratio", "truth"} - set(features.columns)

@@ -195,7 +195,8 @@ def dice_ce_loss(
 def learning_rate(epoch: int, recipe: TrainRecipe) -> float:
     """The stepped power-decaying schedule: ``lr0 (1 - floor(e / step) step / epochs) ^ power``."""
     stepped = (epoch // recipe.lr_step_epochs) * recipe.lr_step_epochs
-    return recipe.learning_rate * (1.0 - stepped / recipe.epochs) ** recipe.lr_power
+    rate: float = recipe.learning_rate * (1.0 - stepped / recipe.epochs) ** recipe.lr_power
+    return rate
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,8 @@ def read_image(path: Path) -> sitk.Image:
             f"file(s) and {len(series)} series"
         )
     reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path), series[0]))
-    return sitk.Cast(reader.Execute(), sitk.sitkFloat32)
+    image: sitk.Image = sitk.Cast(reader.Execute(), sitk.sitkFloat32)
+    return image
 
 
 DataFolders = Path | str | Sequence[Path | str]
@@ -363,7 +365,8 @@ class PreparedCase:
 
     @property
     def lesion_slices(self) -> np.ndarray:
-        return np.any(self.target.reshape(len(self.target), -1), axis=1)
+        positive: np.ndarray = np.any(self.target.reshape(len(self.target), -1), axis=1)
+        return positive
 
 
 CACHE_VERSION = "1"
@@ -442,7 +445,7 @@ def _registered(case: str, image: sitk.Image, cached: Path | None) -> Registered
     return registered
 
 
-def _cache_key(image: sitk.Image, mask: sitk.Image, settings: dict) -> str:
+def _cache_key(image: sitk.Image, mask: sitk.Image, settings: dict[str, Any]) -> str:
     digest = hashlib.sha256(CACHE_VERSION.encode())
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for volume in (image, mask):

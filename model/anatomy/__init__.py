@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
@@ -49,7 +50,8 @@ def _atlas() -> sitk.Image:
 
 @lru_cache(maxsize=1)
 def _ct_template() -> sitk.Image:
-    return sitk.Cast(_read("ct_template.nii.gz"), sitk.sitkFloat32)
+    template: sitk.Image = sitk.Cast(_read("ct_template.nii.gz"), sitk.sitkFloat32)
+    return template
 
 
 def load_atlas() -> sitk.Image:
@@ -81,9 +83,10 @@ def load_tissue_maps() -> dict[str, np.ndarray]:
     return dict(_tissue_arrays())
 
 
-def load_legend() -> dict:
+def load_legend() -> dict[str, Any]:
     """The legend written beside the atlas (labels, grid, template densities)."""
-    return json.loads((ASSETS / "legend.json").read_text())
+    legend: dict[str, Any] = json.loads((ASSETS / "legend.json").read_text())
+    return legend
 
 
 @lru_cache(maxsize=1)

@@ -142,14 +142,16 @@ def load_mni152_maps() -> dict[str, np.ndarray]:
 def _ball(radius_mm: float) -> np.ndarray:
     r = int(np.floor(radius_mm / SPACING_MM))
     zz, yy, xx = np.mgrid[-r : r + 1, -r : r + 1, -r : r + 1] * SPACING_MM
-    return (zz**2 + yy**2 + xx**2) <= radius_mm**2 + 1e-6
+    ball: np.ndarray = (zz**2 + yy**2 + xx**2) <= radius_mm**2 + 1e-6
+    return ball
 
 
 def _distance_to(mask: np.ndarray) -> np.ndarray:
     """Distance in mm from every voxel to the nearest voxel of ``mask`` (0 inside it)."""
     if not mask.any():
         return np.full(mask.shape, np.inf, dtype=np.float32)
-    return ndi.distance_transform_edt(~mask, sampling=SPACING_MM).astype(np.float32)
+    distance: np.ndarray = ndi.distance_transform_edt(~mask, sampling=SPACING_MM).astype(np.float32)
+    return distance
 
 
 def _largest_component(mask: np.ndarray) -> np.ndarray:
@@ -157,7 +159,8 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     if n == 0:
         return mask
     sizes = ndi.sum(mask, labels, index=np.arange(1, n + 1))
-    return labels == (1 + int(np.argmax(sizes)))
+    largest: np.ndarray = labels == (1 + int(np.argmax(sizes)))
+    return largest
 
 
 def _axial_convex_fill(mask: np.ndarray) -> np.ndarray:
@@ -228,13 +231,19 @@ def ct_template_hu(stored: dict[str, np.ndarray]) -> np.ndarray:
 def intracranial_depth(fractions: dict[str, np.ndarray]) -> np.ndarray:
     """Distance (mm) from each intracranial voxel to the inner table; 0 outside."""
     intracranial = (fractions["gm"] + fractions["wm"] + fractions["csf"]) > 0.5
-    return ndi.distance_transform_edt(intracranial, sampling=SPACING_MM).astype(np.float32)
+    depth: np.ndarray = ndi.distance_transform_edt(intracranial, sampling=SPACING_MM).astype(
+        np.float32
+    )
+    return depth
 
 
 def ventricle_mask(fractions: dict[str, np.ndarray], depth: np.ndarray) -> np.ndarray:
     """The lateral and third ventricles by the rule of the module docstring."""
     x, _, z = ras_coordinates()
-    return (fractions["csf"] >= 0.5) & (depth >= 15) & (np.abs(x) <= 30) & (z >= -20) & (z <= 40)
+    ventricles: np.ndarray = (
+        (fractions["csf"] >= 0.5) & (depth >= 15) & (np.abs(x) <= 30) & (z >= -20) & (z <= 40)
+    )
+    return ventricles
 
 
 def derive_regions(fractions: dict[str, np.ndarray]) -> np.ndarray:

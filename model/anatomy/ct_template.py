@@ -99,7 +99,8 @@ def _template() -> sitk.Image:
             f"CT template {ASSET} is missing: rebuild it with "
             "`python -m model.anatomy.ct_template ../shared/refdata/ncct_template/scct.nii`"
         )
-    return sitk.Cast(sitk.ReadImage(str(ASSET)), sitk.sitkFloat32)
+    template: sitk.Image = sitk.Cast(sitk.ReadImage(str(ASSET)), sitk.sitkFloat32)
+    return template
 
 
 def ct_template_hu() -> sitk.Image:
