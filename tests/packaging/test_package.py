@@ -73,6 +73,7 @@ def workdir(tmp_path_factory) -> Path:
 
 
 def test_version_names_the_baked_commit_and_the_same_model_as_the_checkout(binary, workdir):
+    from model.infer import default_method
     from readerstudy import __version__
     from readerstudy.workflows.ai import method_hash
 
@@ -82,7 +83,8 @@ def test_version_names_the_baked_commit_and_the_same_model_as_the_checkout(binar
     assert len(commit) == 40
     assert set(commit) <= set("0123456789abcdef")
     # The build's model files are byte for byte the checkout's, so the hash is the same.
-    assert lines[2] == f"model asymmetry {method_hash('asymmetry')}"
+    method = default_method()
+    assert lines[2] == f"model {method} {method_hash(method)}"
     assert lines[3].startswith("built ")
 
 
