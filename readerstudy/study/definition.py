@@ -78,6 +78,14 @@ class AISourceKind(StrEnum):
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+def _plain_code(value: str, what: str, why: str) -> str:
+    """``value`` when it is a plain code (:data:`_ID`); else a ValueError naming ``what`` and
+    ``why`` it must be one."""
+    if not _ID.match(value):
+        raise ValueError(f"{what} {value!r} must be 1-64 letters, digits, '_', '.' or '-' ({why})")
+    return value
+
+
 def _within(low: int, high: int, unit: str = "") -> AfterValidator:
     """A finite number from ``low`` to ``high``: every number of a study is bounded, so a
     typo (``1e300`` days) is refused when the file is read, not deep in a date sum later."""
@@ -119,12 +127,7 @@ class Reader(_Strict):
     @field_validator("id")
     @classmethod
     def _id_is_a_plain_code(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(
-                f"reader id {value!r} must be 1-64 letters, digits, '_', '.' or '-' "
-                "(it names the reader in every exported table)"
-            )
-        return value
+        return _plain_code(value, "reader id", "it names the reader in every exported table")
 
 
 class RatingForm(_Strict):
@@ -236,12 +239,12 @@ class StudyDefinition(_Strict):
     @field_validator("name")
     @classmethod
     def _name_not_blank(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(
-                f"study name {value!r} must be 1-64 letters, digits, '_', '.' or '-' (it keys "
-                "the study in a shared store and names exported files; use description for prose)"
-            )
-        return value
+        return _plain_code(
+            value,
+            "study name",
+            "it keys the study in a shared store and names exported files; use description for "
+            "prose",
+        )
 
     @field_validator("modalities")
     @classmethod
