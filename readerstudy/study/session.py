@@ -252,12 +252,18 @@ class ReaderSession:
         return self._clock, self._slot, self._current
 
     def _clock_step(self, what: str) -> None:
-        """Pass ``pause`` or ``resume`` to the open read's clock; a refusal is a SessionError."""
+        """The reader's ``pause`` or ``resume``: passed to the open read's clock (a refusal is a
+        SessionError) and audited as an event of that kind. A no-op when no read is open."""
+        self._check_open(what)
+        if self._clock is None:
+            return
         clock = self._open_read(what)[0]
         try:
             getattr(clock, what)()
         except ClockError as exc:
             raise SessionError(str(exc)) from None
+        self._event(what)
+        self._follow_clock()
 
     def _elapsed(self) -> float:
         """Seconds since the open read's case opened."""
@@ -443,22 +449,12 @@ class ReaderSession:
     def pause(self) -> None:
         """The reader's pause (the GUI hides the image). A no-op when no read is open;
         SessionError when already paused."""
-        self._check_open("pause")
-        if self._clock is None:
-            return
         self._clock_step("pause")
-        self._event("pause")
-        self._follow_clock()
 
     def resume(self) -> None:
         """End the reader's pause. A no-op when no read is open; SessionError when the read is
         not paused."""
-        self._check_open("resume")
-        if self._clock is None:
-            return
         self._clock_step("resume")
-        self._event("resume")
-        self._follow_clock()
 
     def focus_lost(self) -> None:
         """The window lost focus: the read stops counting until focus or input returns.
