@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from readerstudy.errors import ReaderStudyError
 from readerstudy.imaging.formats import ImageFormat
@@ -65,6 +66,24 @@ def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -
     return folder
 
 
+def _init_on_phantoms(folder: Path, phantoms: Path, seed: int, **options: Any) -> None:
+    """``study init`` of ``folder`` on the demo's phantom set, with ``options`` for
+    :func:`~readerstudy.workflows.importer.init_study`. Both demo studies take the same salt,
+    so their cases hash alike and the workstation study reuses the demo's AI outputs."""
+    from readerstudy.workflows.importer import init_study
+
+    meta = phantoms / "cases.csv"
+    init_study(
+        folder,
+        cases=phantoms,
+        truth=phantoms / "truth.csv",
+        meta=meta if meta.is_file() else None,
+        seed=seed,
+        salt=f"readerstudy-demo-{seed}",
+        **options,
+    )
+
+
 def run_demo(
     out: Path,
     *,
@@ -85,7 +104,6 @@ def run_demo(
     from readerstudy.study.clock import SimulatedTime
     from readerstudy.study.definition import ConfidenceScale, Design
     from readerstudy.study.protocol import AI_DIR, Study
-    from readerstudy.workflows.importer import init_study
     from readerstudy.workflows.simulate import SimulationConfig, simulate_study
 
     if n_cases < 4:
@@ -123,20 +141,16 @@ def run_demo(
             shutil.rmtree(previous_ai, ignore_errors=True)
             shutil.move(study_dir / AI_DIR, previous_ai)
         shutil.rmtree(study_dir)
-    meta = phantoms / "cases.csv"
-    init_study(
+    _init_on_phantoms(
         study_dir,
-        cases=phantoms,
-        truth=phantoms / "truth.csv",
-        meta=meta if meta.is_file() else None,
+        phantoms,
+        seed,
         readers=DEMO_READERS,
         design=Design(design),
         washout_days=14,
-        seed=seed,
         name="demo",
         description="readerstudy demo: the design of Chen et al. 2022 on synthetic phantoms",
         definition_overrides={"rating": {"confidence": ConfidenceScale.FIVE_POINT}},
-        salt=f"readerstudy-demo-{seed}",
     )
     if previous_ai.is_dir():
         shutil.move(previous_ai, study_dir / AI_DIR)
@@ -190,7 +204,6 @@ def prepare_workstation_study(
     """
     from readerstudy.study.definition import ConfidenceScale, Design
     from readerstudy.study.protocol import AI_DIR, Study
-    from readerstudy.workflows.importer import init_study
     from readerstudy.workflows.precompute import precompute_ai
 
     out = Path(out)
@@ -203,23 +216,19 @@ def prepare_workstation_study(
                 return demo
         shutil.rmtree(folder)
     phantoms = _phantoms(out, n_cases, seed, echo)
-    meta = phantoms / "cases.csv"
-    init_study(
+    _init_on_phantoms(
         folder,
-        cases=phantoms,
-        truth=phantoms / "truth.csv",
-        meta=meta if meta.is_file() else None,
+        phantoms,
+        seed,
         readers=(WORKSTATION_READER,),
         design=Design.SEQUENTIAL,
         washout_days=0,
-        seed=seed,
         name="demo-workstation",
         description="readerstudy demo: read the synthetic phantoms yourself",
         definition_overrides={
             "rating": {"confidence": ConfidenceScale.NONE},
             "readers": [{"id": WORKSTATION_READER, "name": "Demo reader"}],
         },
-        salt=f"readerstudy-demo-{seed}",
     )
     simulated_ai = out / "study" / AI_DIR
     if simulated_ai.is_dir():
