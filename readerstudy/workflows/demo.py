@@ -10,13 +10,16 @@ A failing step raises a ReaderStudyError naming it; nothing is faked.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from readerstudy.errors import ReaderStudyError
 from readerstudy.imaging.formats import ImageFormat
+
+if TYPE_CHECKING:
+    from readerstudy.study.definition import Design
 
 DEMO_READERS = ("r1", "r2", "r3", "r4")
 DEMO_SEED = 2022
@@ -66,10 +69,21 @@ def _phantoms(out: Path, n_cases: int, seed: int, echo: Callable[[str], None]) -
     return folder
 
 
-def _init_on_phantoms(folder: Path, phantoms: Path, seed: int, **options: Any) -> None:
-    """``study init`` of ``folder`` on the demo's phantom set, with ``options`` for
-    :func:`~readerstudy.workflows.importer.init_study`. Both demo studies take the same salt,
-    so their cases hash alike and the workstation study reuses the demo's AI outputs."""
+def _init_on_phantoms(
+    folder: Path,
+    phantoms: Path,
+    seed: int,
+    *,
+    readers: Sequence[str],
+    design: Design,
+    washout_days: float,
+    name: str,
+    description: str,
+    definition_overrides: dict[str, Any],
+) -> None:
+    """``study init`` of ``folder`` on the demo's phantom set. Both demo studies take the
+    same salt, so their cases hash alike and the workstation study reuses the demo's AI
+    outputs."""
     from readerstudy.workflows.importer import init_study
 
     meta = phantoms / "cases.csv"
@@ -80,7 +94,12 @@ def _init_on_phantoms(folder: Path, phantoms: Path, seed: int, **options: Any) -
         meta=meta if meta.is_file() else None,
         seed=seed,
         salt=f"readerstudy-demo-{seed}",
-        **options,
+        readers=readers,
+        design=design,
+        washout_days=washout_days,
+        name=name,
+        description=description,
+        definition_overrides=definition_overrides,
     )
 
 
