@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 
 from model.errors import MethodError, ModelError
-from model.network import DualPathNet, NetworkConfig, build_network
+from model.network import DualPathNet, NetworkConfig, build_network, positive_int
 from model.nifti import NIFTI_SUFFIXES, folder_nifti, is_nifti, nifti_stem
 from model.preprocess import PreprocessConfig
 from model.register import MidsagittalPlane
@@ -226,9 +226,7 @@ class TrainRecipe:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "samples_per_epoch", "batch_size", "lr_step_epochs", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            positive_int(name, getattr(self, name))
         for name in ("lesion_fraction", "momentum"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)!r}")
