@@ -29,7 +29,7 @@ import SimpleITK as sitk
 from analysis.units import SIDES, UNITS, aspects_score
 from model.clipped_air import restore_clipped_air
 from model.errors import MethodError, ScanError
-from model.register import Registration
+from model.register import Registration, check_scan
 
 MIN_VOXELS_PER_AXIS = 4
 """Fewer voxels along an axis than image filters (smoothing, resampling) need: no volume."""
@@ -368,13 +368,7 @@ def predict(
     (:func:`model.clipped_air.restore_clipped_air`; the prediction's ``warnings`` say so).
     Every failure a caller should show is a :class:`~model.errors.ModelError`.
     """
-    if not isinstance(scan, sitk.Image):
-        raise TypeError(f"scan must be a SimpleITK.Image, got {type(scan).__name__}")
-    if scan.GetDimension() != 3 or scan.GetNumberOfComponentsPerPixel() != 1:
-        raise ScanError(
-            f"a scan is a 3-D scalar volume, got {scan.GetDimension()}-D with "
-            f"{scan.GetNumberOfComponentsPerPixel()} component(s) per voxel"
-        )
+    check_scan(scan)
     if min(scan.GetSize()) < MIN_VOXELS_PER_AXIS:
         raise ScanError(
             f"the scan has {scan.GetSize()} voxels (x, y, z); a head CT volume needs at least "
