@@ -10,8 +10,9 @@ metrics, sha256 of ``weights.pt``) and ``thresholds.json`` (per-unit overlap thr
 torch sees a GPU, else the CPU (inference mode, fp32, all cores; CUDA with mixed precision,
 :func:`model.train.segment_volume`).
 
-torch is imported when a method is made, never when this module is imported, so that
-``model.infer`` can list the method without paying for torch.
+Making the method reads the folder's description and thresholds; torch is imported, the
+device resolved and the network loaded when it first segments, so that ``model.infer`` can list
+the method, and the app name its version hash, without paying for torch.
 """
 
 from __future__ import annotations
@@ -31,17 +32,18 @@ from model.errors import CalibrationError, MethodError
 from model.infer import MODEL_DIR, Prediction, files_hash
 from model.overlap_scoring import THRESHOLDS_FILE, UnitThresholds, fit_thresholds, unit_overlap
 from model.register import Registration
+from model.weights_folder import CARD_FILE, WEIGHTS_FILE, read_card
 
 if TYPE_CHECKING:
     from model.evaluate import LabelledCase
+    from model.network import DualPathNet, NetworkConfig
+    from model.preprocess import PreprocessConfig
     from model.train import DataFolders
 
 WEIGHTS_DIR = MODEL_DIR / "weights" / "dualpath-lite"
 """The shipped weights (a ``lite`` network trained on phantoms)."""
 
-MODEL_FILE = "model.json"
-WEIGHTS_FILE = "weights.pt"
-REQUIRED_FILES = (MODEL_FILE, WEIGHTS_FILE, THRESHOLDS_FILE)
+REQUIRED_FILES = (CARD_FILE, WEIGHTS_FILE, THRESHOLDS_FILE)
 
 CODE_SOURCES = (
     "register",
@@ -96,7 +98,7 @@ def _checked_folder(weights: Path | str | None) -> Path:
             f"method 'dualpath': weights folder {folder} does not exist (train one with "
             "`readerstudy model train`, or use --method asymmetry)"
         )
-    missing = [name for name in (MODEL_FILE, WEIGHTS_FILE) if not (folder / name).is_file()]
+    missing = [name for name in (CARD_FILE, WEIGHTS_FILE) if not (folder / name).is_file()]
     if missing:
         raise MethodError(
             f"method 'dualpath': weights folder {folder} lacks {', '.join(missing)} "
@@ -112,7 +114,8 @@ class DualPathMethod:
     ``thresholds.json`` the method can segment and measure overlaps (for
     :func:`calibrate_thresholds`) but refuses to predict unless ``require_thresholds`` is off.
     The network sees the slices the warped atlas covers (and the recipe's margin), the slices
-    it was trained on; elsewhere the lesion probability is 0.
+    it was trained on; elsewhere the lesion probability is 0. The device is resolved and the
+    network loaded (importing torch) on first use, so that its errors come then.
     """
 
     name = "dualpath"
@@ -124,8 +127,6 @@ class DualPathMethod:
         device: str = "auto",
         require_thresholds: bool = True,
     ) -> None:
-        from model.train import load_trained, read_card
-
         self.folder = _checked_folder(weights)
         thresholds = self.folder / THRESHOLDS_FILE
         if require_thresholds and not thresholds.is_file():
@@ -135,14 +136,22 @@ class DualPathMethod:
             )
         self.description = read_card(self.folder)  # also checks weights.pt against its sha256
         self.thresholds = UnitThresholds.load(thresholds) if thresholds.is_file() else None
-        self.device = resolve_device(device)
+        self.requested_device = device
         self.slice_margin = int(
             self.description.get("training", {}).get("recipe", {}).get("slice_margin", 1)
         )
+
+    @cached_property
+    def device(self) -> str:
+        """Where the network runs: the requested device with ``auto`` resolved (asks torch)."""
+        return resolve_device(self.requested_device)
+
+    @cached_property
+    def _trained(self) -> tuple[DualPathNet, NetworkConfig, PreprocessConfig]:
+        from model.train import load_trained
+
         try:
-            self.network, self.network_config, self.preprocess_config = load_trained(
-                self.folder, self.device
-            )
+            return load_trained(self.folder, self.device)
         except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, MethodError):
                 raise
@@ -151,6 +160,24 @@ class DualPathMethod:
             raise MethodError(
                 f"method 'dualpath': cannot load the network from {self.folder}: {detail}"
             ) from exc
+
+    def load(self) -> None:
+        """Resolve the device and load the network now (importing torch), as the first
+        prediction would."""
+        self._trained  # noqa: B018  # the cached property loads on access
+
+    @property
+    def network(self) -> DualPathNet:
+        """The trained network on :attr:`device`, loaded on first use."""
+        return self._trained[0]
+
+    @property
+    def network_config(self) -> NetworkConfig:
+        return self._trained[1]
+
+    @property
+    def preprocess_config(self) -> PreprocessConfig:
+        return self._trained[2]
 
     @property
     def weights_sha256(self) -> str:
@@ -166,7 +193,7 @@ class DualPathMethod:
         assets = [p for p in anatomy if p.is_file() and "__pycache__" not in p.parts]
         code = files_hash(sources + assets, salt=self.name)
         digest = hashlib.sha256((code + self.weights_sha256).encode())
-        for name in (MODEL_FILE, THRESHOLDS_FILE):
+        for name in (CARD_FILE, THRESHOLDS_FILE):
             path = self.folder / name
             digest.update(path.read_bytes() if path.is_file() else b"")
         return digest.hexdigest()[:16]
@@ -254,6 +281,7 @@ class DualPathMethod:
     def predict(self, scan: sitk.Image) -> Prediction:
         from model.register import register_to_scan
 
+        self.load()  # a missing GPU or an unloadable network fails before the registration
         start = time.perf_counter()
         registration = register_to_scan(scan)
         return self.predict_registered(

@@ -3,9 +3,9 @@
 A method is any object with a ``name``, a ``version_hash`` (changes whenever its outputs may
 change: weights, code, anatomy) and ``predict(scan) -> Prediction``. :data:`METHODS` maps
 names to factories called as ``factory(device=..., weights=...)``, so a method's heavy
-imports (torch for the dual-path network, :mod:`model.dualpath`) happen only when that method
-is asked for; the asymmetry method never imports torch. Add a method with
-:func:`register_method`. The method name ``auto`` stands for :func:`default_method`: the
+imports happen only when that method is asked for (:mod:`model.dualpath`) or when it first
+predicts (torch, for the dual-path network); the asymmetry method never imports torch. Add a
+method with :func:`register_method`. The method name ``auto`` stands for :func:`default_method`: the
 dual-path network when its weights are present, else the asymmetry method. Callers outside
 ``model/`` use :func:`predict` (and :func:`get_method` for a method's version hash), never a
 method's internals.
@@ -29,7 +29,7 @@ import SimpleITK as sitk
 from analysis.units import SIDES, UNITS, aspects_score
 from model.clipped_air import restore_clipped_air
 from model.errors import MethodError, ScanError
-from model.register import Registration
+from model.register import Registration, check_scan
 
 MIN_VOXELS_PER_AXIS = 4
 """Fewer voxels along an axis than image filters (smoothing, resampling) need: no volume."""
@@ -182,6 +182,13 @@ class Method(Protocol):
     def predict(self, scan: sitk.Image) -> Prediction: ...
 
 
+@runtime_checkable
+class LoadsOnFirstUse(Protocol):
+    """A method that loads part of itself when it first predicts; ``load()`` does it now."""
+
+    def load(self) -> None: ...
+
+
 MODEL_DIR = Path(__file__).resolve().parent
 
 
@@ -268,7 +275,7 @@ MethodFactory = Callable[..., Method]
 
 
 def _dualpath(*, device: str = "auto", weights: Path | None = None) -> Method:
-    from model.dualpath import DualPathMethod  # torch is imported when the method is made
+    from model.dualpath import DualPathMethod  # torch is imported when it first predicts
 
     return DualPathMethod(weights, device=device)
 
@@ -319,16 +326,28 @@ def _instance(name: str, device: str, weights: Path | None) -> Method:
     return METHODS[name](device=device, weights=weights)
 
 
-def get_method(name: str, *, device: str = "auto", weights: Path | str | None = None) -> Method:
+def get_method(
+    name: str,
+    *,
+    device: str = "auto",
+    weights: Path | str | None = None,
+    ready: bool = False,
+) -> Method:
     """The (cached) instance of method ``name`` (``auto``: :func:`default_method`) on
-    ``device`` with ``weights`` (the method's default weights when None).
+    ``device`` with ``weights`` (the method's default weights when None). With ``ready``, what
+    the method would load on its first prediction (:class:`LoadsOnFirstUse`: the dual-path
+    network, torch and the device) is loaded now.
 
     Raises :class:`~model.errors.MethodError` for an unknown name or device or a missing
     weights file, and the method's own :class:`~model.errors.ModelError` when its weights are
-    unusable.
+    unusable (or, for a method that loads on first use, its device or network cannot be had:
+    with ``ready`` here, else on the first prediction).
     """
     name = resolve_method(name, weights)
-    return _instance(name, device, None if weights is None else Path(weights).absolute())
+    method = _instance(name, device, None if weights is None else Path(weights).absolute())
+    if ready and isinstance(method, LoadsOnFirstUse):
+        method.load()
+    return method
 
 
 def clear_method_cache() -> None:
@@ -349,13 +368,7 @@ def predict(
     (:func:`model.clipped_air.restore_clipped_air`; the prediction's ``warnings`` say so).
     Every failure a caller should show is a :class:`~model.errors.ModelError`.
     """
-    if not isinstance(scan, sitk.Image):
-        raise TypeError(f"scan must be a SimpleITK.Image, got {type(scan).__name__}")
-    if scan.GetDimension() != 3 or scan.GetNumberOfComponentsPerPixel() != 1:
-        raise ScanError(
-            f"a scan is a 3-D scalar volume, got {scan.GetDimension()}-D with "
-            f"{scan.GetNumberOfComponentsPerPixel()} component(s) per voxel"
-        )
+    check_scan(scan)
     if min(scan.GetSize()) < MIN_VOXELS_PER_AXIS:
         raise ScanError(
             f"the scan has {scan.GetSize()} voxels (x, y, z); a head CT volume needs at least "

@@ -46,7 +46,8 @@ RESNEXT_STRIDE = 32
 """The encoder's total downsampling: input sides must be multiples of it."""
 
 
-def _positive_int(name: str, value: object, minimum: int = 1) -> None:
+def positive_int(name: str, value: object, minimum: int = 1) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is an int >= ``minimum`` (no bool)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
@@ -82,14 +83,14 @@ class NetworkConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
-        _positive_int("input_size", self.input_size, 64)
-        _positive_int("in_channels", self.in_channels)
-        _positive_int("num_classes", self.num_classes, 2)
+        positive_int("input_size", self.input_size, 64)
+        positive_int("in_channels", self.in_channels)
+        positive_int("num_classes", self.num_classes, 2)
         for name in ("stem_channels", "cardinality", "base_width", "fpn_channels"):
-            _positive_int(name, getattr(self, name))
+            positive_int(name, getattr(self, name))
         for name in ("head_channels", "dense_stem", "dense_growth", "dense_layers"):
-            _positive_int(name, getattr(self, name))
-        _positive_int("dense_levels", self.dense_levels, 2)
+            positive_int(name, getattr(self, name))
+        positive_int("dense_levels", self.dense_levels, 2)
         if self.dense_levels > 6:
             raise ValueError(f"dense_levels must be at most 6, got {self.dense_levels}")
         multiple = max(RESNEXT_STRIDE, 2 ** (self.dense_levels - 1))
@@ -105,7 +106,7 @@ class NetworkConfig:
                     f"{name} must be a tuple of 4 ints (ResNeXt stages), got {value!r}"
                 )
             for i, item in enumerate(value):
-                _positive_int(f"{name}[{i}]", item)
+                positive_int(f"{name}[{i}]", item)
         for planes in self.stage_planes:
             if (planes * self.base_width) % 64:
                 raise ValueError(

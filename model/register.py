@@ -57,7 +57,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from model.brain import BONE_HU, SKULL_HU, as_image, brain_mask, head_mask
-from model.errors import RegistrationError
+from model.errors import RegistrationError, ScanError
 
 WINDOW_HU = (0.0, 80.0)
 """HU window the metric sees: CSF, brain and blood keep their contrast; bone saturates."""
@@ -657,19 +657,26 @@ def _problem(quality: float, matrix: np.ndarray) -> str | None:
     return None
 
 
+def check_scan(scan: sitk.Image) -> None:
+    """Raise ``TypeError`` unless ``scan`` is a SimpleITK image, :class:`ScanError` unless it is
+    a 3-D scalar volume."""
+    if not isinstance(scan, sitk.Image):
+        raise TypeError(f"scan must be a SimpleITK.Image, got {type(scan).__name__}")
+    if scan.GetDimension() != 3 or scan.GetNumberOfComponentsPerPixel() != 1:
+        raise ScanError(
+            f"a scan is a 3-D scalar volume, got {scan.GetDimension()}-D with "
+            f"{scan.GetNumberOfComponentsPerPixel()} component(s) per voxel"
+        )
+
+
 def register_to_scan(scan: sitk.Image) -> Registration:
     """Register the CT template to ``scan`` (HU, LPS) and map the atlas onto it.
 
     Raises :class:`RegistrationError` (with ``quicklook`` where an alignment was attempted)
-    when no head is found, a level is outside the scan, or the result is implausible.
+    when no head is found, a level is outside the scan, or the result is implausible, and
+    :func:`check_scan`'s errors for what is not a 3-D scalar volume.
     """
-    if not isinstance(scan, sitk.Image):
-        raise TypeError(f"scan must be a SimpleITK.Image, got {type(scan).__name__}")
-    if scan.GetDimension() != 3 or scan.GetNumberOfComponentsPerPixel() != 1:
-        raise ValueError(
-            f"scan must be a 3-D scalar image, got {scan.GetDimension()}-D with "
-            f"{scan.GetNumberOfComponentsPerPixel()} components"
-        )
+    check_scan(scan)
     atlas = _atlas()
     start = time.perf_counter()
     ref = _template()

@@ -49,19 +49,17 @@ import torch
 import torch.nn.functional as F
 
 from model.errors import MethodError, ModelError
-from model.network import DualPathNet, NetworkConfig, build_network
+from model.network import DualPathNet, NetworkConfig, build_network, positive_int
 from model.nifti import NIFTI_SUFFIXES, folder_nifti, is_nifti, nifti_stem
 from model.preprocess import PreprocessConfig
 from model.register import MidsagittalPlane
+from model.weights_folder import CARD_FILE, SCHEMA, WEIGHTS_FILE, file_sha256, read_card
 
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "readerstudy.dualpath/1"
-WEIGHTS_FILE = "weights.pt"
-CARD_FILE = "model.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 
 Progress = Callable[[int, int, str | None], None]
@@ -228,9 +226,7 @@ class TrainRecipe:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "samples_per_epoch", "batch_size", "lr_step_epochs", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            positive_int(name, getattr(self, name))
         for name in ("lesion_fraction", "momentum"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)!r}")
@@ -557,14 +553,6 @@ class SliceSet:
 
 
 # -- Training --------------------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
@@ -905,7 +893,7 @@ def train(
             "history": state["history"],
         },
         "metrics": {"val_loss": state["best_loss"], **metrics},
-        "sha256": _sha256(weights),
+        "sha256": file_sha256(weights),
         "note": "synthetic training data (phantoms), not for clinical use"
         if "phantom_seeds" in data_summary
         else "trained on the site data named under training.data",
@@ -915,28 +903,6 @@ def train(
 
 
 # -- Weights folders -------------------------------------------------------------------------
-
-
-def read_card(folder: Path | str) -> dict[str, Any]:
-    """The ``model.json`` of a weights folder, checked against its ``weights.pt``."""
-    folder = Path(folder)
-    card_path, weights = folder / CARD_FILE, folder / WEIGHTS_FILE
-    if not card_path.is_file() or not weights.is_file():
-        raise MethodError(
-            f"{folder} is not a dual-path weights folder: it needs {CARD_FILE} and {WEIGHTS_FILE}"
-        )
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise MethodError(f"cannot read {card_path}: {exc}") from exc
-    if not isinstance(card, dict) or card.get("schema") != SCHEMA:
-        raise MethodError(f"{card_path} is not a {SCHEMA} model card")
-    if card.get("sha256") != _sha256(weights):
-        raise MethodError(
-            f"{weights} does not match the sha256 in {card_path}: the folder was changed; "
-            "restore it or train again"
-        )
-    return card
 
 
 def load_trained(

@@ -94,3 +94,17 @@ def test_demo_simulates_where_no_display_exists(monkeypatch, tmp_path):
     assert "simulate the four readers through the reading API (no display)" in result.output
     assert "sensitivity: unaided 0.2" in result.output
     assert calls == [(tmp_path, 6)]
+
+
+def test_version_imports_no_torch():
+    code = (
+        "import sys\n"
+        "sys.argv = ['readerstudy', '--version']\n"
+        "from readerstudy.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "False"

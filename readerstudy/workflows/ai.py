@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import SimpleITK as sitk
 
-    from model.infer import Prediction
+    from model.infer import Method, Prediction
 
 REGION_COLUMNS = ["case", "unit", "probability", "call"]
 FAILED_TABLE = "failed.csv"
@@ -126,16 +126,22 @@ def resolved(method: str | MethodChoice = "auto") -> MethodChoice:
     return MethodChoice(resolve_method(choice.name, choice.weights), choice.device, choice.weights)
 
 
-def method_hash(method: str | MethodChoice = "auto") -> str:
-    """The version hash of the embedded method (changes with its weights, code and anatomy)."""
+def _method(method: str | MethodChoice, *, ready: bool = False) -> Method:
+    """The embedded method (``ready``: loaded as a prediction would load it), its model
+    errors as :class:`ReaderStudyError`."""
     from model.errors import ModelError
     from model.infer import get_method
 
     choice = _choice(method)
     try:
-        return get_method(choice.name, device=choice.device, weights=choice.weights).version_hash
+        return get_method(choice.name, device=choice.device, weights=choice.weights, ready=ready)
     except ModelError as exc:
         raise ReaderStudyError(str(exc)) from None
+
+
+def method_hash(method: str | MethodChoice = "auto") -> str:
+    """The version hash of the embedded method (changes with its weights, code and anatomy)."""
+    return _method(method).version_hash
 
 
 def _paths(out_dir: Path, case: str) -> dict[str, Path]:
@@ -387,7 +393,8 @@ def predict_many(
     check_output_folder(out_dir)
     choice = _choice(method)
     cases = find_cases(cases_dir)
-    method_hash(choice)  # an unknown method or unusable weights fail the batch at once
+    # An unknown method, unusable weights or a missing GPU fail the batch at once.
+    _method(choice, ready=True)
     rows: list[dict] = []
     done: list[str] = []
     failures: list[CaseFailure] = []

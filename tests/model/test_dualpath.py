@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -266,3 +268,52 @@ def test_a_gpu_that_is_not_there_is_a_one_line_error(monkeypatch):
     assert resolve_device("auto") == "cpu"
     with pytest.raises(MethodError, match="torch sees no CUDA GPU here; use --device cpu"):
         resolve_device("cuda")
+
+
+def test_making_the_method_and_its_hash_import_no_torch():
+    code = """
+import sys
+from model.dualpath import WEIGHTS_DIR
+from model.infer import get_method
+method = get_method("dualpath", weights=WEIGHTS_DIR)
+print(method.version_hash, method.weights_sha256, "torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "False"
+
+
+def test_a_missing_gpu_comes_at_the_first_prediction_or_when_asked_ready(monkeypatch, fresh):
+    import torch
+
+    from model.dualpath import WEIGHTS_DIR
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    method = infer.get_method("dualpath", device="cuda", weights=WEIGHTS_DIR)
+    assert method.name == "dualpath"
+    with pytest.raises(MethodError, match="torch sees no CUDA GPU here"):
+        infer.get_method("dualpath", device="cuda", weights=WEIGHTS_DIR, ready=True)
+    with pytest.raises(MethodError, match="torch sees no CUDA GPU here"):
+        predict(
+            sitk.Image([40, 40, 40], sitk.sitkFloat32),
+            "dualpath",
+            device="cuda",
+            weights=WEIGHTS_DIR,
+        )
+
+
+def test_a_batch_on_a_missing_gpu_fails_at_once(tmp_path, monkeypatch, fresh):
+    import torch
+
+    from model.dualpath import WEIGHTS_DIR
+    from readerstudy.errors import ReaderStudyError
+    from readerstudy.workflows.ai import MethodChoice, predict_many
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    sitk.WriteImage(sitk.Image([40, 40, 40], sitk.sitkFloat32), str(cases / "A01.nii.gz"))
+    out = tmp_path / "out"
+    with pytest.raises(ReaderStudyError, match="torch sees no CUDA GPU here") as caught:
+        predict_many(cases, out, method=MethodChoice("dualpath", "cuda", WEIGHTS_DIR))
+    assert type(caught.value) is ReaderStudyError  # not a BatchError of failed cases
+    assert not (out / "failed.csv").exists()
