@@ -142,9 +142,9 @@ class StudyView(QWidget):
             self.problem.error(str(exc))
 
     def shutdown(self) -> None:
-        """Stop refreshing, let running work finish, close the monitor's store."""
+        """Stop refreshing, let running work finish unheard, close the monitor's store."""
         self.monitor.stop()
-        self.runner.wait()
+        self.runner.stop()
         self.monitor.close_monitor()
 
 
@@ -201,7 +201,7 @@ class ConsoleWindow(QMainWindow):
 
     def _drop_wizard(self) -> None:
         if self.wizard is not None:
-            self.runner.wait()
+            self.runner.stop()
             self.stack.removeWidget(self.wizard)
             self.wizard.deleteLater()
             self.wizard = None
@@ -215,5 +215,5 @@ class ConsoleWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self._drop_study()
-        self.runner.wait()
+        self.runner.stop()
         super().closeEvent(event)
