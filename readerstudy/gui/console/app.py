@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from readerstudy.gui.app import application
+from readerstudy.gui.app import application, run_maximised
 from readerstudy.gui.console.window import ConsoleWindow
 from readerstudy.workflows.coordinator import TimeSource
 
@@ -25,12 +25,9 @@ def open_console(
 
 def run(study: Path | None = None, *, db: str | None = None) -> int:
     """Show the console and run until its window closes."""
-    app = application()
     window = open_console(study, db=db)
-    window.setGeometry(window.screen().availableGeometry())
-    window.showMaximized()
     try:
-        return app.exec()
+        return run_maximised(window)
     finally:
         close_console(window)
 
