@@ -47,6 +47,7 @@ from readerstudy.gui.console.widgets import (
     cell,
     fit_height,
     label,
+    left_row,
     set_row,
     table,
 )
@@ -344,10 +345,7 @@ class ReadersStep(QWidget):
         add.clicked.connect(lambda: self._append(f"r{self.table.rowCount() + 1}", ""))
         remove = QPushButton("Remove selected")
         remove.clicked.connect(self._remove)
-        buttons = QHBoxLayout()
-        buttons.addWidget(add)
-        buttons.addWidget(remove)
-        buttons.addStretch(1)
+        buttons = left_row(add, remove)
         self.note = Note()
         self.reference = QLineEdit("unaided")
         self.aided = QLineEdit("aided")
@@ -440,10 +438,7 @@ class DesignStep(QWidget):
             spinner.valueChanged.connect(lambda _value: self.changed.emit())
         self.seed.valueChanged.connect(lambda _value: self.changed.emit())
         self.note = Note()
-        kinds = QHBoxLayout()
-        kinds.addWidget(self.sequential)
-        kinds.addWidget(self.crossover)
-        kinds.addStretch(1)
+        kinds = left_row(self.sequential, self.crossover)
         form = QFormLayout()
         form.addRow("design", kinds)
         form.addRow("washout between sessions", self.washout)
