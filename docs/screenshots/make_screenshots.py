@@ -270,9 +270,7 @@ def read_part(folder: Path, time, reader: str, n: int, *, leave_open: bool = Fal
 
 def console_shots(workstation_study: Path) -> None:
     """The wizard's steps, monitoring part way through a study, the quick-look gallery."""
-    from PySide6.QtWidgets import QApplication
-
-    from readerstudy.gui.console.app import open_console
+    from readerstudy.gui.console.app import close_console, open_console
     from readerstudy.study.clock import SimulatedTime
     from readerstudy.study.protocol import LoginError, Study
 
@@ -380,8 +378,7 @@ def console_shots(workstation_study: Path) -> None:
         )
     )
     shot(window, "console-gallery")
-    window.close()
-    QApplication.instance().processEvents()
+    close_console(window)
 
 
 def main(argv: list[str]) -> int:

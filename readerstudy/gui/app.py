@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from readerstudy.gui.keymap import load_keymap
 from readerstudy.gui.theme import apply_theme, configure_high_dpi
@@ -51,15 +51,20 @@ def open_window(
 
 def run(study_dir: Path, *, db: str | None = None) -> int:
     """Show the workstation full screen-sized and run until the window closes."""
-    app = application()
     window = open_window(study_dir, db=db)
+    try:
+        return run_maximised(window)
+    finally:
+        window.workstation.close()
+
+
+def run_maximised(window: QWidget) -> int:
+    """Show ``window`` maximised and run the application until it closes."""
+    app = application()
     # Full size even where no window manager honours "maximised" (kiosk sessions, Xvfb).
     window.setGeometry(window.screen().availableGeometry())
     window.showMaximized()
-    try:
-        return app.exec()
-    finally:
-        window.workstation.close()
+    return app.exec()
 
 
 def probe(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from typer.testing import CliRunner
 
 from readerstudy.cli import build_app
@@ -276,3 +277,40 @@ def test_precompute_failures_and_a_lock_without_ai_are_the_commands(
     ]
     gallery.tiles.setCurrentRow(2)
     assert gallery.caption.text().startswith("case C03: failed: no head found")
+
+
+def test_closing_drops_the_outcome_of_work_still_under_way(qtbot, console, locked_study):
+    """A task that finishes while the study closes reports to no one: its callback would start
+    the monitor again (PIN set -> the study re-read -> locked -> refresh) on a view being torn
+    down, with a new worker reading a store that was just closed."""
+    window = console(locked_study())
+    study = window.study
+    monitor, prepare = study.monitor, study.prepare
+    qtbot.waitUntil(lambda: monitor.snapshot is not None, timeout=10000)
+    prepare.pin_reader.setCurrentText("r1")
+    prepare.pin.setText("4711")
+    prepare.pin_again.setText("4711")
+    prepare.set_pin()
+    study.shutdown()  # what closing the window or opening another study does
+    QApplication.processEvents()  # the PIN task's outcome arrives now
+    assert not monitor.timer.isActive()
+    assert not study.runner.busy
+    assert monitor.monitor is None  # the monitor's store stays closed
+    assert prepare.pin_note.text() == "…"
+
+
+def test_the_console_is_gone_once_closed(qtbot, locked_study, sim_time):
+    """The window and its work go before the QApplication does, not in whatever order the
+    interpreter's exit tears objects down."""
+    import shiboken6
+
+    from readerstudy.gui.console.app import close_console, open_console
+
+    window = open_console(locked_study(), time=sim_time)
+    window.show()
+    qtbot.waitExposed(window)
+    runner = window.study.runner
+    window.study.monitor.refresh()
+    close_console(window)
+    assert not shiboken6.isValid(window)
+    assert not shiboken6.isValid(runner)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, PathField, label, panel
+from readerstudy.gui.console.widgets import Note, PathField, label, left_row, panel
 from readerstudy.workflows.coordinator import AnalysisReport, Coordinator
 
 
@@ -78,10 +78,7 @@ class ClosingView(QWidget):
         analysis_layout.addWidget(self.analysis_bar)
         analysis_layout.addWidget(self.analysis_note)
         analysis_layout.addWidget(self.summary)
-        row = QHBoxLayout()
-        row.addWidget(self.open_button)
-        row.addStretch(1)
-        analysis_layout.addLayout(row)
+        analysis_layout.addLayout(left_row(self.open_button))
 
         layout = QVBoxLayout(self)
         layout.addWidget(export)

@@ -31,6 +31,7 @@ from readerstudy.gui.console.widgets import (
     Sparkline,
     cell,
     label,
+    left_row,
     local_time,
     paint,
     panel,
@@ -161,10 +162,7 @@ class MonitorView(QWidget):
             )
         )
         override_layout.addLayout(form)
-        row = QHBoxLayout()
-        row.addWidget(self.override_button)
-        row.addStretch(1)
-        override_layout.addLayout(row)
+        override_layout.addLayout(left_row(self.override_button))
         override_layout.addWidget(self.override_note)
 
         left = QVBoxLayout()

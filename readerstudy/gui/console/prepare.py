@@ -30,6 +30,7 @@ from readerstudy.gui.console.widgets import (
     cell,
     fit_height,
     label,
+    left_row,
     panel,
     set_row,
     table,
@@ -193,10 +194,7 @@ class PrepareView(QWidget):
             lambda row, _col: self.gallery.show_case(cell(self.failed, row, 0).text())
         )
         self.warnings = label("", "muted", wrap=True)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.precompute_button)
-        buttons.addWidget(self.force)
-        buttons.addStretch(1)
+        buttons = left_row(self.precompute_button, self.force)
         for widget in (self.ai_state,):
             ai_layout.addWidget(widget)
         ai_layout.addLayout(buttons)
@@ -225,10 +223,7 @@ class PrepareView(QWidget):
         form.addRow("repeat", self.pin_again)
         pins_layout.addWidget(self.pin_table)
         pins_layout.addLayout(form)
-        row = QHBoxLayout()
-        row.addWidget(self.pin_button)
-        row.addStretch(1)
-        pins_layout.addLayout(row)
+        pins_layout.addLayout(left_row(self.pin_button))
         pins_layout.addWidget(self.pin_note)
 
         lock, lock_layout = panel("Lock")
@@ -250,11 +245,7 @@ class PrepareView(QWidget):
             )
         )
         lock_layout.addWidget(self.lock_state)
-        row = QHBoxLayout()
-        row.addWidget(self.lock_button)
-        row.addWidget(self.create_store)
-        row.addStretch(1)
-        lock_layout.addLayout(row)
+        lock_layout.addLayout(left_row(self.lock_button, self.create_store))
         lock_layout.addWidget(self.lock_note)
 
         gallery, gallery_layout = panel("Quick-look gallery")

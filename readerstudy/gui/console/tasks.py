@@ -2,7 +2,9 @@
 
 A task's function gets a :class:`TaskContext` whose ``progress`` and ``partial`` calls are
 thread-safe; its result, refusal or failure reaches the callbacks through queued signals, so
-every callback runs on the UI thread and may touch widgets.
+every callback runs on the UI thread and may touch widgets. A view that goes away stops its
+runner first: the outcomes still on their way are dropped, so no callback runs on a view being
+torn down (and starts new work there).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class TaskContext:
 
 
 class Task(QObject):
-    """One run of a function on the runner's pool; lives on the UI thread."""
+    """One run of a function on the runner's pool; lives on the UI thread, a child of its
+    runner (deleted with it, or once its outcome is delivered)."""
 
     _progress = Signal(int, int, str)
     _partial = Signal(object)
@@ -45,12 +48,13 @@ class Task(QObject):
         self,
         fn: Callable[[TaskContext], Any],
         *,
+        parent: QObject | None = None,
         progress: Callable[[int, int, str], None] | None = None,
         partial: Callable[[object], None] | None = None,
         done: Callable[[Any], None] | None = None,
         failed: Callable[[str, BaseException], None] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(parent)
         self._fn = fn
         self._callbacks = (progress, partial, done, failed)
         self.finished = False
@@ -99,10 +103,15 @@ class Task(QObject):
         finally:
             self._end()
 
+    def cancel(self) -> None:
+        """Drop the outcome: no callback runs when it arrives (the function runs to its end)."""
+        self._callbacks = (None, None, None, None)
+
     def _end(self) -> None:
         self.finished = True
         if self.release is not None:
             self.release(self)
+        self.deleteLater()
 
 
 class TaskRunner(QObject):
@@ -116,7 +125,7 @@ class TaskRunner(QObject):
 
     def run(self, fn: Callable[[TaskContext], Any], **callbacks: Any) -> Task:
         """Start ``fn(context)`` on the pool; the callbacks run on the UI thread."""
-        task = Task(fn, **callbacks)
+        task = Task(fn, parent=self, **callbacks)
         task.release = self._tasks.discard
         self._tasks.add(task)
         self.pool.start(QRunnable.create(task.work))
@@ -126,6 +135,9 @@ class TaskRunner(QObject):
     def busy(self) -> bool:
         return bool(self._tasks)
 
-    def wait(self, ms: int = 30000) -> bool:
-        """Block until every started function has returned (closing, tests)."""
+    def stop(self, ms: int = 30000) -> bool:
+        """Drop the outcome of every task started so far and block until their functions have
+        returned (a view closing); tasks started afterwards report as usual."""
+        for task in self._tasks:
+            task.cancel()
         return self.pool.waitForDone(ms)

@@ -124,6 +124,15 @@ def panel(
     return frame, layout
 
 
+def left_row(*widgets: QWidget) -> QHBoxLayout:
+    """``widgets`` side by side at the left, the spare width after them (a row of buttons)."""
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget)
+    row.addStretch(1)
+    return row
+
+
 def label(text: str, role: str | None = None, *, wrap: bool = False) -> QLabel:
     widget = QLabel(text)
     if role:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLineEdit,
     QMainWindow,
     QPushButton,
@@ -20,7 +19,7 @@ from readerstudy.gui.console.closing import ClosingView
 from readerstudy.gui.console.monitor import MonitorView
 from readerstudy.gui.console.prepare import PrepareView
 from readerstudy.gui.console.tasks import TaskRunner
-from readerstudy.gui.console.widgets import Note, PathField, label
+from readerstudy.gui.console.widgets import Note, PathField, label, left_row
 from readerstudy.gui.console.wizard import NewStudyWizard
 from readerstudy.gui.theme import CONSOLE_STYLESHEET, centre_card
 from readerstudy.workflows.coordinator import (
@@ -62,19 +61,13 @@ class StartView(QWidget):
         )
         card.addSpacing(10)
         card.addWidget(label("A new study from cases and a truth table", "section"))
-        row = QHBoxLayout()
-        row.addWidget(self.new_button)
-        row.addStretch(1)
-        card.addLayout(row)
+        card.addLayout(left_row(self.new_button))
         card.addSpacing(10)
         card.addWidget(label("An existing study", "section"))
         card.addWidget(self.folder)
         card.addWidget(label("results store (leave empty for the study's own)", "muted"))
         card.addWidget(self.db)
-        row = QHBoxLayout()
-        row.addWidget(self.open_button)
-        row.addStretch(1)
-        card.addLayout(row)
+        card.addLayout(left_row(self.open_button))
         card.addWidget(self.note)
         centre_card(self, card, 720)
 
@@ -142,9 +135,9 @@ class StudyView(QWidget):
             self.problem.error(str(exc))
 
     def shutdown(self) -> None:
-        """Stop refreshing, let running work finish, close the monitor's store."""
+        """Stop refreshing, let running work finish unheard, close the monitor's store."""
         self.monitor.stop()
-        self.runner.wait()
+        self.runner.stop()
         self.monitor.close_monitor()
 
 
@@ -201,7 +194,7 @@ class ConsoleWindow(QMainWindow):
 
     def _drop_wizard(self) -> None:
         if self.wizard is not None:
-            self.runner.wait()
+            self.runner.stop()
             self.stack.removeWidget(self.wizard)
             self.wizard.deleteLater()
             self.wizard = None
@@ -215,5 +208,5 @@ class ConsoleWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self._drop_study()
-        self.runner.wait()
+        self.runner.stop()
         super().closeEvent(event)

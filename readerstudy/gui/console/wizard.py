@@ -47,6 +47,7 @@ from readerstudy.gui.console.widgets import (
     cell,
     fit_height,
     label,
+    left_row,
     set_row,
     table,
 )
@@ -74,7 +75,9 @@ CHECK_FOLDER = Path(tempfile.gettempdir()) / "readerstudy-wizard-check"
 """Stands in for the study folder while none is chosen, so the inputs can be checked."""
 
 
-def _page(title: str, intro: str) -> tuple[QWidget, QVBoxLayout]:
+def _page(step: QWidget, title: str, intro: str) -> QVBoxLayout:
+    """The page that fills ``step``: its title and what it asks for, above the returned layout
+    for the step's fields."""
     page = QWidget()
     layout = QVBoxLayout(page)
     layout.setContentsMargins(24, 16, 24, 16)
@@ -82,7 +85,10 @@ def _page(title: str, intro: str) -> tuple[QWidget, QVBoxLayout]:
     layout.addWidget(label(title, "title"))
     layout.addWidget(label(intro, "muted", wrap=True))
     layout.addSpacing(6)
-    return page, layout
+    outer = QVBoxLayout(step)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(page)
+    return layout
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -105,7 +111,8 @@ class CasesStep(QWidget):
     def __init__(self, runner: TaskRunner) -> None:
         super().__init__()
         self.runner = runner
-        page, layout = _page(
+        layout = _page(
+            self,
             "Cases",
             "The folder of cases: one sub-folder per case (a DICOM series, any file names) or "
             "one NIfTI file per case, named by the case id of the truth table. Folders named "
@@ -121,9 +128,6 @@ class CasesStep(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(page)
         self.rows: list[SeriesRow] = []
         self._total = 0
         self._generation = 0
@@ -213,7 +217,8 @@ class TruthStep(QWidget):
     def __init__(self, runner: TaskRunner) -> None:
         super().__init__()
         self.runner = runner
-        page, layout = _page(
+        layout = _page(
+            self,
             "Truth table",
             "truth.csv has the columns case, unit, truth: every case has each of the 20 ASPECTS "
             "units once, truth 0 or 1. Each row is checked as study init checks it; refused "
@@ -248,9 +253,6 @@ class TruthStep(QWidget):
         layout.addWidget(label("cases.csv"))
         layout.addWidget(self.meta)
         layout.addWidget(self.meta_note)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(page)
         self.result: TableCheck | None = None
 
     def check(self) -> None:
@@ -324,7 +326,8 @@ class ReadersStep(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        page, layout = _page(
+        layout = _page(
+            self,
             "Readers",
             "One row per reader: the id names the reader in every exported table (letters, "
             "digits, '_', '.', '-'); the display name is what the login screen shows (the id when "
@@ -342,10 +345,7 @@ class ReadersStep(QWidget):
         add.clicked.connect(lambda: self._append(f"r{self.table.rowCount() + 1}", ""))
         remove = QPushButton("Remove selected")
         remove.clicked.connect(self._remove)
-        buttons = QHBoxLayout()
-        buttons.addWidget(add)
-        buttons.addWidget(remove)
-        buttons.addStretch(1)
+        buttons = left_row(add, remove)
         self.note = Note()
         self.reference = QLineEdit("unaided")
         self.aided = QLineEdit("aided")
@@ -361,9 +361,6 @@ class ReadersStep(QWidget):
         layout.addWidget(label("Modalities", "section"))
         layout.addLayout(form)
         layout.addWidget(self.modalities_note)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(page)
 
     def _append(self, reader: str, name: str) -> None:
         row = self.table.rowCount()
@@ -407,7 +404,8 @@ class DesignStep(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        page, layout = _page(
+        layout = _page(
+            self,
             "Design",
             "Sequential (the paper): session 1 reads every case without AI, session 2 with it, "
             "after the washout. Crossover: cases split into two halves balanced on infarct side "
@@ -440,10 +438,7 @@ class DesignStep(QWidget):
             spinner.valueChanged.connect(lambda _value: self.changed.emit())
         self.seed.valueChanged.connect(lambda _value: self.changed.emit())
         self.note = Note()
-        kinds = QHBoxLayout()
-        kinds.addWidget(self.sequential)
-        kinds.addWidget(self.crossover)
-        kinds.addStretch(1)
+        kinds = left_row(self.sequential, self.crossover)
         form = QFormLayout()
         form.addRow("design", kinds)
         form.addRow("washout between sessions", self.washout)
@@ -461,9 +456,6 @@ class DesignStep(QWidget):
         layout.addWidget(self.balance)
         layout.addWidget(label("Reads per reader and session", "section"))
         layout.addWidget(self.reads, 1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(page)
 
     @property
     def design(self) -> Design:
@@ -522,7 +514,8 @@ class RatingStep(QWidget):
     def __init__(self, runner: TaskRunner) -> None:
         super().__init__()
         self.runner = runner
-        page, layout = _page(
+        layout = _page(
+            self,
             "Rating form and AI",
             "Per unit the reader gives a binary call (abnormal or not) and, where the study "
             "asks, a confidence rating (needed for ROC/AUC). The aided reads show the embedded "
@@ -568,9 +561,6 @@ class RatingStep(QWidget):
         layout.addWidget(self.ai_note)
         layout.addWidget(self.ai_rows)
         layout.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(page)
         self._methods_loaded = False
         self._changed()
 
@@ -640,7 +630,8 @@ class ReviewStep(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        page, layout = _page(
+        layout = _page(
+            self,
             "Review",
             "Choose a new folder for the study. This is the study.toml that will be written "
             "(you may still edit it until the study is locked) and the command that creates "
@@ -671,9 +662,6 @@ class ReviewStep(QWidget):
         layout.addWidget(self.toml, 1)
         layout.addWidget(label("The same on the command line", "section"))
         layout.addWidget(self.command)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(page)
 
     def show_spec(self, spec: StudySpec | None, problem: str | None) -> None:
         if spec is None:
@@ -700,7 +688,8 @@ class ImportStep(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        page, layout = _page(
+        layout = _page(
+            self,
             "Import",
             "Every DICOM case is de-identified (names, IDs, dates and UIDs remapped, private "
             "tags dropped) into the study under a neutral code; NIfTI cases are copied. "
@@ -730,9 +719,6 @@ class ImportStep(QWidget):
         row.addStretch(1)
         row.addWidget(self.open)
         layout.addLayout(row)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(page)
 
     def _open_study(self) -> None:
         if self.report is not None:
