@@ -91,7 +91,7 @@ def workstation_shots(study: Path) -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from readerstudy.gui.app import open_window
+    from readerstudy.gui.app import close_now, open_window
     from readerstudy.study.clock import SimulatedTime
 
     time = SimulatedTime()
@@ -182,8 +182,9 @@ def workstation_shots(study: Path) -> None:
         read.viewer.set_slice(int(per_slice.argmax()))
     key(Qt.Key.Key_K)  # the reader agrees with the model on M2 of the patient's left
     shot(window, "read-aided")
-    window.close()
-    window.workstation.close()
+    workstation = window.workstation
+    close_now(window)
+    workstation.close()
 
 
 CONSOLE_CASES = 12
@@ -270,7 +271,8 @@ def read_part(folder: Path, time, reader: str, n: int, *, leave_open: bool = Fal
 
 def console_shots(workstation_study: Path) -> None:
     """The wizard's steps, monitoring part way through a study, the quick-look gallery."""
-    from readerstudy.gui.console.app import close_console, open_console
+    from readerstudy.gui.app import close_now
+    from readerstudy.gui.console.app import open_console
     from readerstudy.study.clock import SimulatedTime
     from readerstudy.study.protocol import LoginError, Study
 
@@ -378,7 +380,7 @@ def console_shots(workstation_study: Path) -> None:
         )
     )
     shot(window, "console-gallery")
-    close_console(window)
+    close_now(window)
 
 
 def main(argv: list[str]) -> int:

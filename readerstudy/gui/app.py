@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from readerstudy.gui.keymap import load_keymap
@@ -52,10 +53,21 @@ def open_window(
 def run(study_dir: Path, *, db: str | None = None) -> int:
     """Show the workstation full screen-sized and run until the window closes."""
     window = open_window(study_dir, db=db)
+    workstation = window.workstation
     try:
         return run_maximised(window)
     finally:
-        window.workstation.close()
+        close_now(window)
+        workstation.close()
+
+
+def close_now(window: QWidget) -> None:
+    """Close ``window`` and delete it now: its work joined and its widgets gone while the
+    QApplication still exists (left to the interpreter's exit, PySide would delete them with
+    whatever else is left, in no particular order)."""
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def run_maximised(window: QWidget) -> int:

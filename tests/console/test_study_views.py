@@ -304,13 +304,14 @@ def test_the_console_is_gone_once_closed(qtbot, locked_study, sim_time):
     interpreter's exit tears objects down."""
     import shiboken6
 
-    from readerstudy.gui.console.app import close_console, open_console
+    from readerstudy.gui.app import close_now
+    from readerstudy.gui.console.app import open_console
 
     window = open_console(locked_study(), time=sim_time)
     window.show()
     qtbot.waitExposed(window)
     runner = window.study.runner
     window.study.monitor.refresh()
-    close_console(window)
+    close_now(window)
     assert not shiboken6.isValid(window)
     assert not shiboken6.isValid(runner)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent
-
-from readerstudy.gui.app import application, run_maximised
+from readerstudy.gui.app import application, close_now, run_maximised
 from readerstudy.gui.console.window import ConsoleWindow
 from readerstudy.workflows.coordinator import TimeSource
 
@@ -29,13 +27,4 @@ def run(study: Path | None = None, *, db: str | None = None) -> int:
     try:
         return run_maximised(window)
     finally:
-        close_console(window)
-
-
-def close_console(window: ConsoleWindow) -> None:
-    """Close ``window`` and delete it now: its work joined, its stores closed and its widgets
-    gone while the QApplication still exists (left to the interpreter's exit, PySide would delete
-    them with whatever else is left, in no particular order)."""
-    window.close()
-    window.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        close_now(window)
