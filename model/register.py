@@ -23,17 +23,19 @@ Method, in the order it runs:
    ``DZ_STARTS_MM`` (brain centroids differ with the field of view and with how much face and
    neck the brain mask takes in); per pitch the best ``KEEP_STARTS`` offsets are optimised
    rigidly on the coarse level (``COARSE_MM``) and the best of those is refined.
-4. **Scaled rigid refinement** (rotation, translation and three scales: head size and shape
-   vary, shear does not) on the fine level, Mattes mutual information of images clipped to the
+4. **Scaled rigid refinement** (rotation, translation and three scales along the template's
+   axes: head size and shape vary, shear does not) on the fine level, in ``FINE_PASSES``
+   passes, each from the last with the scan's grid re-oriented by the rotation found
+   (:func:`_refine`), Mattes mutual information of images clipped to the
    brain window ``WINDOW_HU`` (CSF, brain and blood keep their contrast, bone saturates),
    measured only inside the scan's brain grown by ``MARGIN_MM`` (the inner table). Mutual
    information tolerates the contrast differences between scanners, heads and the template
    (a mean of older adults' CTs); correlation did not (it failed on a different-source head).
    Random sampling with a fixed seed keeps it deterministic.
 5. **Atlas.** The atlas's own CT template (MNI152 2009) is registered to the scct template by
-   this method once per process (:func:`_atlas`); the measured alignment carries the labels
-   and the ASPECTS levels (:func:`model.anatomy.level_points`) onto the template and from
-   there onto the scan (nearest neighbour for labels).
+   this method (one fine pass) once per process (:func:`_atlas`); the measured alignment
+   carries the labels and the ASPECTS levels (:func:`model.anatomy.level_points`) onto the
+   template and from there onto the scan (nearest neighbour for labels).
 6. **Checks.** Quality is the mutual information of scan and warped template inside the
    scan's brain. A quality below ``MIN_QUALITY``, a scale outside ``SCALE_RANGE``, or a level
    more than ``LEVEL_TOLERANCE_MM`` outside the scan's slices is a refusal
