@@ -109,8 +109,8 @@ FINE_CONVERGED_MM = 1.0
 """The fine refinement is repeated from its own result, up to ``FINE_PASSES`` times, until a
 pass moves no brain voxel by ``FINE_CONVERGED_MM`` or more: the noisy metric shrinks the step to
 its minimum in about 20 iterations, a few mm of travel, and each pass re-aligns the scale axes
-with the rotation found. Most heads stop after two passes; a miplab head 36 degrees nose-up
-moved 6.3, 5.3, 1.5, 1.2 and 0.4 mm."""
+with the rotation found. A phantom and an scct head stopped after two passes; a miplab head
+36 degrees nose-up moved 6.3, 5.3, 1.5, 1.2 and 0.4 mm."""
 SYMMETRY_STARTS_DEG = (-18.0, -9.0, 0.0, 9.0, 18.0)
 """Yaw and roll starts of the mid-sagittal plane search (real heads lie up to 15 degrees off)."""
 SYMMETRY_KEEP = 3
