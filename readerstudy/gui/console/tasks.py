@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from readerstudy.workflows.coordinator import ReaderStudyError
 
@@ -128,7 +128,11 @@ class TaskRunner(QObject):
         task = Task(fn, parent=self, **callbacks)
         task.release = self._tasks.discard
         self._tasks.add(task)
-        self.pool.start(QRunnable.create(task.work))
+        # The callable overload, not start(QRunnable.create(...)): PySide keeps a wrapper of a
+        # created runnable (a child of the pool's) that outlives the runnable, which the pool
+        # deletes once it has run; a later object at that address then meets the stale wrapper
+        # (a segfault in Shiboken::BindingManager::releaseWrapper, issue 16).
+        self.pool.start(task.work)
         return task
 
     @property
