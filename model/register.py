@@ -624,7 +624,8 @@ def _align(
     brain = _voxel_points(prep.work, prep.brain)
     for _ in range(passes):
         refined = _refine(prep, ref, to_template)
-        moved = brain @ (refined - to_template)[:3, :3].T + (refined - to_template)[:3, 3]
+        step = refined - to_template
+        moved = brain @ step[:3, :3].T + step[:3, 3]
         to_template = refined
         if np.abs(moved).max() < FINE_CONVERGED_MM:
             break

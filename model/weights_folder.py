@@ -20,12 +20,9 @@ CARD_FILE = "model.json"
 
 
 def file_sha256(path: Path) -> str:
-    """Full sha256 of the file at ``path``, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
+    """Full sha256 of the file at ``path``."""
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_card(folder: Path | str) -> dict[str, Any]:
