@@ -8,7 +8,8 @@ metrics, sha256 of ``weights.pt``) and ``thresholds.json`` (per-unit overlap thr
 :mod:`model.overlap_scoring`). The network is rebuilt from ``model.json``
 (:func:`model.train.load_trained`) and runs where ``device`` says: ``auto`` takes CUDA when
 torch sees a GPU, else the CPU (inference mode, fp32, all cores; CUDA with mixed precision,
-:func:`model.train.segment_volume`).
+:func:`model.train.segment_volume`). Each slice's probability is averaged with that of the
+left-right flipped slice (test-time mirroring, as nnU-Net predicts).
 
 Making the method reads the folder's description and thresholds; torch is imported, the
 device resolved and the network loaded when it first segments, so that ``model.infer`` can list

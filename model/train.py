@@ -127,13 +127,16 @@ def segment_volume(
     device: str | torch.device = "cpu",
     *,
     batch_size: int = 8,
+    mirrored: bool = True,
 ) -> np.ndarray:
     """Lesion probability (softmax channel 1) of every slice of ``stacked[z, 3, y, x]``
     (:func:`model.mirror.mirror_assemble` output): float32 ``[z, y, x]``.
 
     Slices are resized to the network's input and the logits back to ``(y, x)``. On CUDA
     under autocast (mixed precision); on the CPU in inference mode, fp32, on all cores.
-    ``device`` is ``cpu``, ``cuda[:N]``, ``auto`` or a ``torch.device``.
+    ``device`` is ``cpu``, ``cuda[:N]``, ``auto`` or a ``torch.device``. ``mirrored``
+    averages each probability with that of the left-right flipped slice, flipped back
+    (nnU-Net's test-time mirroring; a flipped triple is the triple of the flipped head).
     """
     stacked = np.asarray(stacked)
     c = net.config
@@ -144,7 +147,7 @@ def segment_volume(
     device = _device(device)
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads())
-    return _probabilities(net, stacked, stacked.shape[2:], device, batch_size)
+    return _probabilities(net, stacked, stacked.shape[2:], device, batch_size, mirrored)
 
 
 def _probabilities(
@@ -153,8 +156,10 @@ def _probabilities(
     out_size: tuple[int, int],
     device: torch.device,
     batch_size: int = 8,
+    mirrored: bool = True,
 ) -> np.ndarray:
-    """Softmax lesion channel of ``inputs[n, c, y, x]`` (any size), at ``out_size``."""
+    """Softmax lesion channel of ``inputs[n, c, y, x]`` (any size), at ``out_size``; with
+    ``mirrored``, averaged with the flipped-back output of the flipped input."""
     fmt = memory_format(device)
     net = net.to(device=device, memory_format=fmt).eval()  # type: ignore[call-overload]  # torch's overloads omit its documented memory_format
     autocast = (
@@ -165,10 +170,15 @@ def _probabilities(
     with torch.inference_mode():
         for start in range(0, inputs.shape[0], batch_size):
             chunk = resize_slices(inputs[start : start + batch_size], size)
+            if mirrored:
+                chunk = torch.cat([chunk, torch.flip(chunk, dims=(-1,))])
             with autocast:
                 logits = net(chunk.to(device=device, memory_format=fmt))
-            logits = resize_slices(logits.float(), out_size)
-            out[start : start + batch_size] = torch.softmax(logits, dim=1)[:, 1].cpu().numpy()
+            lesion = torch.softmax(resize_slices(logits.float(), out_size), dim=1)[:, 1]
+            if mirrored:
+                half = len(lesion) // 2
+                lesion = (lesion[:half] + torch.flip(lesion[half:], dims=(-1,))) / 2
+            out[start : start + batch_size] = lesion.cpu().numpy()
     return out
 
 

@@ -268,13 +268,33 @@ def test_segment_volume_resizes_and_returns_probabilities() -> None:
     assert out.shape == (3, 96, 80)
     assert out.dtype == np.float32
     assert 0.0 <= out.min() <= out.max() <= 1.0
-    # At the input size no resizing happens: the softmax of the network itself.
+    # At the input size no resizing happens: the softmax of the network itself, and with
+    # mirroring its mean with the flipped-back softmax of the flipped slices.
     native = stacked[:, :, :64, :64]
     with torch.inference_mode():
         direct = torch.softmax(net(torch.from_numpy(native)), dim=1)[:, 1].numpy()
-    np.testing.assert_allclose(segment_volume(net, native, "cpu"), direct, atol=1e-5)
+        flipped = torch.softmax(net(torch.from_numpy(native[..., ::-1].copy())), dim=1)[:, 1]
+    unmirrored = segment_volume(net, native, "cpu", mirrored=False)
+    np.testing.assert_allclose(unmirrored, direct, atol=1e-5)
+    averaged = (direct + flipped.numpy()[..., ::-1]) / 2
+    np.testing.assert_allclose(segment_volume(net, native, "cpu"), averaged, atol=1e-5)
+    assert np.abs(averaged - direct).max() > 1e-3  # an untrained network is not symmetric
     with pytest.raises(ValueError, match=r"must be \[z, 3, y, x\]"):
         segment_volume(net, stacked[:, :2], "cpu")
+
+
+def test_mirrored_segmentation_is_left_right_equivariant() -> None:
+    """With test-time mirroring, the segmentation of the flipped head is the flipped
+    segmentation of the head, whatever the weights."""
+    torch.manual_seed(1)
+    net = build_network(SMALL).eval()
+    stacked = np.random.default_rng(1).random((2, 3, 96, 80)).astype(np.float32)
+    out = segment_volume(net, stacked, "cpu")
+    out_of_flipped = segment_volume(net, stacked[..., ::-1].copy(), "cpu")
+    np.testing.assert_allclose(out_of_flipped, out[..., ::-1], atol=1e-4)
+    plain = segment_volume(net, stacked, "cpu", mirrored=False)
+    plain_of_flipped = segment_volume(net, stacked[..., ::-1].copy(), "cpu", mirrored=False)
+    assert np.abs(plain_of_flipped - plain[..., ::-1]).max() > 1e-3
 
 
 def test_resize_slices_antialiases_when_shrinking() -> None:
