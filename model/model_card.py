@@ -299,7 +299,8 @@ def model_card(folder: Path | str) -> str:
         "dark-image enhancement, mirror assembly about the registered mid-sagittal plane, the "
         "dual-path network (Global Path: ResNeXt encoder with an FPN, P3 output; Local Path: "
         "Dense-UNet at full resolution; summed), linear registration of the ASPECTS atlas and "
-        "the overlap scoring module.",
+        "the overlap scoring module. Each slice's lesion probability is averaged with that of "
+        "the left-right flipped slice (test-time mirroring, model.train.segment_volume).",
         "",
         f"- weights: `weights.pt`, {size:.1f} MB, sha256 `{description.get('sha256', '?')}`",
         f"- note recorded at training: {description.get('note', '-')}",
