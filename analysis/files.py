@@ -9,6 +9,7 @@ the product writes is ever half a file that looks whole.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import secrets
 import shutil
@@ -16,6 +17,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def file_sha256(path: str | Path) -> str:
+    """Full sha256 of the file at ``path``, hex."""
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class WriteFailedError(OSError):

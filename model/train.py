@@ -48,12 +48,13 @@ import SimpleITK as sitk
 import torch
 import torch.nn.functional as F
 
+from analysis.files import file_sha256
 from model.errors import MethodError, ModelError
 from model.network import DualPathNet, NetworkConfig, build_network, positive_int
 from model.nifti import NIFTI_SUFFIXES, folder_nifti, is_nifti, nifti_stem
 from model.preprocess import PreprocessConfig
 from model.register import MidsagittalPlane
-from model.weights_folder import CARD_FILE, SCHEMA, WEIGHTS_FILE, file_sha256, read_card
+from model.weights_folder import CARD_FILE, SCHEMA, WEIGHTS_FILE, read_card
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -7,22 +7,16 @@ torch import; the network itself is loaded by :func:`model.train.load_trained`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from analysis.files import file_sha256
 from model.errors import MethodError
 
 SCHEMA = "readerstudy.dualpath/1"
 WEIGHTS_FILE = "weights.pt"
 CARD_FILE = "model.json"
-
-
-def file_sha256(path: Path) -> str:
-    """Full sha256 of the file at ``path``."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_card(folder: Path | str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analysis.files import file_sha256
 from readerstudy.errors import ReaderStudyError
 from readerstudy.study.caseloader import LEVELS, CaseFiles, CaseLoader, ViewerOptions
 from readerstudy.study.clock import SystemTime, TimeSource
@@ -56,11 +57,6 @@ class StudyLockedError(ReaderStudyError):
 
 class LoginError(ReaderStudyError):
     """Unknown reader, wrong PIN or no PIN set."""
-
-
-def sha256_file(path: Path) -> str:
-    with Path(path).open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class StudyFileError(ReaderStudyError):
@@ -305,9 +301,9 @@ class Study:
             if not (self.path / name).is_file():
                 path = self.path / name
                 raise StudyFileError(f"{path} is missing from the study: {_restore_hint(path)}")
-        manifest = sha256_file(self.path / MANIFEST_FILE)
-        truth = sha256_file(self.path / TRUTH_FILE)
-        ai = sha256_file(self.ai_dir / AI_TABLE) if self.ai_available() else ""
+        manifest = file_sha256(self.path / MANIFEST_FILE)
+        truth = file_sha256(self.path / TRUTH_FILE)
+        ai = file_sha256(self.ai_dir / AI_TABLE) if self.ai_available() else ""
         parts = [self.definition.content_hash(), schedule.content_hash(), manifest, truth, ai]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 

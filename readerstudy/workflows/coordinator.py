@@ -24,6 +24,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import TypedDict, Unpack
 
+from analysis.files import file_sha256
 from readerstudy.errors import ReaderStudyError
 from readerstudy.imaging.cases import SourceCase
 from readerstudy.imaging.formats import ImageFormat
@@ -51,7 +52,6 @@ from readerstudy.study.protocol import (
     StudyLockedError,
     case_balance,
     read_csv_rows,
-    sha256_file,
     status_json,
 )
 from readerstudy.study.session import CRASH_FLAG, LOGOUT_FLAG
@@ -138,7 +138,7 @@ class StudySpec:
         if not Path(self.ai).is_file():
             raise CaseImportError(f"--ai {self.ai}: file not found")
         imported = AISource(
-            source=AISourceKind.IMPORTED, method="", model_hash=sha256_file(self.ai)
+            source=AISourceKind.IMPORTED, method="", model_hash=file_sha256(self.ai)
         )
         return definition.model_copy(update={"ai": imported})
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from analysis.files import (
     UnreadableTableError,
     check_output_folder,
+    file_sha256,
     read_csv_text,
     staged_folder,
 )
@@ -44,7 +45,6 @@ from readerstudy.study.protocol import (
     CASES_FILE,
     MANIFEST_FILE,
     TRUTH_FILE,
-    sha256_file,
 )
 
 TRUTH_MASKS_DIR = "truth_masks"
@@ -335,7 +335,7 @@ def init_study(
         validate_ai(ai_rows, names, units, str(ai))
         definition = definition.model_copy(
             update={
-                "ai": AISource(source=AISourceKind.IMPORTED, method="", model_hash=sha256_file(ai))
+                "ai": AISource(source=AISourceKind.IMPORTED, method="", model_hash=file_sha256(ai))
             }
         )
 
