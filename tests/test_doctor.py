@@ -21,6 +21,7 @@ from readerstudy.cli import app
 from readerstudy.doctor import Check, Status
 from readerstudy.store import open_store
 from readerstudy.store.probe import probe_store
+from readerstudy.store.schema import SCHEMA_VERSION
 from readerstudy.study.clock import SimulatedTime
 from readerstudy.study.protocol import Study
 from tests.study.conftest import PIN, write_study_folder
@@ -259,7 +260,7 @@ def test_a_locked_sqlite_study_store_is_writable_with_its_schema(locked_study):
     folder = locked_study()
     check = doctor.database_check(folder, None)
     assert check.status is Status.OK, check
-    assert check.detail.startswith(f"sqlite {folder.resolve() / 'results.sqlite'}: schema 1")
+    assert check.detail.startswith(f"sqlite {folder.resolve() / 'results.sqlite'}: schema 2")
     assert "writable (write lock taken and released)" in check.detail
 
 
@@ -282,10 +283,10 @@ def test_a_store_whose_write_lock_is_held_elsewhere_is_not_writable(locked_study
 def test_a_store_written_by_a_newer_readerstudy_fails_with_the_upgrade_fix(locked_study):
     folder = locked_study()
     with sqlite3.connect(folder / "results.sqlite") as conn:
-        conn.execute("UPDATE readerstudy_schema SET version = 2")
+        conn.execute("UPDATE readerstudy_schema SET version = 3")
     check = doctor.database_check(folder, None)
     assert check.status is Status.FAIL
-    assert "has schema 2, this readerstudy reads 1: upgrade readerstudy" in check.detail
+    assert "has schema 3, this readerstudy reads 2: upgrade readerstudy" in check.detail
     assert "release that wrote its store" in check.fix
 
 
@@ -324,7 +325,7 @@ def test_a_postgresql_store_reports_its_schema_and_privileges(postgres_url, pg_s
     check = doctor.database_check(None, url)
     assert check.status is Status.OK, check
     assert "postgresql" in check.detail
-    assert "schema 1 (this readerstudy: 1), writable" in check.detail
+    assert "schema 2 (this readerstudy: 2), writable" in check.detail
     assert "user postgres holds the reading privileges" in check.detail
 
 
@@ -339,7 +340,7 @@ def test_a_postgresql_account_without_the_grants_is_not_writable(postgres_url, p
     try:
         url = sa.make_url(postgres_url).set(username=role, password="pw")
         probe = probe_store(url.render_as_string(hide_password=False), schema=pg_schema)
-        assert probe.version == 1
+        assert probe.version == SCHEMA_VERSION
         assert not probe.writable
         assert "INSERT on reads" in probe.detail
         assert "UPDATE on audit_chain_head" in probe.detail

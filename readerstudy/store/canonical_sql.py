@@ -2,16 +2,20 @@
 event that builds the exact text its hash covers (the forms of :mod:`.chain`).
 
 A whole-study verification then streams one text per read and per event and hashes it with
-hashlib, instead of fetching a million unit rows into Python objects.
+hashlib, instead of decoding every read and event into Python objects.
 
 Each expression is *lossless*: two different stored values never give the same text (SQL
 JSON string quoting, integers, PostgreSQL's shortest round-trip float output, SQLite floats
 through :func:`float.__repr__`, times to the microsecond). Where the database cannot write a
 value the way :func:`~readerstudy.store.canonical.canonical_json` does (a type the store never
 writes, a float PostgreSQL prints in another notation, a SQLite time in another form) the
-piece is NULL, which makes the whole text NULL (``||`` propagates it; a child row's piece
-becomes a bare ``?`` instead, see :data:`_UNKNOWN`), and the scan asks for the exact, slow
-recomputation instead. So a fast text can only confirm a hash, never excuse a changed value.
+piece is NULL, which makes the whole text NULL (``||`` propagates it), and the scan asks for
+the exact, slow recomputation instead. JSON columns (a read's units, intervals, flags and
+extra, an event's payload and prev_hash) hold canonical text and go in as they are; one
+edited into other but equal JSON mismatches here and is judged by the exact recomputation,
+and one containing a literal that follows such a piece in the form is unknown (see
+:func:`_guards`: otherwise two garbled columns could make up the hashed text between them).
+So a fast text can only confirm a hash, never excuse a changed value.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from readerstudy.store.canonical import CanonicalTemplate
-from readerstudy.store.chain import EVENT_FORM, INTERVAL_FORM, READ_FORM, UNIT_FORM
+from readerstudy.store.chain import EVENT_FORM, READ_FORM
 
 SQLITE_FLOAT = "readerstudy_float"
 """SQLite function (registered per scan) writing a float the way ``canonical_json`` does."""
@@ -32,11 +36,6 @@ def sqlite_float(value: Any) -> str | None:
     if value.__class__ is float and math.isfinite(value):
         return float.__repr__(value)
     return None
-
-
-_UNKNOWN = "'?'"
-"""A child row's piece the database cannot write: a bare ``?`` where JSON has a value, so
-the text is no JSON at all and matches no hash (aggregates would drop a NULL silently)."""
 
 
 def _quoted(literal: str) -> str:
@@ -85,18 +84,9 @@ class _SQLite:
         )
 
     @staticmethod
-    def json(x: str) -> str:
-        return f"CASE typeof({x}) WHEN 'text' THEN {x} END"
-
-    @staticmethod
-    def joined(piece: str, table: str, order: str, brackets: str) -> str:
-        """The pieces of a read's child rows joined in ``order``, each unknown one as
-        :data:`_UNKNOWN`."""
-        return (
-            f"SELECT '{brackets[0]}' || coalesce(group_concat(piece, ','), '') || "
-            f"'{brackets[1]}' FROM (SELECT coalesce({piece}, {_UNKNOWN}) AS piece "
-            f"FROM {table} c WHERE c.read_id = r.id ORDER BY {order})"
-        )
+    def json(x: str, guards: tuple[str, ...]) -> str:
+        absent = "".join(f" AND instr({x}, {_quoted(g)}) = 0" for g in guards)
+        return f"CASE WHEN typeof({x}) = 'text'{absent} THEN {x} END"
 
     @staticmethod
     def utf8(text: str) -> str:
@@ -140,16 +130,9 @@ class _PostgreSQL:
         )
 
     @staticmethod
-    def json(x: str) -> str:
-        return x
-
-    @staticmethod
-    def joined(piece: str, table: str, order: str, brackets: str) -> str:
-        return (
-            f"SELECT '{brackets[0]}' || coalesce(string_agg(coalesce({piece}, {_UNKNOWN}), "
-            f"',' ORDER BY {order}), '') || '{brackets[1]}' FROM {table} c "
-            "WHERE c.read_id = r.id"
-        )
+    def json(x: str, guards: tuple[str, ...]) -> str:
+        absent = " AND ".join(f"strpos({x}, {_quoted(g)}) = 0" for g in guards)
+        return f"CASE WHEN {absent} THEN {x} END"
 
     @staticmethod
     def utf8(text: str) -> str:
@@ -160,23 +143,22 @@ def _dialect(name: str) -> type[_SQLite] | type[_PostgreSQL]:
     return _PostgreSQL if name == "postgresql" else _SQLite
 
 
+def _guards(form: CanonicalTemplate, raw: set[str], *, raw_prefix: bool = False) -> tuple[str, ...]:
+    """The literal texts right after each raw JSON piece of ``form`` (``raw_prefix``: another
+    raw piece comes before the form's text). A raw piece is written as stored, so one column
+    cut short and the next made longer by the same text would give the very text that was
+    hashed; a cut or an overrun carries one of these literals, so a raw piece containing none
+    of them is the stored column's own (containing one, it is unknown: the exact path)."""
+    after = [form.literals[k + 1] for k, name in enumerate(form.fields) if name in raw]
+    return (form.literals[0], *after) if raw_prefix else tuple(after)
+
+
 def read_texts(dialect: str) -> str:
     """SQL of every read version of the study ``:study`` in id order: ``id, version, reader,
     session, case`` and the UTF-8 canonical text its digest covers (NULL: unknown).
     ``:study_json`` is the study id as JSON text."""
     d = _dialect(dialect)
-    unit = _filled(UNIT_FORM, {"call": d.integer('c."call"'), "rating": d.real('c."rating"')})
-    units = d.joined(
-        f"({d.text('c.unit')}) || ':' || {unit}",
-        "read_units",
-        'c.unit COLLATE "C"' if dialect == "postgresql" else "c.unit",
-        "{}",
-    )
-    interval = _filled(
-        INTERVAL_FORM,
-        {"kind": d.text("c.kind"), "start": d.time("c.start"), "end": d.time('c."end"')},
-    )
-    intervals = d.joined(interval, "read_intervals", "c.idx", "[]")
+    guards = _guards(READ_FORM, {"units", "intervals", "flags", "extra"})
     body = _filled(
         READ_FORM,
         {
@@ -188,14 +170,14 @@ def read_texts(dialect: str) -> str:
             "modality": d.text("r.modality"),
             "case": d.text('r."case"'),
             "order": d.integer("r.ord"),
-            "units": units,
+            "units": d.json("r.units", guards),
             "active_s": d.real("r.active_s"),
             "wall_s": d.real("r.wall_s"),
             "started_at": d.time("r.started_at"),
             "submitted_at": d.time("r.submitted_at"),
-            "intervals": intervals,
-            "flags": d.json("r.flags"),
-            "extra": d.json("r.extra"),
+            "intervals": d.json("r.intervals", guards),
+            "flags": d.json("r.flags", guards),
+            "extra": d.json("r.extra", guards),
         },
     )
     return (
@@ -209,6 +191,7 @@ def event_texts(dialect: str, parsed_kinds: frozenset[str]) -> str:
     payload text of the ``parsed_kinds`` (else NULL) and the UTF-8 text hashed into the
     event's hash (prev_hash + canonical JSON; NULL: unknown)."""
     d = _dialect(dialect)
+    guards = _guards(EVENT_FORM, {"payload"}, raw_prefix=True)
     body = _filled(
         EVENT_FORM,
         {
@@ -218,12 +201,12 @@ def event_texts(dialect: str, parsed_kinds: frozenset[str]) -> str:
             "reader": d.text("e.reader"),
             "session": d.integer("e.session"),
             "case": d.text('e."case"'),
-            "payload": d.json("e.payload"),
+            "payload": d.json("e.payload", guards),
             "at": d.time("e.at"),
         },
     )
     kinds = ", ".join(map(_quoted, sorted(parsed_kinds)))
-    hashed = d.utf8(f"({d.json('e.prev_hash')}) || {body}")
+    hashed = d.utf8(f"({d.json('e.prev_hash', guards)}) || {body}")
     return (
         f"SELECT e.seq, e.kind, e.prev_hash, e.hash, "
         f"CASE WHEN e.kind IN ({kinds}) THEN e.payload END, {hashed} "

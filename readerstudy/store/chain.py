@@ -55,10 +55,6 @@ EVENT_FORM = CanonicalTemplate(
     {f: f for f in ("study", "seq", "kind", "reader", "session", "case", "payload", "at")}
 )
 """The canonical text hashed, after ``prev_hash``, into an event's hash."""
-UNIT_FORM = CanonicalTemplate({"call": "call", "rating": "rating"})
-"""One unit's answer inside a read's content."""
-INTERVAL_FORM = CanonicalTemplate({"kind": "kind", "start": "start", "end": "end"})
-"""One reading-clock interval inside a read's content."""
 
 
 def text_digest(text: str) -> str:

@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    Select,
     Table,
     and_,
     bindparam,
@@ -39,7 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 import readerstudy
 from readerstudy.store import schema as t
-from readerstudy.store.canonical import canonical_json, json_roundtrip
+from readerstudy.store.canonical import canonical_json, fast_loads, json_roundtrip
 from readerstudy.store.chain import (
     GENESIS,
     META_EVENT,
@@ -121,8 +118,6 @@ _CLEAR_IN_PROGRESS = t.in_progress.delete().where(
 )
 _INSERT_READS = t.reads.insert().returning(t.reads.c.id, sort_by_parameter_order=True)
 _RIDES = {
-    t.read_units.name: ("read_id", "unit", "call", "rating"),
-    t.read_intervals.name: ("read_id", "idx", "kind", "start", "end"),
     t.in_progress.name: ("reader", "session", "case"),
     t.audit_events.name: (
         "seq",
@@ -138,14 +133,7 @@ _RIDES = {
 }
 """Rows that ride along with a PostgreSQL transaction's chain-head update, by column."""
 _PG_TYPES = {
-    "read_id": "int",
-    "unit": "text",
-    "call": "smallint",
-    "rating": "float8",
-    "idx": "int",
     "kind": "text",
-    "start": "timestamptz",
-    "end": "timestamptz",
     "reader": "text",
     "session": "int",
     "case": "text",
@@ -173,8 +161,6 @@ _PG_FLUSH = text(
     "WITH "
     + ", ".join(
         [
-            _insert_cte(t.read_units.name),
-            _insert_cte(t.read_intervals.name),
             "cleared AS (DELETE FROM reads_in_progress WHERE study_id = :study AND "
             f'(reader, session, "case") IN '
             f"(SELECT * FROM unnest({_unnested(t.in_progress.name)})))",
@@ -295,8 +281,8 @@ class _Writer:
         self._rides: dict[str, list[tuple]] = {name: [] for name in _RIDES}
 
     def insert(self, table: Table, rows: list[dict]) -> None:
-        """Insert rows whose ids nobody needs back (read units, intervals). On PostgreSQL they
-        ride along with the chain-head update at the end; elsewhere they are inserted now."""
+        """Insert rows whose ids nobody needs back (audit events). On PostgreSQL they ride
+        along with the chain-head update at the end; elsewhere they are inserted now."""
         if not rows:
             return
         if self._postgres:
@@ -600,7 +586,7 @@ class Store:
         try:
             (read,) = self._load_reads(conn, read_id=read_id, all_versions=True)
             return stored_read_digest(self.study_id, read)
-        except (TypeError, ValueError):
+        except (StoreError, TypeError, ValueError):
             return None
 
     # -- reads in progress -------------------------------------------------------------------
@@ -850,7 +836,7 @@ class Store:
         versions: list[int],
         amends: dict[str, Any] | None = None,
     ) -> list[StoredRead]:
-        """Insert read versions with their units and intervals, and chain an event for each."""
+        """Insert read versions and chain an event for each."""
         reason = None if amends is None else amends["reason"]
         rows = [
             {
@@ -868,6 +854,8 @@ class Store:
                 "flags": canonical_json(list(sub.flags)),
                 "extra": canonical_json(sub.extra),
                 "amend_reason": reason,
+                "units": canonical_json(sub.units),
+                "intervals": canonical_json(sub.intervals),
             }
             for sub, version in zip(subs, versions, strict=True)
         ]
@@ -879,26 +867,6 @@ class Store:
             if _UNIQUE_VERSION.search(str(exc.orig)):
                 raise _DuplicateVersion from exc
             raise
-        w.insert(
-            t.read_units,
-            [
-                {
-                    "study_id": self.study_id,
-                    "read_id": read_id,
-                    "unit": unit,
-                    "call": a["call"],
-                    "rating": a["rating"],
-                }
-                for read_id, sub in zip(ids, subs, strict=True)
-                for unit, a in sub.units.items()
-            ],
-        )
-        intervals = [
-            {"study_id": self.study_id, "read_id": read_id, "idx": i, **interval}
-            for read_id, sub in zip(ids, subs, strict=True)
-            for i, interval in enumerate(sub.intervals)
-        ]
-        w.insert(t.read_intervals, intervals)
         stored = []
         for read_id, sub, version in zip(ids, subs, versions, strict=True):
             read = _unchecked_read(
@@ -981,6 +949,8 @@ class Store:
                 where.append(column == value)
         latest = [] if all_versions else [self._is_latest()]
         # Raw cursor rows: SQLAlchemy's per-row processing cost more than the database here.
+        # Fetched to the end before decoding, so a row that cannot be decoded leaves no
+        # half-read cursor behind.
         rows = list(
             raw_rows(
                 conn,
@@ -989,41 +959,12 @@ class Store:
                 .order_by(r.reader, r.session, r.ord, r.version),
             )
         )
-        # Units and intervals are matched to the reads in Python: a per-row "latest version"
-        # test on a million unit rows costs more than skipping the few superseded ones.
-        units: dict[int, dict[str, dict]] = {row[0]: {} for row in rows}
-        u = t.read_units.c
-        for owner, group in groupby(
-            raw_rows(
-                conn,
-                _children(
-                    select(u.read_id, u.unit, u.call, u.rating),
-                    t.read_units,
-                    where,
-                    study_id=self.study_id,
-                ),
-            ),
-            itemgetter(0),
-        ):
-            target = units.get(owner)
-            if target is not None:
-                target.update({unit: {"call": c, "rating": v} for _, unit, c, v in group})
-        intervals: dict[int, list[dict]] = {}
-        i = t.read_intervals.c
-        for owner, kind, start, end in raw_rows(
-            conn,
-            _children(
-                select(i.read_id, i.kind, i.start, i.end),
-                t.read_intervals,
-                where,
-                study_id=self.study_id,
-            ).order_by(i.read_id, i.idx),
-        ):
-            if owner in units:
-                intervals.setdefault(owner, []).append(
-                    {"kind": kind, "start": utc_result(start), "end": utc_result(end)}
-                )
-        return [_stored_read(row, units[row[0]], tuple(intervals.get(row[0], ()))) for row in rows]
+        try:
+            return [_stored_read(row) for row in rows]
+        except ValueError as exc:
+            raise StoreError(
+                f"{self.name}: {exc}; run `readerstudy study audit --verify`"
+            ) from None
 
 
 _READ_COLUMNS = tuple(
@@ -1043,23 +984,16 @@ _READ_COLUMNS = tuple(
         "extra",
         "version",
         "amend_reason",
+        "units",
+        "intervals",
     )
 )
 """The reads columns :func:`_stored_read` takes, in its order."""
 
 
-def _children(
-    query: Select, table: Table, where: list[ColumnElement[bool]], *, study_id: str
-) -> Select:
-    """Rows of a read's child table for the reads selected by ``where``."""
-    if len(where) == 1:  # the whole study: the child rows carry the study id themselves
-        return query.where(table.c.study_id == study_id)
-    return query.join(t.reads, t.reads.c.id == table.c.read_id).where(*where)
-
-
-def _stored_read(row: tuple, units: dict[str, dict], intervals: tuple[dict, ...]) -> StoredRead:
+def _stored_read(row: tuple) -> StoredRead:
     """A StoredRead from a raw row of :data:`_READ_COLUMNS`, built without re-validation so
-    tampered rows still load."""
+    tampered values still load; ValueError for a JSON column that is no JSON."""
     (
         read_id,
         reader,
@@ -1075,25 +1009,43 @@ def _stored_read(row: tuple, units: dict[str, dict], intervals: tuple[dict, ...]
         extra,
         version,
         amend_reason,
+        units,
+        intervals,
     ) = row
-    return _unchecked_read(
-        reader=reader,
-        session=session,
-        modality=modality,
-        case=case,
-        order=order,
-        units=units,
-        active_s=active_s,
-        wall_s=wall_s,
-        started_at=utc_result(started_at),
-        submitted_at=utc_result(submitted_at),
-        intervals=intervals,
-        flags=() if flags == "[]" else tuple(json.loads(flags)),
-        extra=json.loads(extra),
-        id=read_id,
-        version=version,
-        amend_reason=amend_reason,
-    )
+    try:
+        values = {
+            "reader": reader,
+            "session": session,
+            "modality": modality,
+            "case": case,
+            "order": order,
+            "units": fast_loads(units),
+            "active_s": active_s,
+            "wall_s": wall_s,
+            "started_at": utc_result(started_at),
+            "submitted_at": utc_result(submitted_at),
+            "intervals": () if intervals == "[]" else _intervals(fast_loads(intervals)),
+            "flags": () if flags == "[]" else tuple(fast_loads(flags)),
+            "extra": fast_loads(extra),
+            "id": read_id,
+            "version": version,
+            "amend_reason": amend_reason,
+        }
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ValueError(f"read {read_id}: its stored JSON cannot be decoded ({exc})") from None
+    read = object.__new__(StoredRead)
+    object.__setattr__(read, "__dict__", values)  # frozen: no __setattr__, no __post_init__
+    return read
+
+
+def _intervals(decoded: list[dict]) -> tuple[dict, ...]:
+    """Clock intervals from their stored JSON, times back to aware UTC datetimes (in place:
+    the decoded dicts are this read's own)."""
+    for interval in decoded:
+        interval["start"] = datetime.fromisoformat(interval["start"])
+        end = interval["end"]
+        interval["end"] = None if end is None else datetime.fromisoformat(end)
+    return tuple(decoded)
 
 
 def _unchecked_read(**values: Any) -> StoredRead:

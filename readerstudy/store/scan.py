@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import itertools
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 from sqlalchemy import ClauseElement, Connection, text
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from readerstudy.store.canonical import json_fragment
+from readerstudy.store.canonical import fast_loads, json_fragment
 from readerstudy.store.canonical_sql import SQLITE_FLOAT, event_texts, read_texts, sqlite_float
 from readerstudy.store.chain import META_EVENT, READ_EVENT_KINDS, EventCheck, ReadCheck
 
@@ -125,7 +124,7 @@ def _payload(text: Any) -> dict:
     if text is None:
         return {}
     try:
-        payload = json.loads(text)
+        payload = fast_loads(text)
     except (TypeError, ValueError):
         return {}
     return payload if isinstance(payload, dict) else {}

@@ -1,9 +1,14 @@
 """Tables of the results store (SQLAlchemy Core), their append-only triggers and schema version.
 
 Every row carries ``study_id`` so several studies can share one PostgreSQL database. Submitted
-reads (``reads``, ``read_units``, ``read_intervals``) and the audit log (``audit_events``) are
-insert-only: the store has no update or delete for them, and database triggers refuse UPDATE
-and DELETE on both SQLite and PostgreSQL.
+reads (``reads``) and the audit log (``audit_events``) are insert-only: the store has no update
+or delete for them, and database triggers refuse UPDATE and DELETE on both SQLite and
+PostgreSQL.
+
+A read's answers and clock intervals are canonical JSON columns of its ``reads`` row, so the
+text its digest covers is stored as it was hashed and a whole study reads and verifies
+without a million child rows; the views ``read_units`` and ``read_intervals`` derive the
+per-unit and per-interval rows from them for SQL users.
 """
 
 from __future__ import annotations
@@ -18,11 +23,9 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
-    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
-    SmallInteger,
     String,
     Table,
     Text,
@@ -34,13 +37,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from readerstudy.store.canonical import canonical_json
 from readerstudy.store.errors import SchemaVersionError, StoreMissingError
 
-SCHEMA_VERSION = 1
-"""Version of the tables below; bump it and add a step to :data:`MIGRATIONS` on any change."""
+SCHEMA_VERSION = 2
+"""Version of the tables below; bump it and add a step to :data:`MIGRATIONS` on any change.
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
-"""``from_version -> step`` upgrading a store by one version, run in one transaction."""
+1: answers and intervals in the child tables ``read_units`` and ``read_intervals``.
+2: answers and intervals as canonical JSON columns of ``reads``; the child tables are views.
+"""
 
 
 class UTCDateTime(TypeDecorator):
@@ -140,35 +145,10 @@ reads = Table(
     Column("flags", Text, nullable=False),  # canonical JSON list
     Column("extra", Text, nullable=False),  # canonical JSON object
     Column("amend_reason", Text),
+    Column("units", Text, nullable=False),  # canonical JSON: unit -> {call, rating}
+    Column("intervals", Text, nullable=False),  # canonical JSON list of {end, kind, start}
     UniqueConstraint("study_id", "reader", "session", "case", "version", name="uq_read_version"),
-    UniqueConstraint("study_id", "id", name="uq_read_study"),  # target of the child tables' FK
-)
-
-read_units = Table(
-    "read_units",
-    metadata,
-    Column("study_id", String(128), nullable=False),
-    Column("read_id", Integer, primary_key=True),
-    Column("unit", String(32), primary_key=True),
-    Column("call", SmallInteger),
-    Column("rating", Float(53)),
-    ForeignKeyConstraint(
-        ["study_id", "read_id"], ["reads.study_id", "reads.id"], ondelete="RESTRICT"
-    ),
-)
-
-read_intervals = Table(
-    "read_intervals",
-    metadata,
-    Column("study_id", String(128), nullable=False),
-    Column("read_id", Integer, primary_key=True),
-    Column("idx", Integer, primary_key=True, autoincrement=False),
-    Column("kind", String(16), nullable=False),
-    Column("start", UTCDateTime, nullable=False),
-    Column("end", UTCDateTime),
-    ForeignKeyConstraint(
-        ["study_id", "read_id"], ["reads.study_id", "reads.id"], ondelete="RESTRICT"
-    ),
+    UniqueConstraint("study_id", "id", name="uq_read_study"),
 )
 
 in_progress = Table(
@@ -183,7 +163,7 @@ in_progress = Table(
     Column("restarts", Integer, nullable=False),
 )
 
-APPEND_ONLY = ("audit_events", "reads", "read_units", "read_intervals")
+APPEND_ONLY = ("audit_events", "reads")
 """Tables whose rows are never updated or deleted."""
 
 _PG_REFUSE = DDL(
@@ -230,6 +210,110 @@ def _install_triggers(table: Table) -> None:
 
 for _name in APPEND_ONLY:
     _install_triggers(metadata.tables[_name])
+
+# The child rows of schema 1, derived from the JSON columns (read-only by nature).
+_VIEWS = {
+    "sqlite": (
+        """CREATE VIEW read_units AS SELECT r.study_id, r.id AS read_id, u.key AS unit,
+        json_extract(u.value, '$.call') AS "call", json_extract(u.value, '$.rating') AS rating
+        FROM reads r, json_each(r.units) u""",
+        # Times in the store's own SQLite form, naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
+        """CREATE VIEW read_intervals AS SELECT r.study_id, r.id AS read_id, i.key AS idx,
+        json_extract(i.value, '$.kind') AS kind,
+        replace(substr(json_extract(i.value, '$.start'), 1, 26), 'T', ' ') AS start,
+        replace(substr(json_extract(i.value, '$.end'), 1, 26), 'T', ' ') AS "end"
+        FROM reads r, json_each(r.intervals) i""",
+    ),
+    "postgresql": (
+        """CREATE VIEW read_units AS SELECT r.study_id, r.id AS read_id, u.key AS unit,
+        (u.value ->> 'call')::smallint AS "call", (u.value ->> 'rating')::float8 AS rating
+        FROM reads r CROSS JOIN LATERAL jsonb_each(r.units::jsonb) AS u(key, value)""",
+        """CREATE VIEW read_intervals AS SELECT r.study_id, r.id AS read_id,
+        (i.idx - 1)::int AS idx, i.value ->> 'kind' AS kind,
+        (i.value ->> 'start')::timestamptz AS start, (i.value ->> 'end')::timestamptz AS "end"
+        FROM reads r CROSS JOIN LATERAL jsonb_array_elements(r.intervals::jsonb)
+        WITH ORDINALITY AS i(value, idx)""",
+    ),
+}
+VIEWS = ("read_units", "read_intervals")
+"""Views over ``reads``: one row per unit answer and per clock interval."""
+
+
+def _create_views(target: Table, conn: Connection, **_: object) -> None:
+    for statement in _VIEWS[conn.dialect.name]:
+        conn.exec_driver_sql(statement)
+
+
+event.listen(reads, "after_create", _create_views)
+
+
+def _child_rows_as_json(conn: Connection) -> list[dict]:
+    """Schema 1's read_units and read_intervals of every read as the canonical JSON texts
+    its digest covered (the values exactly as the store decoded them)."""
+    units: dict[int, dict[str, dict]] = {}
+    for read_id, unit, call, rating in conn.exec_driver_sql(
+        'SELECT read_id, unit, "call", rating FROM read_units ORDER BY read_id, unit'
+    ):
+        units.setdefault(read_id, {})[unit] = {"call": call, "rating": rating}
+    intervals: dict[int, list[dict]] = {}
+    for read_id, kind, start, end in conn.exec_driver_sql(
+        'SELECT read_id, kind, start, "end" FROM read_intervals ORDER BY read_id, idx'
+    ):
+        intervals.setdefault(read_id, []).append(
+            {"kind": kind, "start": utc_result(start), "end": utc_result(end)}
+        )
+    rows = []
+    for (read_id,) in conn.exec_driver_sql("SELECT id FROM reads ORDER BY id"):
+        try:
+            rows.append(
+                {
+                    "id": read_id,
+                    "units": canonical_json(units.get(read_id, {})),
+                    "intervals": canonical_json(intervals.get(read_id, [])),
+                }
+            )
+        except (TypeError, ValueError) as exc:
+            raise SchemaVersionError(
+                f"read {read_id}: its stored answers or intervals cannot be migrated to "
+                f"schema 2 ({exc}); restore the store from a backup"
+            ) from None
+    return rows
+
+
+def _answers_into_reads(conn: Connection) -> None:
+    """Schema 1 -> 2: each read's units and intervals move into JSON columns of its row."""
+    rows = _child_rows_as_json(conn)
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.exec_driver_sql("ALTER TABLE reads DISABLE TRIGGER reads_append_only")
+        conn.exec_driver_sql("ALTER TABLE reads ADD COLUMN units text, ADD COLUMN intervals text")
+    else:
+        conn.exec_driver_sql("DROP TRIGGER reads_no_update")
+        # SQLite adds a NOT NULL column only with a default; '' is no JSON, so a row that
+        # ever got it would fail verification instead of passing for an empty read.
+        for column in ("units", "intervals"):
+            conn.exec_driver_sql(f"ALTER TABLE reads ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    if rows:
+        conn.execute(
+            text("UPDATE reads SET units = :units, intervals = :intervals WHERE id = :id"), rows
+        )
+    if postgres:
+        conn.exec_driver_sql(
+            "ALTER TABLE reads ALTER COLUMN units SET NOT NULL, ALTER COLUMN intervals SET NOT NULL"
+        )
+        conn.exec_driver_sql("ALTER TABLE reads ENABLE TRIGGER reads_append_only")
+    else:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER reads_no_update BEFORE UPDATE ON reads BEGIN SELECT RAISE(ABORT, "
+            "'readerstudy: UPDATE on reads is refused: the table is append-only'); END"
+        )
+    for table in VIEWS:
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+    _create_views(reads, conn)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _answers_into_reads}
+"""``from_version -> step`` upgrading a store by one version, run in one transaction."""
 
 
 def check_schema(conn: Connection, *, store_name: str, allow_older: bool = False) -> int:

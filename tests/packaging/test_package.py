@@ -158,7 +158,7 @@ def test_doctor_qualifies_the_study_it_will_read(binary, reading_study, workdir)
     )
     checks = {c["name"]: c for c in report["checks"]}
     assert checks["database"]["status"] == "OK", checks["database"]
-    assert "schema 1" in checks["database"]["detail"]
+    assert "schema 2" in checks["database"]["detail"]
     assert checks["audit"]["status"] == "OK", checks["audit"]
 
 

@@ -6,6 +6,9 @@ import pytest
 import sqlalchemy as sa
 from store_workload import T0, make_submission
 
+from readerstudy.store import StoreError
+from readerstudy.store.canonical import canonical_json
+
 
 def _fill(store) -> dict:
     """A small study history: logins, case opens, three submitted reads, one amendment."""
@@ -64,10 +67,10 @@ def test_verification_reports_progress_over_events_then_reads(store, monkeypatch
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE read_units SET rating = 5 WHERE unit = 'M1_left'",
+        "UPDATE reads SET units = '{}'",
         "DELETE FROM audit_events WHERE seq = 2",
         "UPDATE audit_events SET payload = '{}' WHERE seq = 1",
-        "DELETE FROM read_intervals",
+        "DELETE FROM reads WHERE version = 2",
         "UPDATE reads SET active_s = 1",
     ],
 )
@@ -78,14 +81,56 @@ def test_triggers_refuse_updates_and_deletes(store, location, statement):
     assert store.verify_audit().ok
 
 
+def _rewritten_units(read, **changes: dict) -> str:
+    """SQL rewriting a read's stored answers, ``unit=answer`` replaced or added."""
+    return f"UPDATE reads SET units = '{canonical_json(read.units | changes)}' WHERE id = {read.id}"
+
+
+def test_the_unit_views_give_the_stored_answers_and_refuse_writes(store, location):
+    history = _fill(store)
+    engine = location.raw_engine()
+    try:
+        with engine.connect() as conn:
+            units = conn.exec_driver_sql(
+                'SELECT read_id, unit, "call", rating FROM read_units ORDER BY read_id, unit'
+            ).all()
+            intervals = conn.exec_driver_sql(
+                'SELECT read_id, idx, kind, start, "end" FROM read_intervals ORDER BY read_id, idx'
+            ).all()
+    finally:
+        engine.dispose()
+    stored = store.reads(all_versions=True)
+    assert units == [
+        (read.id, unit, answer["call"], answer["rating"])
+        for read in sorted(stored, key=lambda read: read.id)
+        for unit, answer in sorted(read.units.items())
+    ]
+    assert len(units) == 4 * 20
+    expected = [
+        (read.id, i, interval["kind"], interval["start"], interval["end"])
+        for read in sorted(stored, key=lambda read: read.id)
+        for i, interval in enumerate(read.intervals)
+    ]
+    if location.backend == "sqlite":  # times as the store's own SQLite text
+        expected = [
+            (*row[:3], *(t.replace(tzinfo=None).isoformat(" ", "microseconds") for t in row[3:]))
+            for row in expected
+        ]
+    assert intervals == expected
+    for statement in ("UPDATE read_units SET rating = 5", "DELETE FROM read_intervals"):
+        with pytest.raises(sa.exc.DBAPIError, match="view"):
+            _attack(location, statement)
+    assert store.verify_audit().ok
+    assert history["n_events"] == len(store.events())
+
+
 def test_a_changed_rating_is_detected_at_its_submit_event(store, location):
     history = _fill(store)
     target = history["reads"][1]
     _attack(
         location,
-        f"UPDATE read_units SET rating = 5, call = 1 WHERE read_id = {target.id} "
-        "AND unit = 'M3_right'",
-        unguard=("read_units",),
+        _rewritten_units(target, M3_right={"call": 1, "rating": 5.0}),
+        unguard=("reads",),
     )
     assert store.reads(reader="r1")[1].units["M3_right"] == {"call": 1, "rating": 5.0}
     result = store.verify_audit()
@@ -156,13 +201,7 @@ def test_a_deleted_last_event_is_detected_by_the_chain_head(store, location):
 def test_a_deleted_read_is_detected(store, location):
     history = _fill(store)
     gone = history["reads"][2]
-    _attack(
-        location,
-        f"DELETE FROM read_units WHERE read_id = {gone.id}",
-        f"DELETE FROM read_intervals WHERE read_id = {gone.id}",
-        f"DELETE FROM reads WHERE id = {gone.id}",
-        unguard=("read_units", "read_intervals", "reads"),
-    )
+    _attack(location, f"DELETE FROM reads WHERE id = {gone.id}", unguard=("reads",))
     result = store.verify_audit()
     assert result.first_broken == history["submit_seq"][gone.id]
     assert f"covers read {gone.id}, which is not in the store" in result.reason
@@ -174,9 +213,9 @@ def test_a_read_inserted_behind_the_store_has_no_event(store, location):
     _attack(
         location,
         'INSERT INTO reads (study_id, reader, session, "case", version, modality, ord, '
-        "active_s, wall_s, started_at, submitted_at, flags, extra) SELECT study_id, reader, "
-        "session, 'c99', version, modality, 99, active_s, wall_s, started_at, submitted_at, "
-        f"flags, extra FROM reads WHERE id = {source.id}",
+        "active_s, wall_s, started_at, submitted_at, flags, extra, units, intervals) SELECT "
+        "study_id, reader, session, 'c99', version, modality, 99, active_s, wall_s, started_at, "
+        f"submitted_at, flags, extra, units, intervals FROM reads WHERE id = {source.id}",
     )
     result = store.verify_audit()
     assert not result.ok
@@ -205,7 +244,7 @@ def test_truncate_is_refused_on_postgresql(store, location):
     if location.backend != "postgresql":
         pytest.skip("SQLite has no TRUNCATE")
     _fill(store)
-    for table in ("audit_events", "read_units", "read_intervals", "reads"):
+    for table in ("audit_events", "reads"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             _attack(location, f"TRUNCATE {table} CASCADE")
     assert store.verify_audit().ok
@@ -243,23 +282,20 @@ def test_equal_json_written_differently_is_no_tampering(store, location, exact_r
     assert ("_exact_event_hash", toggle.seq) in exact_rechecks
 
 
-def test_a_unit_row_added_behind_the_store_is_detected_at_its_read(store, location):
-    # Inserts pass the append-only triggers; on SQLite the new row streams after every
-    # later read's rows, so this read is rechecked at the end of the scan.
+def test_a_unit_or_interval_added_behind_the_store_is_detected_at_its_read(store, location):
     history = _fill(store)
-    target = history["reads"][0]
+    target, other = history["reads"][0], history["reads"][2]
+    longer = canonical_json([*other.intervals, other.intervals[0]])
     _attack(
         location,
-        'INSERT INTO read_units (study_id, read_id, unit, "call", rating) '
-        f"VALUES ('study-a', {target.id}, 'extra_unit', 1, 5.0)",
-        'INSERT INTO read_intervals (study_id, read_id, idx, kind, start, "end") '
-        f'SELECT study_id, read_id, 9, kind, start, "end" FROM read_intervals '
-        f"WHERE read_id = {history['reads'][2].id} AND idx = 0",
+        _rewritten_units(target, extra_unit={"call": 1, "rating": 5.0}),
+        f"UPDATE reads SET intervals = '{longer}' WHERE id = {other.id}",
+        unguard=("reads",),
     )
     result = store.verify_audit()
     assert [seq for seq, _ in result.problems] == [
         history["submit_seq"][target.id],
-        history["submit_seq"][history["reads"][2].id],
+        history["submit_seq"][other.id],
     ]
     assert all("do not match the digest" in reason for _, reason in result.problems)
 
@@ -278,6 +314,21 @@ def test_garbled_stored_json_is_reported_not_raised(store, location):
     assert [seq for seq, _ in result.problems] == sorted(
         [toggle.seq, history["submit_seq"][target.id]]
     )
+
+
+def test_reading_a_garbled_answer_column_names_the_read(store, location):
+    history = _fill(store)
+    target = history["reads"][1]
+    _attack(
+        location,
+        f"UPDATE reads SET units = '{{\"C_left\":' WHERE id = {target.id}",
+        unguard=("reads",),
+    )
+    with pytest.raises(StoreError, match=rf"read {target.id}: its stored JSON cannot be decoded"):
+        store.reads()
+    with pytest.raises(StoreError, match=r"run `readerstudy study audit --verify`"):
+        store.read("r1", 1, "c2")
+    assert store.verify_audit().first_broken == history["submit_seq"][target.id]
 
 
 def test_a_garbled_time_is_reported_not_raised(store, location):

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from readerstudy.store.canonical import CanonicalTemplate, canonical_json, json_fragment
+from readerstudy.store.canonical import (
+    CanonicalTemplate,
+    canonical_json,
+    fast_loads,
+    json_fragment,
+)
 from readerstudy.store.chain import READ_FORM, read_digest, text_digest
 from readerstudy.store.schema import utc_result
 
@@ -101,3 +106,32 @@ def test_stored_times_decode_to_aware_utc(stored, expected):
     if decoded is not None:
         assert decoded.utcoffset() == timedelta(0)
         assert decoded.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        canonical_json({"M1_left": {"call": 1, "rating": 4.0}, "é": [None, True, -0.0, 2**70]}),
+        canonical_json(SCALARS),
+        '"a string"',
+        "[]",
+        ' {"a": 1} ',  # whitespace: the general way
+        "NaN",
+    ],
+)
+def test_fast_loads_decodes_as_json_loads(text):
+    decoded, expected = fast_loads(text), json.loads(text)
+    assert json.dumps(decoded) == json.dumps(expected)  # NaN != NaN, their JSON is equal
+
+
+@pytest.mark.parametrize("text", ['{"a":1', '{"a":1}x', "", '{"a":1},{"b":2}', "\ufeff{}"])
+def test_fast_loads_refuses_what_json_loads_refuses(text):
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError):
+        fast_loads(text)
+
+
+def test_fast_loads_refuses_no_text():
+    with pytest.raises(TypeError):
+        fast_loads(None)

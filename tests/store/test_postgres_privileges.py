@@ -46,10 +46,10 @@ def test_a_least_privilege_account_reads_and_cannot_rewrite(location, postgres_u
         try:
             refused = pytest.raises(sa.exc.ProgrammingError, match="must be owner")
             with refused, attacker.begin() as conn:
-                conn.exec_driver_sql("ALTER TABLE read_units DISABLE TRIGGER USER")
+                conn.exec_driver_sql("ALTER TABLE reads DISABLE TRIGGER USER")
             refused = pytest.raises(sa.exc.ProgrammingError, match="permission denied")
             with refused, attacker.begin() as conn:
-                conn.exec_driver_sql("UPDATE read_units SET rating = 5")
+                conn.exec_driver_sql("UPDATE reads SET units = '{}'")
         finally:
             attacker.dispose()
     finally:

@@ -59,8 +59,6 @@ def test_postgresql_writes_all_but_the_read_row_in_one_statement(store, location
     assert "FOR UPDATE" in lock
     assert read.startswith("INSERT INTO reads")
     for part in (
-        "INSERT INTO read_units",
-        "INSERT INTO read_intervals",
         "DELETE FROM reads_in_progress",
         "INSERT INTO audit_events",
         "UPDATE audit_chain_head",

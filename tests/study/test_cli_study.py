@@ -100,13 +100,15 @@ def test_unlock_is_audited_and_audit_verify_detects_tampering(app, folder, tmp_p
     import sqlite3
 
     with sqlite3.connect(folder / "results.sqlite") as conn:
-        conn.execute("DROP TRIGGER IF EXISTS read_units_no_update")
         triggers = [
             r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
         ]
         for name in triggers:
             conn.execute(f"DROP TRIGGER {name}")
-        conn.execute("UPDATE read_units SET call = 1 - call WHERE rowid = 1")
+        # One answer flipped in the first read's stored JSON.
+        conn.execute(
+            "UPDATE reads SET units = replace(units, '\"call\":0', '\"call\":1') WHERE id = 1"
+        )
     broken = runner.invoke(app, ["study", "audit", str(folder), "--verify"])
     assert broken.exit_code == 1
     assert "audit chain BROKEN at" in broken.output
