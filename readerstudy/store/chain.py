@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from readerstudy.store.canonical import CanonicalTemplate, canonical_json
-from readerstudy.store.records import AuditEvent, AuditVerification, StoredRead
+from readerstudy.store.canonical import CanonicalTemplate, canonical_json, json_fragment
+from readerstudy.store.records import AuditEvent, AuditVerification, ReadSubmission, StoredRead
 
 GENESIS = "0" * 64
 """``prev_hash`` of the first event of a study's chain."""
@@ -70,6 +70,45 @@ def read_digest(study: str, read_id: int, version: int, content: dict[str, Any])
 
 def stored_read_digest(study: str, read: StoredRead) -> str:
     return read_digest(study, read.id, read.version, read.content())
+
+
+JSON_FIELDS = ("units", "intervals", "flags", "extra")
+"""Content fields stored as canonical JSON text (the rest are scalars and times)."""
+
+
+def json_texts(sub: ReadSubmission) -> dict[str, str]:
+    """The canonical JSON of a submission's :data:`JSON_FIELDS`: stored as they are, and the
+    very pieces its digest text is made of."""
+    return {
+        "units": canonical_json(sub.units),
+        "intervals": canonical_json(sub.intervals),
+        "flags": canonical_json(list(sub.flags)),
+        "extra": canonical_json(sub.extra),
+    }
+
+
+def submission_digest(
+    study: str, read_id: int, version: int, sub: ReadSubmission, texts: Mapping[str, str]
+) -> str:
+    """:func:`read_digest` of a submission from its :func:`json_texts`, without encoding its
+    content a second time (the interaction record in ``extra`` can be large)."""
+    scalars = {
+        name: json_fragment(getattr(sub, name))
+        for name in ("reader", "session", "modality", "case", "order", "active_s", "wall_s")
+    }
+    times = {name: canonical_json(getattr(sub, name)) for name in ("started_at", "submitted_at")}
+    return text_digest(
+        READ_FORM.fill(
+            {
+                "study": json_fragment(study),
+                "id": json_fragment(read_id),
+                "version": json_fragment(version),
+                **scalars,
+                **times,
+                **texts,
+            }
+        )
+    )
 
 
 def event_hash(

@@ -42,10 +42,12 @@ from readerstudy.store.chain import (
     META_EVENT,
     READ_EVENT_KINDS,
     event_hash,
+    json_texts,
     meta_digest,
     meta_problems,
     stored_event_hash,
     stored_read_digest,
+    submission_digest,
     verify_chain,
 )
 from readerstudy.store.engine import WRITE, make_engine, resolve_target, sqlite_read_only
@@ -838,6 +840,7 @@ class Store:
     ) -> list[StoredRead]:
         """Insert read versions and chain an event for each."""
         reason = None if amends is None else amends["reason"]
+        texts = [json_texts(sub) for sub in subs]
         rows = [
             {
                 "study_id": self.study_id,
@@ -851,13 +854,10 @@ class Store:
                 "wall_s": sub.wall_s,
                 "started_at": sub.started_at,
                 "submitted_at": sub.submitted_at,
-                "flags": canonical_json(list(sub.flags)),
-                "extra": canonical_json(sub.extra),
                 "amend_reason": reason,
-                "units": canonical_json(sub.units),
-                "intervals": canonical_json(sub.intervals),
+                **json_text,
             }
-            for sub, version in zip(subs, versions, strict=True)
+            for sub, version, json_text in zip(subs, versions, texts, strict=True)
         ]
         try:
             ids = w.conn.execute(_INSERT_READS, rows[0] if len(rows) == 1 else rows).scalars().all()
@@ -868,7 +868,7 @@ class Store:
                 raise _DuplicateVersion from exc
             raise
         stored = []
-        for read_id, sub, version in zip(ids, subs, versions, strict=True):
+        for read_id, sub, version, json_text in zip(ids, subs, versions, texts, strict=True):
             read = _unchecked_read(
                 **{name: getattr(sub, name) for name in _SUBMISSION_FIELDS},
                 id=read_id,
@@ -878,7 +878,7 @@ class Store:
             payload: dict[str, Any] = {
                 "read_id": read_id,
                 "version": version,
-                "digest": stored_read_digest(self.study_id, read),
+                "digest": submission_digest(self.study_id, read_id, version, sub, json_text),
                 "modality": sub.modality,
                 "order": sub.order,
             }

@@ -19,7 +19,7 @@ from test_audit import _attack
 from readerstudy.store import ReadSubmission
 from readerstudy.store.canonical import canonical_json
 from readerstudy.store.canonical_sql import event_texts, read_texts
-from readerstudy.store.chain import META_EVENT, READ_EVENT_KINDS
+from readerstudy.store.chain import META_EVENT, READ_EVENT_KINDS, stored_read_digest
 from readerstudy.store.scan import _texts_scan
 
 TRICKY_FLOATS = [
@@ -128,6 +128,9 @@ def test_the_database_writes_the_exact_text(store, location):
             }
         )
         stored = store.submit_read(sub)
+        (submitted,) = [e for e in store.events(kind="submit") if e.payload["read_id"] == stored.id]
+        # Digested at submit from the stored JSON texts, recomputed here from the values.
+        assert submitted.payload["digest"] == stored_read_digest(store.study_id, stored)
         event = store.append_event("note", reader=reader, case=sub.case, payload=payload)
         reads, events = fast_texts(store)
         if not (location.backend == "postgresql" and _differs_on_postgresql(stored)):
