@@ -49,7 +49,8 @@ def json_roundtrip(value: Any) -> Any:
     return json.loads(canonical_json(value))
 
 
-_SCAN_JSON = json.JSONDecoder().scan_once
+# The decoder's C scanner, set by JSONDecoder.__init__ (typeshed does not list it).
+_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def fast_loads(text: str) -> Any:

@@ -39,4 +39,8 @@ def test_eight_processes_writing_one_fresh_store(location):
         assert kinds == ["login"] + ["case_open", "submit"] * READS_EACH
     # login + (case_open + submit) per read, one gapless chain across all processes
     assert [e.seq for e in events] == list(range(1, N_PROCESSES * (1 + 2 * READS_EACH) + 1))
+    # Read ids are taken under the write lock, so they grow in commit (chain) order: a
+    # monitor asking for the reads after the last id it saw misses none.
+    submitted = [e.payload["read_id"] for e in events if e.kind == "submit"]
+    assert submitted == sorted(submitted)
     assert verification.ok, verification.reason

@@ -46,18 +46,18 @@ def test_the_unique_key_refuses_a_second_submission_naming_the_first(store, stat
     assert store.verify_audit().ok
 
 
-def test_postgresql_writes_all_but_the_read_row_in_one_statement(store, location, statements):
+def test_postgresql_writes_a_read_in_two_statements(store, location, statements):
     if location.backend != "postgresql":
         pytest.skip("SQLite has no data-modifying CTE")
     store.start_read("r1", 1, "c1", at=make_submission("r1", 1, "c1", 1).started_at)
     statements.clear()
     store.submit_read(make_submission("r1", 1, "c1", 1))
-    # The lock on the chain head, the read row (its id is in the digest), the rest; the
-    # pool's liveness ping aside.
+    # The lock on the chain head with the read row (its id is in the digest), then the
+    # rest; the pool's liveness ping aside.
     sql = [s for s in statements if s not in ("BEGIN", "COMMIT", "SELECT 1")]
-    lock, read, rest = sql
-    assert "FOR UPDATE" in lock
-    assert read.startswith("INSERT INTO reads")
+    lock_and_read, rest = sql
+    assert "FOR UPDATE" in lock_and_read
+    assert "INSERT INTO reads" in lock_and_read
     for part in (
         "DELETE FROM reads_in_progress",
         "INSERT INTO audit_events",
