@@ -147,16 +147,15 @@ _PG_TYPES = {
 }
 
 
-def _unnested(name: str) -> str:
-    return ", ".join(f"CAST(:{name}_{column} AS {_PG_TYPES[column]}[])" for column in _RIDES[name])
+def _ridden(name: str) -> str:
+    """The rows of table ``name`` from the ``:rides`` JSON parameter, typed."""
+    columns = ", ".join(f'"{column}" {_PG_TYPES[column]}' for column in _RIDES[name])
+    return f"json_to_recordset(CAST(:rides AS json) -> '{name}') AS x({columns})"
 
 
 def _insert_cte(name: str) -> str:
     columns = ", ".join(f'"{column}"' for column in ("study_id", *_RIDES[name]))
-    return (
-        f"{name} AS (INSERT INTO {name} ({columns}) "
-        f"SELECT :study, * FROM unnest({_unnested(name)}))"
-    )
+    return f"{name} AS (INSERT INTO {name} ({columns}) SELECT :study, x.* FROM {_ridden(name)})"
 
 
 _PG_FLUSH = text(
@@ -164,14 +163,16 @@ _PG_FLUSH = text(
     + ", ".join(
         [
             "cleared AS (DELETE FROM reads_in_progress WHERE study_id = :study AND "
-            f'(reader, session, "case") IN '
-            f"(SELECT * FROM unnest({_unnested(t.in_progress.name)})))",
+            f'(reader, session, "case") IN (SELECT * FROM {_ridden(t.in_progress.name)}))',
             _insert_cte(t.audit_events.name),
         ]
     )
     + " UPDATE audit_chain_head SET seq = :new_seq, hash = :new_hash WHERE study_id = :study"
 )
 """The end of every PostgreSQL write: the rows of :data:`_RIDES` and the chain head."""
+_RIDES_JSON = json.JSONEncoder(ensure_ascii=False, default=datetime.isoformat)
+"""The rides parameter: UTF-8 text as stored, times (aware UTC) as ISO 8601 to the
+microsecond, which PostgreSQL reads back exactly."""
 _PG_READ_TYPES = {
     "reader": "text",
     "session": "int",
@@ -401,14 +402,15 @@ class _Writer:
             self._pending = []
             return
         # One statement, one round trip, the same text every time (prepared once): every
-        # row as column arrays, inserted by data-modifying CTEs of the chain-head update.
+        # row in one JSON parameter (encoded in C; the driver's per-element escaping of
+        # text arrays cost more than the statement), inserted by data-modifying CTEs of the
+        # chain-head update.
         self.insert(t.audit_events, self._pending)
-        arrays = {}
-        for name, columns in _RIDES.items():
-            ridden = self._rides[name]
-            for i, column in enumerate(columns):
-                arrays[f"{name}_{column}"] = [row[i] for row in ridden]
-        self.conn.execute(_PG_FLUSH, head | arrays)
+        rides = {
+            name: [dict(zip(columns, row, strict=True)) for row in self._rides[name]]
+            for name, columns in _RIDES.items()
+        }
+        self.conn.execute(_PG_FLUSH, head | {"rides": _RIDES_JSON.encode(rides)})
         self._pending = []
         self._rides = {name: [] for name in _RIDES}
 
