@@ -50,7 +50,10 @@ registrations do; world coordinates are LPS throughout.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -458,8 +461,29 @@ def _run(
     initial: sitk.Transform,
 ) -> tuple[sitk.Transform, float]:
     method.SetInitialTransform(initial, inPlace=False)
-    result = method.Execute(fixed, moving)
+    with _one_itk_thread():
+        result = method.Execute(fixed, moving)
     return result, float(method.GetMetricValue())
+
+
+_ONE_THREAD = threading.Lock()
+
+
+@contextmanager
+def _one_itk_thread() -> Iterator[None]:
+    """SimpleITK's default thread count at one while a registration runs (its metric reads
+    the default, not the method's own setting). With more, ITK adds the metric's per-thread
+    parts in an order that varies from run to run, the optimiser's path follows those last
+    bits, and the same scan mapped differently on a second run (0.02 in the affine matrix,
+    hundreds of atlas voxels, on 2 threads). Serialised, so concurrent callers restore the
+    caller's count."""
+    with _ONE_THREAD:
+        threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+        try:
+            yield
+        finally:
+            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
 
 
 def _mirrored(level: _Level, flip: sitk.Transform) -> _Level:
