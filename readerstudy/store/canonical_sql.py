@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from readerstudy.store.canonical import CanonicalTemplate
-from readerstudy.store.chain import EVENT_FORM, READ_FORM
+from readerstudy.store.chain import EVENT_FORM, JSON_FIELDS, READ_FORM
 
 SQLITE_FLOAT = "readerstudy_float"
 """SQLite function (registered per scan) writing a float the way ``canonical_json`` does."""
@@ -158,7 +158,7 @@ def read_texts(dialect: str) -> str:
     session, case`` and the UTF-8 canonical text its digest covers (NULL: unknown).
     ``:study_json`` is the study id as JSON text."""
     d = _dialect(dialect)
-    guards = _guards(READ_FORM, {"units", "intervals", "flags", "extra"})
+    guards = _guards(READ_FORM, set(JSON_FIELDS))
     body = _filled(
         READ_FORM,
         {

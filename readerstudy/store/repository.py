@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
+    Float,
     Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -119,6 +122,22 @@ _CLEAR_IN_PROGRESS = t.in_progress.delete().where(
     t.in_progress.c.case == bindparam("case"),
 )
 _INSERT_READS = t.reads.insert().returning(t.reads.c.id, sort_by_parameter_order=True)
+
+
+def _pg_type(column: Column) -> str:
+    """The PostgreSQL type a column's parameter is cast to (``text`` for strings: a cast
+    to ``varchar(n)`` would cut an over-long value silently instead of refusing it)."""
+    kind = column.type
+    if isinstance(kind, t.UTCDateTime):
+        return "timestamptz"
+    if isinstance(kind, Float):
+        return "float8"
+    if isinstance(kind, Integer):
+        return "int"
+    assert isinstance(kind, String)  # Text is a String
+    return "text"
+
+
 _RIDES = {
     t.in_progress.name: ("reader", "session", "case"),
     t.audit_events.name: (
@@ -134,22 +153,12 @@ _RIDES = {
     ),
 }
 """Rows that ride along with a PostgreSQL transaction's chain-head update, by column."""
-_PG_TYPES = {
-    "kind": "text",
-    "reader": "text",
-    "session": "int",
-    "case": "text",
-    "seq": "int",
-    "payload": "text",
-    "at": "timestamptz",
-    "prev_hash": "text",
-    "hash": "text",
-}
 
 
 def _ridden(name: str) -> str:
     """The rows of table ``name`` from the ``:rides`` JSON parameter, typed."""
-    columns = ", ".join(f'"{column}" {_PG_TYPES[column]}' for column in _RIDES[name])
+    table = t.metadata.tables[name]
+    columns = ", ".join(f'"{c}" {_pg_type(table.c[c])}' for c in _RIDES[name])
     return f"json_to_recordset(CAST(:rides AS json) -> '{name}') AS x({columns})"
 
 
@@ -173,23 +182,10 @@ _PG_FLUSH = text(
 _RIDES_JSON = json.JSONEncoder(ensure_ascii=False, default=datetime.isoformat)
 """The rides parameter: UTF-8 text as stored, times (aware UTC) as ISO 8601 to the
 microsecond, which PostgreSQL reads back exactly."""
-_PG_READ_TYPES = {
-    "reader": "text",
-    "session": "int",
-    "case": "text",
-    "version": "int",
-    "modality": "text",
-    "ord": "int",
-    "active_s": "float8",
-    "wall_s": "float8",
-    "started_at": "timestamptz",
-    "submitted_at": "timestamptz",
-    "flags": "text",
-    "extra": "text",
-    "amend_reason": "text",
-    "units": "text",
-    "intervals": "text",
-}
+
+
+_PG_READ_TYPES = {c.name: _pg_type(c) for c in t.reads.columns if c.name not in ("id", "study_id")}
+"""The reads columns a submission writes, with their parameter types."""
 _PG_LOCK_AND_INSERT = text(
     "WITH head AS (SELECT seq, hash FROM audit_chain_head WHERE study_id = :study FOR UPDATE), "
     "inserted AS (INSERT INTO reads (study_id, "
@@ -1095,9 +1091,7 @@ def _stored_read(row: tuple) -> StoredRead:
         }
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise ValueError(f"read {read_id}: its stored JSON cannot be decoded ({exc})") from None
-    read = object.__new__(StoredRead)
-    object.__setattr__(read, "__dict__", values)  # frozen: no __setattr__, no __post_init__
-    return read
+    return _unchecked_read(**values)
 
 
 def _intervals(decoded: list[dict]) -> tuple[dict, ...]:
